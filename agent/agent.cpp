@@ -1,0 +1,114 @@
+#include "agent/agent.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "agent/sinks/sink_runner.h"
+#include "core/metrics/http_server.h"
+
+namespace sluice {
+
+Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std::stop_token abort) {
+  MetricsRegistry metrics;
+  Result<std::unique_ptr<Buffer>> opened = Buffer::Open(config.buffer, ChildLogger(log, "buffer"), metrics);
+  if (!opened.ok()) return opened.status();
+  Buffer& buffer = *opened.value();
+
+  std::vector<std::unique_ptr<Sink>> sinks;
+  for (const SinkSpec& spec : config.sinks) {
+    if (Status s = buffer.RegisterSink(spec.name, spec.inputs); !s.ok()) return s;
+    sinks.push_back(spec.build(ChildLogger(log, spec.type + " " + spec.name)));
+  }
+
+  // A failed component records why and stops the agent.
+  std::mutex failure_mu;
+  Status failure;
+  std::stop_source internal_stop;
+  const auto fail = [&](Status s) {
+    std::lock_guard lock(failure_mu);
+    if (failure.ok()) failure = std::move(s);
+    internal_stop.request_stop();
+  };
+
+  std::unique_ptr<MetricsServer> server;
+  std::atomic<int> running_sources{0};
+  if (!config.metrics_address.empty()) {
+    Result<std::unique_ptr<MetricsServer>> started = MetricsServer::Start(
+        config.metrics_address, metrics, [&]() -> Health {
+          if (internal_stop.stop_requested()) return {false, R"({"status":"stopping"})"};
+          return {true, R"({"status":"ok","sources_running":)" + std::to_string(running_sources.load()) + "}"};
+        });
+    if (!started.ok()) return started.status();
+    server = std::move(started).value();
+    log->info("metrics on http://{}/metrics", config.metrics_address);
+  }
+
+  std::stop_source source_stop, sink_drain, sink_abort;
+  std::vector<std::jthread> sink_threads;
+  std::vector<std::unique_ptr<SinkRunner>> runners;
+  for (size_t i = 0; i < sinks.size(); ++i) {
+    runners.push_back(std::make_unique<SinkRunner>(*sinks[i], buffer, metrics, ChildLogger(log, "sink " + sinks[i]->name()),
+                                                   config.sinks[i].retry));
+    sink_threads.emplace_back([&, runner = runners.back().get()] { runner->Run(sink_drain.get_token(), sink_abort.get_token()); });
+  }
+
+  const SourceContext ctx{&buffer, &metrics, log, config.host};
+  std::vector<std::unique_ptr<Source>> sources;
+  for (const SourceSpec& spec : config.sources) {
+    SourceContext c = ctx;
+    c.log = ChildLogger(log, spec.type + " " + spec.name);
+    sources.push_back(spec.build(c));
+  }
+  std::vector<std::jthread> source_threads;
+  for (auto& src : sources) {
+    running_sources.fetch_add(1);
+    source_threads.emplace_back([&, s = src.get()] {
+      Status st = s->Run(source_stop.get_token());
+      running_sources.fetch_sub(1);
+      if (!st.ok() && st.code() != ErrorCode::kCancelled) {
+        fail(Status(st.code(), "source " + s->name() + ": " + st.message()));
+      }
+    });
+  }
+  log->info("agent running: {} sources, {} sinks, buffer {}", sources.size(), sinks.size(),
+            buffer.path().string());
+
+  // Wait for a stop request (a signal) or an internal failure.
+  {
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    std::stop_callback on_internal(internal_stop.get_token(), [&] { cv.notify_all(); });
+    cv.wait(lock, stop, [&] { return internal_stop.stop_requested(); });
+  }
+
+  log->info("stopping: sources commit what they have read");
+  source_stop.request_stop();
+  source_threads.clear();  // joins
+
+  log->info("stopping: sinks deliver what is pending (at most {} ms)", config.shutdown_timeout.count());
+  sink_drain.request_stop();
+  {
+    // Abort the drain on timeout or on a second signal.
+    std::jthread watchdog([&](std::stop_token done) {
+      std::mutex mu;
+      std::condition_variable_any cv;
+      std::unique_lock lock(mu);
+      std::stop_callback on_abort(abort, [&] { cv.notify_all(); });
+      cv.wait_for(lock, done, config.shutdown_timeout, [&] { return abort.stop_requested(); });
+      if (!done.stop_requested()) {
+        log->warn("shutdown_timeout reached: undelivered batches stay in the buffer for the next start");
+        sink_abort.request_stop();
+      }
+    });
+    sink_threads.clear();  // joins
+    watchdog.request_stop();
+  }
+  log->info("stopped");
+  std::lock_guard lock(failure_mu);
+  return failure;
+}
+
+}  // namespace sluice

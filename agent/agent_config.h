@@ -1,0 +1,57 @@
+// The agent's configuration: [agent] settings plus the named sources and sinks,
+// each parsed by its component's own config reader, validated as a whole before
+// anything starts (every input exists, every source feeds a sink, names are
+// safe as path components). Loading throws ConfigError (exit status 2).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "agent/buffer/buffer.h"
+#include "agent/sinks/sink.h"
+#include "agent/sinks/sink_runner.h"
+#include "agent/sources/source.h"
+#include "core/config/reader.h"
+#include "core/log/log.h"
+
+namespace sluice {
+
+using SourceBuilder = std::function<std::unique_ptr<Source>(const SourceContext&)>;
+using SinkBuilder = std::function<std::unique_ptr<Sink>(Logger)>;
+
+struct SourceSpec {
+  std::string name;
+  std::string type;
+  SourceBuilder build;
+};
+
+struct SinkSpec {
+  std::string name;
+  std::string type;
+  std::vector<std::string> inputs;
+  BatchPolicy policy;
+  RetryPolicy retry;
+  SinkBuilder build;
+};
+
+struct AgentConfig {
+  std::filesystem::path config_path;
+  BufferOptions buffer;
+  std::string host;
+  std::string metrics_address;  // empty: no metrics endpoint
+  LogFormat log_format = LogFormat::kText;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  std::chrono::milliseconds shutdown_timeout{30'000};
+  std::vector<SourceSpec> sources;
+  std::vector<SinkSpec> sinks;
+  EffectiveConfig effective;
+};
+
+AgentConfig LoadAgentConfig(const std::string& path);
+AgentConfig ParseAgentConfig(const ConfigDocument& doc);
+
+}  // namespace sluice

@@ -1,0 +1,55 @@
+// Accumulates a source's records into one batch as a single zstd frame of
+// JSON Lines (the stored form, see buffer_format.md). Records are staged in a
+// small buffer and compressed in chunks, so memory is bounded by the staging
+// size plus the compressed output, not by the batch's raw size.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+
+namespace sluice {
+
+struct EncodedBatch {
+  std::string zstd;        // one complete zstd frame of JSON Lines
+  uint32_t records = 0;
+  uint64_t raw_bytes = 0;  // uncompressed size of the JSON Lines
+  int64_t first_ts_ms = 0;
+  int64_t last_ts_ms = 0;
+  bool empty() const { return records == 0; }
+};
+
+class BatchBuilder {
+ public:
+  explicit BatchBuilder(int zstd_level = 1);
+  ~BatchBuilder();
+  BatchBuilder(const BatchBuilder&) = delete;
+  BatchBuilder& operator=(const BatchBuilder&) = delete;
+
+  // Append one record's JSON line (with its '\n') to staging(), then call EndRecord.
+  std::string& staging() { return staging_; }
+  void EndRecord(int64_t ts_ms);
+
+  uint32_t records() const { return records_; }
+  uint64_t raw_bytes() const { return raw_bytes_ + staging_.size(); }
+  bool empty() const { return records_ == 0; }
+
+  // Ends the frame and returns the batch; the builder is empty and reusable after.
+  Result<EncodedBatch> Finish();
+
+ private:
+  Status Compress(bool end);
+
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+  std::string staging_;
+  std::string out_;
+  uint32_t records_ = 0;
+  uint64_t raw_bytes_ = 0;
+  int64_t first_ts_ = 0;
+  int64_t last_ts_ = 0;
+};
+
+}  // namespace sluice

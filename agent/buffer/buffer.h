@@ -1,0 +1,124 @@
+// The agent's durable buffer: one SQLite database in WAL mode under data_dir.
+// See buffer_format.md for the schema and its version.
+//
+// Invariants:
+//  - A batch and its source's checkpoint updates are committed in one
+//    transaction (Commit): after any crash either both are there or neither.
+//  - Batch sequence numbers only grow (AUTOINCREMENT) and batch ids carry the
+//    database's random epoch, so an id is never reused, not even after the
+//    database was quarantined and recreated.
+//  - A sink's cursor only moves forward, and only through Ack.
+//  - A batch is deleted once every sink that takes its source has acked it
+//    (and its retention, if any, has passed), or by overflow = drop_oldest.
+//  - Stored bytes never exceed max_bytes: Commit blocks (overflow = block)
+//    or drops the oldest batches (drop_oldest, counted per source).
+// Thread-safe: writes are serialized on one connection; readers use their own.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/buffer/batch_builder.h"
+#include "core/log/log.h"
+#include "core/metrics/metrics.h"
+#include "core/status.h"
+
+namespace sluice {
+
+enum class Overflow { kBlock, kDropOldest };
+// How SQLite syncs a commit (PRAGMA synchronous); see buffer_format.md.
+enum class Durability { kOff, kNormal, kFull, kExtra };
+
+struct BufferOptions {
+  std::filesystem::path dir;
+  uint64_t max_bytes = 1ULL << 30;
+  Overflow overflow = Overflow::kBlock;
+  Durability durability = Durability::kFull;
+  std::chrono::milliseconds retain{0};
+};
+
+struct CheckpointUpdate {
+  std::string key;
+  std::optional<std::string> value;  // nullopt deletes the key
+};
+
+// A stored batch without its data: what sinks plan with.
+struct BatchInfo {
+  int64_t seq = 0;
+  std::string id;  // "<epoch>-<seq>", unique forever; sinks name outputs after it
+  std::string source;
+  int64_t created_ms = 0;
+  int64_t first_ts_ms = 0;
+  int64_t last_ts_ms = 0;
+  uint32_t records = 0;
+  uint64_t raw_bytes = 0;
+  uint64_t stored_bytes = 0;
+};
+
+struct StoredBatch : BatchInfo {
+  std::string zstd;  // one zstd frame of JSON Lines
+};
+
+// What a sink has waiting, without reading any batch data.
+struct PendingSummary {
+  int64_t batches = 0;
+  uint64_t stored_bytes = 0;
+  int64_t oldest_created_ms = 0;  // 0 when nothing is pending
+  int64_t oldest_record_ms = 0;
+};
+
+class Buffer {
+ public:
+  // Opens or creates <dir>/buffer.db. A database that cannot be opened or
+  // fails PRAGMA quick_check is moved aside to <dir>/quarantine/ and a fresh
+  // one is created; the reason is logged and counted.
+  static Result<std::unique_ptr<Buffer>> Open(const BufferOptions& options, Logger log, MetricsRegistry& metrics);
+  virtual ~Buffer() = default;
+
+  // --- sources ---
+  // Stores `batch` (may be empty: checkpoint-only) for `source` together with
+  // its checkpoint updates, in one transaction. With overflow = block, waits
+  // for space; returns kCancelled if `stop` is requested while waiting.
+  virtual Status Commit(std::string_view source, const EncodedBatch& batch,
+                        std::span<const CheckpointUpdate> updates, std::stop_token stop) = 0;
+  virtual Result<std::map<std::string, std::string>> LoadCheckpoints(std::string_view source) = 0;
+
+  // --- sinks ---
+  // Declares a sink and the sources it takes; creates its cursor at the
+  // current start of the buffer if it is new.
+  virtual Status RegisterSink(std::string_view sink, const std::vector<std::string>& sources) = 0;
+  // Batches after the sink's cursor for its sources, in seq order, up to
+  // max_batches and (at least one batch, then) max_bytes of stored data.
+  virtual Result<std::vector<BatchInfo>> ListPending(std::string_view sink, size_t max_batches,
+                                                     uint64_t max_bytes) = 0;
+  // The same with data loaded (tests, small reads). Prefer ListPending + LoadBatch.
+  virtual Result<std::vector<StoredBatch>> ReadPending(std::string_view sink, size_t max_batches,
+                                                       uint64_t max_bytes) = 0;
+  // One batch's data, verified against its stored CRC32C (kCorrupt on mismatch,
+  // kNotFound if it was dropped meanwhile).
+  virtual Result<std::string> LoadBatch(int64_t seq) = 0;
+  virtual Result<PendingSummary> Pending(std::string_view sink) = 0;
+  // Advances the sink's cursor to `seq` (inclusive) and deletes batches that
+  // every sink has acked.
+  virtual Status Ack(std::string_view sink, int64_t seq) = 0;
+  // The newest batch's seq (0 when none was ever stored).
+  virtual int64_t last_seq() const = 0;
+  // Waits until a batch newer than `after_seq` exists or the timeout passes.
+  virtual void WaitForData(int64_t after_seq, std::chrono::milliseconds timeout, std::stop_token stop) = 0;
+
+  // --- state ---
+  virtual uint64_t stored_bytes() const = 0;
+  virtual const std::string& epoch() const = 0;
+  virtual std::filesystem::path path() const = 0;
+};
+
+}  // namespace sluice

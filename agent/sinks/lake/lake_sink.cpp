@@ -1,0 +1,88 @@
+#include "agent/sinks/lake/lake_sink.h"
+
+#include <ctime>
+#include <set>
+
+#include "core/util/durable_file.h"
+
+namespace sluice {
+
+std::string LakePartition(std::string_view source, int64_t ts_ms) {
+  const std::time_t t = static_cast<std::time_t>(ts_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[48];
+  std::strftime(buf, sizeof buf, "/dt=%Y-%m-%d/hr=%H", &tm);
+  return "raw/" + std::string(source) + buf;
+}
+
+LakeConfig ParseLakeConfig(TableReader& r) {
+  LakeConfig c;
+  c.path = r.RequiredString("path", "the lake's root directory; files go under <path>/raw/<source>/");
+  c.fsync = r.Bool("fsync", true, "fsync each file and its directory before the batch counts as delivered");
+  return c;
+}
+
+namespace {
+
+class LakeSink final : public Sink {
+ public:
+  LakeSink(std::string name, LakeConfig config, BatchPolicy policy, Logger log)
+      : name_(std::move(name)), config_(std::move(config)), policy_(policy), log_(std::move(log)) {}
+
+  const std::string& name() const override { return name_; }
+  BatchPolicy policy() const override { return policy_; }
+
+  Status Deliver(std::span<const BatchInfo> batches, const BatchLoader& load) override {
+    size_t i = 0;
+    while (i < batches.size()) {
+      // A group: consecutive batches of one source whose first record falls in the same hour.
+      const BatchInfo& first = batches[i];
+      const std::string partition = LakePartition(first.source, first.first_ts_ms);
+      size_t j = i + 1;
+      while (j < batches.size() && batches[j].source == first.source &&
+             LakePartition(batches[j].source, batches[j].first_ts_ms) == partition) {
+        ++j;
+      }
+      if (Status s = WriteGroup(partition, batches.subspan(i, j - i), load); !s.ok()) return s;
+      i = j;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status WriteGroup(const std::string& partition, std::span<const BatchInfo> group, const BatchLoader& load) {
+    const std::filesystem::path dir = config_.path / partition;
+    if (known_dirs_.count(dir.string()) == 0) {
+      if (Status s = CreateDirectoriesDurable(dir, config_.fsync); !s.ok()) return s;
+      if (known_dirs_.size() > 1024) known_dirs_.clear();
+      known_dirs_.insert(dir.string());
+    }
+    const std::filesystem::path final_path = dir / (group.front().id + ".jsonl.zst");
+    Result<AtomicFile> file = AtomicFile::Create(final_path, config_.fsync);
+    if (!file.ok()) {
+      known_dirs_.erase(dir.string());  // the directory may have been removed under us
+      return file.status();
+    }
+    for (const BatchInfo& b : group) {
+      Result<std::string> data = load(b);
+      if (!data.ok()) return data.status();
+      if (Status s = file->Append(data.value()); !s.ok()) return s;
+    }
+    return file->Commit();
+  }
+
+  std::string name_;
+  LakeConfig config_;
+  BatchPolicy policy_;
+  Logger log_;
+  std::set<std::string> known_dirs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Sink> MakeLakeSink(std::string name, LakeConfig config, BatchPolicy policy, Logger log) {
+  return std::make_unique<LakeSink>(std::move(name), std::move(config), policy, std::move(log));
+}
+
+}  // namespace sluice

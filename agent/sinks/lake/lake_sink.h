@@ -1,0 +1,31 @@
+// The lake sink: writes batches into a local raw zone with the DESIGN.md layout
+//   <path>/raw/<source>/dt=YYYY-MM-DD/hr=HH/<batch-id>.jsonl.zst
+// Each file is the concatenation of the stored zstd frames (one valid zstd
+// stream of JSON Lines) of consecutive batches of one source and hour, named
+// after the first batch's id. Files are written under a temporary name,
+// fsynced, renamed, and their directory fsynced, so readers never see a
+// partial file and a redelivered group overwrites the same name.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "agent/sinks/sink.h"
+#include "core/config/reader.h"
+#include "core/log/log.h"
+
+namespace sluice {
+
+struct LakeConfig {
+  std::filesystem::path path;
+  bool fsync = true;
+};
+
+LakeConfig ParseLakeConfig(TableReader& r);
+std::unique_ptr<Sink> MakeLakeSink(std::string name, LakeConfig config, BatchPolicy policy, Logger log);
+
+// "raw/<source>/dt=YYYY-MM-DD/hr=HH" for a record time in epoch ms (UTC).
+std::string LakePartition(std::string_view source, int64_t ts_ms);
+
+}  // namespace sluice

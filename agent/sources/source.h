@@ -1,0 +1,31 @@
+// A Source produces records and commits them, with its own checkpoint, into the
+// buffer. It runs on its own thread until stop is requested, then commits what
+// it has read (so a restart resumes exactly there) and returns.
+#pragma once
+
+#include <memory>
+#include <stop_token>
+#include <string>
+
+#include "agent/buffer/buffer.h"
+#include "core/log/log.h"
+#include "core/metrics/metrics.h"
+
+namespace sluice {
+
+struct SourceContext {
+  Buffer* buffer = nullptr;
+  MetricsRegistry* metrics = nullptr;
+  Logger log;
+  std::string host;  // the "host" of every record
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual const std::string& name() const = 0;
+  // Returns on stop (after a final commit) or on an unrecoverable error.
+  virtual Status Run(std::stop_token stop) = 0;
+};
+
+}  // namespace sluice

@@ -1,0 +1,47 @@
+// The tail source: follows log files matched by globs and commits their lines,
+// with the file offsets they reach, into the buffer in one transaction.
+//
+// What it guarantees (see DESIGN.md, "without losing any"):
+//  - The checkpoint committed for a file is always the end of the last record
+//    in the same Buffer::Commit; a pending partial line or multiline record
+//    is not covered and is re-read after a restart. Nothing is acknowledged
+//    before it is durable.
+//  - A file is identified by device + inode + a fingerprint of its first
+//    bytes (see file_identity.h). A renamed file is followed (rename+create
+//    rotation), a file that shrinks or is rewritten in place is re-read from
+//    0 (copytruncate, truncate), and an inode reused for a new file is read
+//    from 0.
+//  - start_at applies only to files present at this source's very first start
+//    (no checkpoint stored for it yet). Files discovered later - created while
+//    we watch, or while the agent was stopped - are read from the beginning,
+//    because everything in them is new. After a restart every known file
+//    resumes at its checkpoint, wherever it was renamed to: among the glob
+//    matches, or in the directory it was last seen in (a rotated file renamed
+//    to a name the globs do not match is still finished). A file that cannot
+//    be found is logged with its unread bytes and counted in
+//    sluice_tail_lost_files_total.
+//  - A file renamed out of the globs or deleted is read until it has been idle
+//    at its end for rotate_wait, then closed (a deleted file's space is freed)
+//    and its checkpoint deleted in the same commit as its last lines.
+//  - Memory per file is bounded by max_line (partial line + multiline record)
+//    plus one shared read_buffer.
+// One thread (Run) reads every file of the source, round robin with a budget
+// of read_buffer bytes per file and round, so a busy file cannot starve others.
+//
+// Limitation (inherent to copytruncate): lines written between the copy and
+// the truncation are lost from the live file; if the copies also match the
+// globs they are new files and are read from 0 (duplicates) - exclude them.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "agent/sources/source.h"
+#include "agent/sources/tail/tail_config.h"
+#include "core/config/reader.h"
+
+namespace sluice {
+
+std::unique_ptr<Source> MakeTailSource(std::string name, TailConfig config, SourceContext ctx);
+
+}  // namespace sluice

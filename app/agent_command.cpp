@@ -1,0 +1,86 @@
+#include "app/agent_command.h"
+
+#include <csignal>
+#include <ctime>
+#include <iostream>
+#include <thread>
+
+#include "agent/agent.h"
+#include "agent/agent_config.h"
+
+namespace sluice::app {
+
+AgentCommand::AgentCommand(CLI::App& app) {
+  agent_ = app.add_subcommand("agent", "Tail logs and topics into the on-disk buffer and ship them to sinks");
+  agent_->add_option("-c,--config", config_path_, "configuration file (TOML)")->required()->check(CLI::ExistingFile);
+  check_ = agent_->add_subcommand("check", "Validate the configuration and print it with every default");
+  check_->fallthrough();
+}
+
+int AgentCommand::Execute() {
+  if (!agent_->parsed()) return 2;
+  return check_->parsed() ? Check() : Run();
+}
+
+int AgentCommand::Check() {
+  try {
+    AgentConfig config = LoadAgentConfig(config_path_);
+    std::cout << "# " << config_path_ << ": valid (" << config.sources.size() << " sources, " << config.sinks.size()
+              << " sinks); effective configuration with defaults:\n\n"
+              << config.effective.ToToml();
+    return 0;
+  } catch (const ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+}
+
+int AgentCommand::Run() {
+  AgentConfig config;
+  try {
+    config = LoadAgentConfig(config_path_);
+  } catch (const ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  Logger log = MakeLogger("agent", config.log_format, config.log_level);
+
+  // Signals are taken synchronously by this thread only; every thread started
+  // after this inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::stop_source stop, abort;
+  Status result;
+  std::atomic<bool> done{false};
+  std::jthread runner([&] {
+    result = RunAgent(config, log, stop.get_token(), abort.get_token());
+    done = true;
+  });
+
+  int received = 0;
+  while (!done) {
+    const timespec tick{0, 200'000'000};
+    const int sig = sigtimedwait(&signals, nullptr, &tick);
+    if (sig <= 0) continue;
+    ++received;
+    if (received == 1) {
+      log->info("received {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      stop.request_stop();
+    } else {
+      log->warn("received a second signal: abandoning the flush (pending data stays in the buffer)");
+      abort.request_stop();
+    }
+  }
+  runner.join();
+  if (!result.ok()) {
+    log->error("agent failed: {}", result.message());
+    return result.code() == ErrorCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}
+
+}  // namespace sluice::app

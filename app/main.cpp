@@ -1,0 +1,29 @@
+// sluice: one binary, subcommands per job. Only argument parsing lives here.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "app/agent_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sluice: moves data from the edge into a data lake without losing any"};
+  app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
+  app.require_subcommand(1);
+
+  sluice::app::AgentCommand agent(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;  // usage error
+  }
+  return agent.Execute();
+}

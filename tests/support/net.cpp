@@ -1,0 +1,128 @@
+#include "tests/support/net.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+namespace sluice::test {
+namespace {
+
+// A socket closed when it goes out of scope.
+class Socket {
+ public:
+  Socket() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  }
+  ~Socket() { ::close(fd_); }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+sockaddr_in Loopback(uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
+}
+
+using Clock = std::chrono::steady_clock;
+
+int MsLeft(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  return left > 0 ? static_cast<int>(left) : 0;
+}
+
+// Connects with a deadline (non-blocking connect + poll); true on success.
+bool ConnectBy(const Socket& s, uint16_t port, Clock::time_point deadline) {
+  const int flags = ::fcntl(s.fd(), F_GETFL);
+  ::fcntl(s.fd(), F_SETFL, flags | O_NONBLOCK);
+  const sockaddr_in addr = Loopback(port);
+  if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    if (errno != EINPROGRESS) return false;
+    pollfd p{s.fd(), POLLOUT, 0};
+    if (::poll(&p, 1, MsLeft(deadline)) != 1) return false;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) return false;
+  }
+  ::fcntl(s.fd(), F_SETFL, flags);
+  return true;
+}
+
+}  // namespace
+
+uint16_t FreePort() {
+  Socket s;
+  sockaddr_in addr = Loopback(0);
+  if (::bind(s.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    throw std::runtime_error(std::string("bind 127.0.0.1:0: ") + std::strerror(errno));
+  }
+  socklen_t len = sizeof addr;
+  if (::getsockname(s.fd(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::runtime_error(std::string("getsockname: ") + std::strerror(errno));
+  }
+  return ntohs(addr.sin_port);
+}
+
+bool WaitForPort(uint16_t port, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (true) {
+    {
+      Socket s;
+      if (ConnectBy(s, port, std::min(deadline, Clock::now() + std::chrono::milliseconds(500)))) return true;
+    }
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::optional<HttpResponse> HttpGet(uint16_t port, const std::string& path, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  Socket s;
+  if (!ConnectBy(s, port, deadline)) return std::nullopt;
+  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(port) +
+                              "\r\nConnection: close\r\n\r\n";
+  size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n = ::send(s.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    sent += static_cast<size_t>(n);
+  }
+  std::string raw;
+  char buf[16384];
+  while (true) {
+    pollfd p{s.fd(), POLLIN, 0};
+    const int ready = ::poll(&p, 1, MsLeft(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready != 1) return std::nullopt;  // timed out
+    const ssize_t n = ::recv(s.fd(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  // "HTTP/1.x NNN reason\r\n headers \r\n\r\n body"
+  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) return std::nullopt;
+  const size_t head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return std::nullopt;
+  HttpResponse r;
+  r.status = std::atoi(raw.c_str() + 9);
+  r.body = raw.substr(head_end + 4);
+  return r;
+}
+
+}  // namespace sluice::test

@@ -1,0 +1,285 @@
+#include "agent/buffer/buffer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "tests/support/temp_dir.h"
+#include "tests/unit/agent/buffer/buffer_test_util.h"
+
+using namespace sluice;
+using sluice::test::DecodeLines;
+using sluice::test::MakeBatch;
+
+namespace {
+
+Logger TestLog() { return MakeLogger("test", LogFormat::kText, spdlog::level::off); }
+
+std::unique_ptr<Buffer> OpenBuffer(const std::filesystem::path& dir, MetricsRegistry& m, BufferOptions o = {}) {
+  o.dir = dir;
+  Result<std::unique_ptr<Buffer>> b = Buffer::Open(o, TestLog(), m);
+  INFO(b.status().message());
+  REQUIRE(b.ok());
+  return std::move(b).value();
+}
+
+}  // namespace
+
+TEST_CASE("buffer: a batch and its checkpoint commit together and survive reopening", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  std::string epoch;
+  {
+    auto buf = OpenBuffer(dir.path(), m);
+    epoch = buf->epoch();
+    REQUIRE(buf->RegisterSink("lake", {"app"}).ok());
+    const std::vector<CheckpointUpdate> cp{{"1:2", std::string(R"({"offset":10})")}};
+    REQUIRE(buf->Commit("app", MakeBatch({"a", "b"}), cp, {}).ok());
+    const std::vector<CheckpointUpdate> cp2{{"1:2", std::string(R"({"offset":20})")}, {"1:3", std::string("x")}};
+    REQUIRE(buf->Commit("app", MakeBatch({"c"}), cp2, {}).ok());
+  }
+  auto buf = OpenBuffer(dir.path(), m);
+  CHECK(buf->epoch() == epoch);
+  auto cps = buf->LoadCheckpoints("app");
+  REQUIRE(cps.ok());
+  CHECK(cps->at("1:2") == R"({"offset":20})");
+  CHECK(cps->at("1:3") == "x");
+  REQUIRE(buf->RegisterSink("lake", {"app"}).ok());
+  auto pending = buf->ReadPending("lake", 100, 1 << 30);
+  REQUIRE(pending.ok());
+  REQUIRE(pending->size() == 2);
+  CHECK(DecodeLines((*pending)[0].zstd) == std::vector<std::string>{"a", "b"});
+  CHECK(DecodeLines((*pending)[1].zstd) == std::vector<std::string>{"c"});
+  CHECK((*pending)[0].records == 2);
+  CHECK((*pending)[0].id == epoch + "-000000000001");
+  CHECK((*pending)[1].seq > (*pending)[0].seq);
+}
+
+TEST_CASE("buffer: checkpoint-only commits and deletions", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  auto buf = OpenBuffer(dir.path(), m);
+  const std::vector<CheckpointUpdate> put{{"k", std::string("v")}};
+  REQUIRE(buf->Commit("app", EncodedBatch{}, put, {}).ok());
+  CHECK(buf->LoadCheckpoints("app")->size() == 1);
+  const std::vector<CheckpointUpdate> del{{"k", std::nullopt}};
+  REQUIRE(buf->Commit("app", EncodedBatch{}, del, {}).ok());
+  CHECK(buf->LoadCheckpoints("app")->empty());
+  CHECK(buf->last_seq() == 0);
+}
+
+TEST_CASE("buffer: ack advances the cursor and deletes what every sink has", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  auto buf = OpenBuffer(dir.path(), m);
+  REQUIRE(buf->RegisterSink("a", {"s1", "s2"}).ok());
+  REQUIRE(buf->RegisterSink("b", {"s1"}).ok());
+  for (int i = 0; i < 3; ++i) REQUIRE(buf->Commit("s1", MakeBatch({"x" + std::to_string(i)}), {}, {}).ok());
+  REQUIRE(buf->Commit("s2", MakeBatch({"y"}), {}, {}).ok());
+  CHECK(buf->ListPending("a", 100, 1 << 30)->size() == 4);
+  CHECK(buf->ListPending("b", 100, 1 << 30)->size() == 3);
+
+  REQUIRE(buf->Ack("a", 4).ok());
+  CHECK(buf->ListPending("a", 100, 1 << 30)->empty());
+  // s1 batches are still needed by b; the s2 batch only by a, so it is gone.
+  CHECK(buf->LoadBatch(4).status().code() == ErrorCode::kNotFound);
+  CHECK(buf->LoadBatch(1).ok());
+  REQUIRE(buf->Ack("b", 2).ok());
+  CHECK(buf->LoadBatch(1).status().code() == ErrorCode::kNotFound);
+  CHECK(buf->LoadBatch(3).ok());
+  // A cursor never moves back.
+  REQUIRE(buf->Ack("b", 1).ok());
+  CHECK(buf->ListPending("b", 100, 1 << 30)->size() == 1);
+  REQUIRE(buf->Ack("b", 3).ok());
+  CHECK(buf->stored_bytes() == 0);
+}
+
+TEST_CASE("buffer: ListPending respects max_batches and max_bytes, always returning one", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  auto buf = OpenBuffer(dir.path(), m);
+  REQUIRE(buf->RegisterSink("a", {"s"}).ok());
+  for (int i = 0; i < 5; ++i) REQUIRE(buf->Commit("s", MakeBatch({std::string(100, 'a' + i)}), {}, {}).ok());
+  CHECK(buf->ListPending("a", 2, 1 << 30)->size() == 2);
+  CHECK(buf->ListPending("a", 100, 1)->size() == 1);
+  auto all = buf->ListPending("a", 100, 1 << 30);
+  const uint64_t one = (*all)[0].stored_bytes;
+  CHECK(buf->ListPending("a", 100, one * 3)->size() == 3);
+  auto p = buf->Pending("a");
+  REQUIRE(p.ok());
+  CHECK(p->batches == 5);
+  CHECK(p->oldest_record_ms == 1'700'000'000'000);
+}
+
+TEST_CASE("buffer: a new sink starts at the oldest batch still stored", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  auto buf = OpenBuffer(dir.path(), m);
+  REQUIRE(buf->RegisterSink("a", {"s"}).ok());
+  REQUIRE(buf->Commit("s", MakeBatch({"1"}), {}, {}).ok());
+  REQUIRE(buf->Commit("s", MakeBatch({"2"}), {}, {}).ok());
+  REQUIRE(buf->Ack("a", 1).ok());
+  REQUIRE(buf->RegisterSink("late", {"s"}).ok());
+  auto p = buf->ReadPending("late", 100, 1 << 30);
+  REQUIRE(p->size() == 1);
+  CHECK(DecodeLines((*p)[0].zstd) == std::vector<std::string>{"2"});
+}
+
+TEST_CASE("buffer: overflow = drop_oldest keeps under the cap and counts drops", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  BufferOptions o;
+  o.max_bytes = 1 << 20;
+  o.overflow = Overflow::kDropOldest;
+  auto buf = OpenBuffer(dir.path(), m, o);
+  REQUIRE(buf->RegisterSink("a", {"s"}).ok());
+  // Incompressible records so stored size is predictable: ~64 KiB each.
+  std::string noise;
+  uint64_t x = 88172645463325252ULL;
+  for (int i = 0; i < 64 * 1024; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    noise += static_cast<char>('A' + x % 26);
+  }
+  for (int i = 0; i < 40; ++i) {
+    REQUIRE(buf->Commit("s", MakeBatch({std::to_string(i) + noise}), {}, {}).ok());
+    CHECK(buf->stored_bytes() <= o.max_bytes);
+  }
+  auto pending = buf->ReadPending("a", 100, 1ULL << 30);
+  REQUIRE(!pending->empty());
+  // The newest survive, in order.
+  CHECK(DecodeLines(pending->back().zstd)[0].rfind("39", 0) == 0);
+  const std::string text = m.RenderPrometheus();
+  CHECK(text.find("sluice_buffer_dropped_records_total{source=\"s\"}") != std::string::npos);
+  CHECK(40 - pending->size() > 0);
+}
+
+TEST_CASE("buffer: overflow = block waits for an ack, and gives up on stop", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  BufferOptions o;
+  o.max_bytes = 1 << 20;
+  auto buf = OpenBuffer(dir.path(), m, o);
+  REQUIRE(buf->RegisterSink("a", {"s"}).ok());
+  // Incompressible bytes, so two batches cannot fit in the 1 MiB cap.
+  std::string big;
+  uint64_t x = 1;
+  for (int i = 0; i < 600 * 1024; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    big += static_cast<char>(x >> 56);
+  }
+  REQUIRE(buf->Commit("s", MakeBatch({big}), {}, {}).ok());
+
+  // A second one does not fit: it waits until the first is acked.
+  std::atomic<bool> committed{false};
+  std::thread writer([&] {
+    const std::vector<CheckpointUpdate> cp{{"k", std::string("after")}};
+    REQUIRE(buf->Commit("s", MakeBatch({big}), cp, {}).ok());
+    committed = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(committed.load());
+  CHECK(buf->LoadCheckpoints("s")->empty());  // the checkpoint waits with its batch
+  REQUIRE(buf->Ack("a", 1).ok());
+  writer.join();
+  CHECK(committed.load());
+  CHECK(buf->LoadCheckpoints("s")->at("k") == "after");
+
+  // Full again; a stop request cancels the wait without storing anything.
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop.request_stop();
+  });
+  const Status s = buf->Commit("s", MakeBatch({big}), {}, stop.get_token());
+  stopper.join();
+  CHECK(s.code() == ErrorCode::kCancelled);
+  CHECK(buf->ListPending("a", 100, 1ULL << 30)->size() == 1);
+}
+
+TEST_CASE("buffer: a batch larger than the cap is refused, not waited for", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  BufferOptions o;
+  o.max_bytes = 1 << 20;
+  auto buf = OpenBuffer(dir.path(), m, o);
+  EncodedBatch b;
+  b.records = 1;
+  b.zstd.assign((1 << 20) + 1, 'x');
+  CHECK(buf->Commit("s", b, {}, {}).code() == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("buffer: a corrupt database is quarantined and replaced, with a new epoch", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  std::string epoch;
+  {
+    auto buf = OpenBuffer(dir.path(), m);
+    epoch = buf->epoch();
+    REQUIRE(buf->RegisterSink("a", {"s"}).ok());
+    REQUIRE(buf->Commit("s", MakeBatch({"before"}), {}, {}).ok());
+  }
+  {
+    // Garbage over the header: SQLite no longer recognizes the file.
+    const int fd = ::open((dir / "buffer.db").c_str(), O_WRONLY);
+    REQUIRE(fd >= 0);
+    const std::string junk(100, '\x5a');
+    REQUIRE(::pwrite(fd, junk.data(), junk.size(), 0) == 100);
+    ::close(fd);
+    std::filesystem::remove(dir / "buffer.db-wal");
+  }
+  MetricsRegistry m2;
+  auto buf = OpenBuffer(dir.path(), m2);
+  CHECK(buf->epoch() != epoch);
+  CHECK(m2.RenderPrometheus().find("sluice_buffer_quarantined_total 1") != std::string::npos);
+  size_t quarantined = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "quarantine")) {
+    quarantined += e.path().extension() == ".db";
+  }
+  CHECK(quarantined == 1);
+  REQUIRE(buf->RegisterSink("a", {"s"}).ok());
+  REQUIRE(buf->Commit("s", MakeBatch({"after"}), {}, {}).ok());
+  auto p = buf->ReadPending("a", 10, 1 << 30);
+  REQUIRE(p->size() == 1);
+  // Ids from the fresh database cannot collide with the old one's.
+  CHECK((*p)[0].id == buf->epoch() + "-000000000001");
+}
+
+TEST_CASE("buffer: a batch whose stored bytes changed fails its CRC", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  auto buf = OpenBuffer(dir.path(), m);
+  REQUIRE(buf->Commit("s", MakeBatch({"payload"}), {}, {}).ok());
+  buf.reset();
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir / "buffer.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE batches SET data = X'00112233' WHERE seq = 1", nullptr, nullptr, nullptr) ==
+            SQLITE_OK);
+    sqlite3_close(db);
+  }
+  buf = OpenBuffer(dir.path(), m);
+  CHECK(buf->LoadBatch(1).status().code() == ErrorCode::kCorrupt);
+}
+
+TEST_CASE("buffer: a database from a newer format is refused, not quarantined", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  { auto buf = OpenBuffer(dir.path(), m); }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir / "buffer.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "UPDATE meta SET value = '99' WHERE key = 'format_version'", nullptr, nullptr,
+                         nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  BufferOptions o;
+  o.dir = dir.path();
+  auto b = Buffer::Open(o, TestLog(), m);
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.status().message().find("format version 99") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "quarantine"));
+}
