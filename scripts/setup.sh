@@ -14,7 +14,7 @@ packages=(
   librdkafka-dev
   # real tools the tests drive
   libpcre2-dev ccache python3
-  logrotate procps sqlite3 zstd curl
+  logrotate procps sqlite3 zstd curl bc
 )
 
 missing=()

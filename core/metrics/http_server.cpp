@@ -59,9 +59,11 @@ class HttplibMetricsServer final : public MetricsServer {
       const int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
-    server_.set_keep_alive_timeout(5);
-    server_.set_read_timeout(5, 0);
-    server_.set_write_timeout(5, 0);
+    // One request per connection: an idle keep-alive connection would pin one
+    // of the two workers, and make shutdown wait for it to time out.
+    server_.set_keep_alive_max_count(1);
+    server_.set_read_timeout(2, 0);
+    server_.set_write_timeout(2, 0);
     server_.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(registry_.RenderPrometheus(), "text/plain; version=0.0.4");
     });

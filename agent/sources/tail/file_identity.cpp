@@ -1,9 +1,11 @@
 #include "agent/sources/tail/file_identity.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -11,6 +13,8 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "core/util/utf8.h"
 
 namespace sluice {
 
@@ -50,6 +54,25 @@ std::string Hex64(uint64_t v) {
   return buf;
 }
 
+// Paths need not be UTF-8 and must come back byte for byte (the records'
+// "path", the directory to look in): those that are not are stored as base64.
+void PutPath(nlohmann::json& j, const std::string& key, const std::string& path) {
+  if (IsValidUtf8(path)) {
+    j[key] = path;
+  } else {
+    j[key + "_b64"] = Base64(path);
+  }
+}
+
+bool GetPath(const nlohmann::json& j, const std::string& key, std::string& out) {
+  if (auto it = j.find(key); it != j.end()) {
+    out = it->get<std::string>();
+    return true;
+  }
+  if (auto it = j.find(key + "_b64"); it != j.end()) return DecodeBase64(it->get<std::string>(), out);
+  return false;
+}
+
 }  // namespace
 
 std::string FileKey(FileId id) { return "file:" + std::to_string(id.dev) + ":" + std::to_string(id.ino); }
@@ -76,8 +99,8 @@ Result<FingerprintCheck> CheckFingerprint(int fd, const Fingerprint& fp) {
 std::string EncodeCheckpoint(const FileCheckpoint& cp) {
   nlohmann::json j;
   j["v"] = 1;
-  j["path"] = cp.path;
-  j["seen"] = cp.seen;
+  PutPath(j, "path", cp.path);
+  PutPath(j, "seen", cp.seen);
   j["dev"] = cp.id.dev;
   j["ino"] = cp.id.ino;
   j["fp_len"] = cp.fp.len;
@@ -85,9 +108,7 @@ std::string EncodeCheckpoint(const FileCheckpoint& cp) {
   j["offset"] = cp.offset;
   j["mid"] = cp.mid_line;
   j["size"] = cp.size;
-  // Paths need not be UTF-8; replace keeps the checkpoint writable, and the
-  // path is only used to log and to find the directory again.
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return j.dump();
 }
 
 Result<FileCheckpoint> DecodeCheckpoint(std::string_view json) {
@@ -96,8 +117,8 @@ Result<FileCheckpoint> DecodeCheckpoint(std::string_view json) {
   try {
     if (j.at("v").get<int>() != 1) return Status::Corrupt("tail checkpoint has an unknown version");
     FileCheckpoint cp;
-    cp.path = j.at("path").get<std::string>();
-    cp.seen = j.value("seen", cp.path);
+    if (!GetPath(j, "path", cp.path)) return Status::Corrupt("tail checkpoint has no path");
+    if (!GetPath(j, "seen", cp.seen)) cp.seen = cp.path;
     cp.id.dev = j.at("dev").get<uint64_t>();
     cp.id.ino = j.at("ino").get<uint64_t>();
     cp.fp.len = j.at("fp_len").get<uint32_t>();
@@ -127,6 +148,39 @@ std::optional<std::string> FindByInode(const std::string& dir, FileId id) {
     }
   }
   return std::nullopt;
+}
+
+std::vector<FileCopy> FindCopies(const std::string& dir, const Fingerprint& fp, uint64_t min_size) {
+  struct DirClose {
+    void operator()(DIR* d) const { ::closedir(d); }
+  };
+  std::unique_ptr<DIR, DirClose> d(::opendir(dir.c_str()));
+  if (!d) return {};
+  std::vector<std::pair<struct timespec, FileCopy>> found;
+  while (const dirent* e = ::readdir(d.get())) {
+    const std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = dir == "/" ? "/" + std::string(name) : dir + "/" + std::string(name);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) continue;
+    struct stat st {};
+    bool match = false;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && static_cast<uint64_t>(st.st_size) >= min_size) {
+      Result<FingerprintCheck> check = CheckFingerprint(fd, fp);
+      match = check.ok() && *check == FingerprintCheck::kSame;
+    }
+    ::close(fd);
+    if (match) {
+      found.push_back({st.st_mtim, FileCopy{std::move(path), {static_cast<uint64_t>(st.st_dev),
+                                                               static_cast<uint64_t>(st.st_ino)}}});
+    }
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.first.tv_sec != b.first.tv_sec ? a.first.tv_sec > b.first.tv_sec : a.first.tv_nsec > b.first.tv_nsec;
+  });
+  std::vector<FileCopy> out;
+  for (auto& [t, c] : found) out.push_back(std::move(c));
+  return out;
 }
 
 std::string DirName(std::string_view path) {

@@ -15,6 +15,7 @@
 //  offset  the end of the last record committed with this checkpoint
 //  mid     whether offset falls inside a line (after a split part)
 //  size    the file size when the checkpoint was written (to report loss)
+// A path that is not valid UTF-8 is stored as "path_b64" / "seen_b64".
 #pragma once
 
 #include <compare>
@@ -22,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -75,6 +77,15 @@ Result<FileCheckpoint> DecodeCheckpoint(std::string_view json);
 // d_ino, confirmed by stat for the device): where a rotated file went when
 // it was renamed to a name the globs do not match.
 std::optional<std::string> FindByInode(const std::string& dir, FileId id);
+
+// Regular files in `dir` holding at least min_size bytes whose first fp.len
+// bytes match `fp`, newest (mtime) first: the copy that copytruncate made of
+// a file before truncating it.
+struct FileCopy {
+  std::string path;
+  FileId id;
+};
+std::vector<FileCopy> FindCopies(const std::string& dir, const Fingerprint& fp, uint64_t min_size);
 
 // The directory part of a path ("." when there is none).
 std::string DirName(std::string_view path);

@@ -89,6 +89,7 @@ Status FileTailer::RestartFromZero(const Emit& emit) {
   // The pending bytes were really in the file before it was truncated (with
   // copytruncate they are in the copy too): emit them rather than lose them.
   FlushAll(emit);
+  truncation_ = Truncation{splitter_.fed_offset(), splitter_.mid_line(), fp_};
   splitter_.Reset(0);
   record_offset_ = 0;
   record_mid_line_ = false;

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <utility>
 
 #include "agent/sources/tail/file_identity.h"
 #include "agent/sources/tail/line_regex.h"
@@ -66,6 +67,15 @@ class FileTailer {
   // while the file is shorter than fingerprint_bytes.
   Result<CheckResult> Check(const Emit& emit);
 
+  // Where the file was when it was last found truncated (taken once): the
+  // source looks for a copytruncate copy to read the rest from there.
+  struct Truncation {
+    uint64_t offset = 0;
+    bool mid_line = false;
+    Fingerprint fp;
+  };
+  std::optional<Truncation> TakeTruncation() { return std::exchange(truncation_, std::nullopt); }
+
   // Emits a partial line idle for idle_flush and a multiline record idle for
   // multiline_timeout.
   void OnTimers(Clock::time_point now, const Emit& emit);
@@ -103,6 +113,7 @@ class FileTailer {
   bool record_mid_line_;
   uint64_t size_ = 0;
   bool at_eof_ = false;
+  std::optional<Truncation> truncation_;
   Clock::time_point last_growth_;
 };
 

@@ -67,8 +67,17 @@ class TailSource final : public Source {
 
   Status Setup(Clock::time_point now);
   void Restore(const FileCheckpoint& cp, const std::map<FileId, const FoundFile*>& found, Clock::time_point now);
-  bool Open(const std::string& path, const std::string& seen, FileId expect, std::optional<FileCheckpoint> cp,
-            bool detached, Clock::time_point now);
+  // Opens and tracks a file. `resume` (may be null) is where to resume if
+  // the file still matches it; `committed` says whether that is what the
+  // buffer holds (a checkpoint) or only where to start (a copy).
+  bool Open(const std::string& path, const std::string& seen, FileId expect, const FileCheckpoint* resume,
+            bool committed, bool detached, Clock::time_point now);
+  // After `seen` was found truncated at `tr.offset`: reads the rest of what
+  // it held from a copytruncate copy in the same directory, if there is one
+  // the globs have not already picked up.
+  void RecoverFromCopy(const std::string& path, const std::string& seen, const FileTailer::Truncation& tr,
+                       Clock::time_point now);
+  void OnTruncated(Tracked& t, Clock::time_point now);
   void Scan(Clock::time_point now);
   // One round over all files; returns whether some file has more to read.
   bool ReadRound(Clock::time_point now, std::stop_token stop, Status* error);
@@ -120,7 +129,7 @@ class TailSource final : public Source {
   std::set<FileId> open_failed_;  // logged once, until it opens
 
   std::mutex behind_mu_;
-  std::vector<std::pair<std::string, double>> behind_;  // path -> bytes behind, for the collector
+  std::map<std::string, double> behind_;  // path -> bytes behind, for the collector
   CollectorHandle collector_;  // last: removed before the state it reads
 };
 
@@ -171,8 +180,8 @@ FileTailer::Emit TailSource::EmitFor(const std::string& path, Clock::time_point 
   };
 }
 
-bool TailSource::Open(const std::string& path, const std::string& seen, FileId expect,
-                      std::optional<FileCheckpoint> cp, bool detached, Clock::time_point now) {
+bool TailSource::Open(const std::string& path, const std::string& seen, FileId expect, const FileCheckpoint* cp,
+                      bool committed_cp, bool detached, Clock::time_point now) {
   UniqueFd fd(::open(seen.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     // Gone between the directory walk and open: the next scan settles it.
@@ -193,8 +202,9 @@ bool TailSource::Open(const std::string& path, const std::string& seen, FileId e
   bool mid_line = false;
   Fingerprint fp;
   std::optional<Committed> committed;
-  if (cp) {
-    committed = Committed{cp->offset, cp->mid_line, cp->fp, cp->seen};
+  std::optional<FileTailer::Truncation> truncated;
+  if (cp != nullptr) {
+    if (committed_cp) committed = Committed{cp->offset, cp->mid_line, cp->fp, cp->seen};
     Result<FingerprintCheck> check = CheckFingerprint(fd.get(), cp->fp);
     if (!check.ok()) {
       log_->warn("cannot read {}: {}", seen, check.status().message());
@@ -206,6 +216,7 @@ bool TailSource::Open(const std::string& path, const std::string& seen, FileId e
       fp = cp->fp;
     } else {
       truncations_->Inc();
+      truncated = FileTailer::Truncation{cp->offset, cp->mid_line, cp->fp};
       if (*check == FingerprintCheck::kChanged) {
         log_->info("{} is not the file checkpointed under its inode any more (inode reused or rewritten): reading "
                    "it from the beginning",
@@ -237,7 +248,31 @@ bool TailSource::Open(const std::string& path, const std::string& seen, FileId e
              size);
   files_.emplace(id, std::move(t));
   MarkDirty(now);
+  if (truncated) RecoverFromCopy(path, seen, *truncated, now);
   return true;
+}
+
+void TailSource::RecoverFromCopy(const std::string& path, const std::string& seen, const FileTailer::Truncation& tr,
+                                 Clock::time_point now) {
+  if (tr.offset == 0) return;
+  for (const FileCopy& copy : FindCopies(DirName(seen), tr.fp, tr.offset)) {
+    if (files_.count(copy.id) != 0) continue;  // already tracked (it matches the globs, or is the file itself)
+    FileCheckpoint resume{path, copy.path, copy.id, tr.fp, tr.offset, tr.mid_line, 0};
+    log_->info("{} is a copy of {} made before it was truncated (copytruncate): reading it from offset {}",
+               copy.path, seen, tr.offset);
+    if (Open(path, copy.path, copy.id, &resume, /*committed=*/false, /*detached=*/true, now)) return;
+  }
+}
+
+void TailSource::OnTruncated(Tracked& t, Clock::time_point now) {
+  truncations_->Inc();
+  log_->info("{} was truncated or rewritten in place: reading it again from the beginning", t.seen);
+  MarkDirty(now);
+  if (std::optional<FileTailer::Truncation> tr = t.tailer->TakeTruncation()) {
+    const std::string path = t.path;
+    const std::string seen = t.seen;
+    RecoverFromCopy(path, seen, *tr, now);
+  }
 }
 
 void TailSource::Restore(const FileCheckpoint& cp, const std::map<FileId, const FoundFile*>& found,
@@ -250,7 +285,7 @@ void TailSource::Restore(const FileCheckpoint& cp, const std::map<FileId, const 
     where = FindByInode(DirName(cp.seen), cp.id);
     detached = true;
   }
-  if (where && Open(cp.path, *where, cp.id, cp, detached, now)) return;
+  if (where && Open(cp.path, *where, cp.id, &cp, /*committed=*/true, detached, now)) return;
   lost_->Inc();
   if (cp.size > cp.offset) {
     log_->warn("{} (checkpointed as {}) is gone: at least {} bytes of it were never read", cp.path, cp.seen,
@@ -285,7 +320,7 @@ Status TailSource::Setup(Clock::time_point now) {
     Restore(*cp, by_id, now);
   }
   for (const FoundFile& f : found.files) {
-    if (files_.count(f.id) == 0) Open(f.path, f.path, f.id, std::nullopt, false, now);
+    if (files_.count(f.id) == 0) Open(f.path, f.path, f.id, nullptr, false, false, now);
   }
   if (initial_) {
     // From now on start_at no longer applies: files found after this are new.
@@ -310,11 +345,7 @@ void TailSource::Scan(Clock::time_point now) {
       log_->warn("cannot check {}: {}", t.seen, check.status().message());
       continue;
     }
-    if (check->truncated) {
-      truncations_->Inc();
-      log_->info("{} was truncated or rewritten in place: reading it again from the beginning", t.seen);
-      MarkDirty(now);
-    }
+    if (check->truncated) OnTruncated(t, now);
     if (check->fingerprint_grew) MarkDirty(now);
     t.deleted = check->deleted;
     auto it = by_id.find(id);
@@ -331,7 +362,7 @@ void TailSource::Scan(Clock::time_point now) {
     }
   }
   for (const FoundFile& f : found.files) {
-    if (files_.count(f.id) == 0) Open(f.path, f.path, f.id, std::nullopt, false, now);
+    if (files_.count(f.id) == 0) Open(f.path, f.path, f.id, nullptr, false, false, now);
   }
 }
 
@@ -348,11 +379,7 @@ bool TailSource::ReadRound(Clock::time_point now, std::stop_token stop, Status* 
     t.read_error_logged = false;
     bytes_->Inc(r->bytes);
     CountSplits(t);
-    if (r->truncated) {
-      truncations_->Inc();
-      log_->info("{} was truncated: reading it again from the beginning", t.seen);
-      MarkDirty(now);
-    }
+    if (r->truncated) OnTruncated(t, now);
     more = more || r->more;
     if (builder_.raw_bytes() >= config_.batch_bytes) {
       *error = Commit(stop);
@@ -435,12 +462,13 @@ Status TailSource::Commit(std::stop_token stop) {
 
 void TailSource::UpdateGauges() {
   files_open_->Set(static_cast<double>(files_.size()));
-  std::vector<std::pair<std::string, double>> behind;
-  behind.reserve(files_.size());
+  // Keyed by where the file is now; a deleted file still being finished and
+  // its successor share a path, and a series must appear once.
+  std::map<std::string, double> behind;
   for (const auto& [id, t] : files_) {
     const uint64_t committed = t.committed ? t.committed->offset : 0;
     const uint64_t size = t.tailer->size();
-    behind.emplace_back(t.path, static_cast<double>(size > committed ? size - committed : 0));
+    behind[t.seen] += static_cast<double>(size > committed ? size - committed : 0);
   }
   std::lock_guard lock(behind_mu_);
   behind_ = std::move(behind);

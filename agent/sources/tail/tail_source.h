@@ -12,7 +12,8 @@
 //    0 (copytruncate, truncate), and an inode reused for a new file is read
 //    from 0.
 //  - start_at applies only to files present at this source's very first start
-//    (no checkpoint stored for it yet). Files discovered later - created while
+//    (its checkpoints hold no "started" marker yet; the marker is committed
+//    with the first checkpoints, so an agent that started once never skips). Files discovered later - created while
 //    we watch, or while the agent was stopped - are read from the beginning,
 //    because everything in them is new. After a restart every known file
 //    resumes at its checkpoint, wherever it was renamed to: among the glob
@@ -28,9 +29,13 @@
 // One thread (Run) reads every file of the source, round robin with a budget
 // of read_buffer bytes per file and round, so a busy file cannot starve others.
 //
-// Limitation (inherent to copytruncate): lines written between the copy and
-// the truncation are lost from the live file; if the copies also match the
-// globs they are new files and are read from 0 (duplicates) - exclude them.
+// copytruncate: when a file is found truncated, the lines it held past our
+// offset are read from the copy logrotate made (a file in the same directory
+// whose first bytes match the fingerprint), so only the window inherent to
+// copytruncate remains: lines written between the copy and the truncation
+// are in neither file. If the copies match the globs and are discovered
+// before the truncation is seen, they are new files and are read from 0
+// (duplicates): with copytruncate, keep the copies out of the globs.
 #pragma once
 
 #include <memory>

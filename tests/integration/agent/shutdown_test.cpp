@@ -85,7 +85,7 @@ TEST_CASE("agent: SIGTERM delivers what was read, exits 0 in time, and a restart
   REQUIRE(audit.ExactlyOnce());
 }
 
-TEST_CASE("agent: SIGTERM while the lake cannot take data exits 0 at shutdown_timeout; the next start delivers",
+TEST_CASE("agent: SIGTERM while the lake cannot take data exits 0 at shutdown_timeout, and the next start delivers",
           "[integration][agent][shutdown]") {
   TempDir dir("sluice-sigterm-blocked");
   AgentOptions options;

@@ -1,6 +1,7 @@
 #include "core/metrics/http_server.h"
 
 #include <atomic>
+#include <chrono>
 
 #include <catch2/catch.hpp>
 
@@ -110,6 +111,20 @@ TEST_CASE("metrics: an address that is not local cannot be bound", "[unit]") {
 
 TEST_CASE("metrics: the server stops promptly when destroyed", "[unit]") {
   MetricsRegistry reg;
+  {
+    auto server = MetricsServer::Start("127.0.0.1:0", reg, nullptr);
+    REQUIRE(server.ok());
+    httplib::Client client("127.0.0.1", (*server)->port());
+    client.set_keep_alive(true);  // a scraper that would like to keep its connection
+    for (int i = 0; i < 3; ++i) {
+      auto res = client.Get("/metrics");
+      REQUIRE(res);
+      CHECK(res->status == 200);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    server->reset();
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));
+  }
   for (int i = 0; i < 20; ++i) {
     auto server = MetricsServer::Start("127.0.0.1:0", reg, nullptr);
     REQUIRE(server.ok());

@@ -61,8 +61,8 @@ TEST_CASE("tail: a fingerprint extended while reading equals one computed at onc
   TempDir dir("sluice-tail");
   WriteFile(dir / "a.log", "0123456789abcdef");
   UniqueFd fd = OpenRead(dir / "a.log");
-  const Fingerprint whole = *ComputeFingerprint(fd.get(), 16, 1024);
-  const Fingerprint empty = *ComputeFingerprint(fd.get(), 0, 1024);
+  const Fingerprint whole = ComputeFingerprint(fd.get(), 16, 1024).value();
+  const Fingerprint empty = ComputeFingerprint(fd.get(), 0, 1024).value();
   CHECK(empty.len == 0);
   CHECK(ExtendFingerprint(ExtendFingerprint(empty, "0123"), "456789abcdef") == whole);
   CHECK(ExtendFingerprint(Fingerprint{}, "0123456789abcdef") == whole);
@@ -88,6 +88,12 @@ TEST_CASE("tail: checkpoints round-trip through JSON", "[unit]") {
   CHECK(back->mid_line);
   CHECK(back->size == cp.size);
   CHECK(FileKey(cp.id) == "file:2049:123456789012");
+  // Paths that are not UTF-8 come back byte for byte.
+  cp.path = std::string("/var/log/caf\xe9.log");
+  Result<FileCheckpoint> latin1 = DecodeCheckpoint(EncodeCheckpoint(cp));
+  REQUIRE(latin1.ok());
+  CHECK(latin1->path == cp.path);
+  CHECK(latin1->seen == cp.seen);
   CHECK_FALSE(DecodeCheckpoint("not json").ok());
   CHECK_FALSE(DecodeCheckpoint(R"({"v":2})").ok());
   CHECK_FALSE(DecodeCheckpoint(R"({"v":1,"path":"x"})").ok());

@@ -315,13 +315,15 @@ TEST_CASE("tail: start_at = end applies only to files present at the very first 
 TEST_CASE("tail: restart resumes at the checkpoint, nothing re-read", "[unit]") {
   Harness h;
   WriteFile(h.Log("a.log"), Lines("l", 0, 100));
-  h.Start(h.Config({"a.log"}));
+  TailConfig c = h.Config({"a.log"});
+  c.idle_flush = milliseconds(10'000);  // the partial line must still be pending at Stop
+  h.Start(c);
   h.WaitForRecords(100);
   AppendFile(h.Log("a.log"), "half a li");  // a partial line is not covered by the checkpoint
   std::this_thread::sleep_for(milliseconds(60));
   h.Stop();
   AppendFile(h.Log("a.log"), "ne\n" + Lines("l", 100, 200));
-  h.Start(h.Config({"a.log"}));
+  h.Start(c);
   const std::vector<std::string> got = h.WaitForRecords(201);
   std::this_thread::sleep_for(milliseconds(100));
   CheckExactlyOnce(h.Messages(), Concat({Expected("l", 0, 200), {"half a line"}}));
@@ -377,17 +379,41 @@ TEST_CASE("tail: copytruncate and truncate in place restart the file at 0", "[un
   h.Start(h.Config({"app.log"}));
   WriteFile(h.Log("app.log"), Lines("a", 0, 20));
   h.WaitForRecords(20);
-  fs::copy_file(h.Log("app.log"), h.Log("app.log.1"));  // copytruncate: copy, then truncate
+  // copytruncate: copy, then truncate. a20..a24 may or may not have been
+  // read from the live file first; if not, they are read from the copy.
+  AppendFile(h.Log("app.log"), Lines("a", 20, 25));
+  fs::copy_file(h.Log("app.log"), h.Log("app.log.1"));
   fs::resize_file(h.Log("app.log"), 0);
   std::this_thread::sleep_for(milliseconds(100));
   AppendFile(h.Log("app.log"), Lines("b", 0, 5));
-  CheckExactlyOnce(h.WaitForRecords(25), Concat({Expected("a", 0, 20), Expected("b", 0, 5)}));
+  CheckExactlyOnce(h.WaitForRecords(30), Concat({Expected("a", 0, 25), Expected("b", 0, 5)}));
   CHECK(h.CounterValue("sluice_tail_truncations_total") >= 1);
   // Truncated and rewritten past our offset before we looked: the fingerprint tells.
   h.Stop();
+  fs::remove(h.Log("app.log.1"));
   WriteFile(h.Log("app.log"), Lines("c", 0, 10));  // longer than "b0..b4", same inode
   h.Start(h.Config({"app.log"}));
-  CheckExactlyOnce(h.WaitForRecords(35), Concat({Expected("a", 0, 20), Expected("b", 0, 5), Expected("c", 0, 10)}));
+  CheckExactlyOnce(h.WaitForRecords(40), Concat({Expected("a", 0, 25), Expected("b", 0, 5), Expected("c", 0, 10)}));
+}
+
+TEST_CASE("tail: copytruncate while stopped: the unread end is read from the copy", "[unit]") {
+  Harness h;
+  const TailConfig c = h.Config({"app.log"});
+  WriteFile(h.Log("app.log"), Lines("a", 0, 10));
+  h.Start(c);
+  h.WaitForRecords(10);
+  h.Stop();
+  AppendFile(h.Log("app.log"), Lines("a", 10, 15));  // never read from the live file
+  fs::copy_file(h.Log("app.log"), h.Log("app.log.1"));
+  fs::resize_file(h.Log("app.log"), 0);
+  AppendFile(h.Log("app.log"), Lines("b", 0, 5));
+  h.Start(c);
+  h.WaitForRecords(20);
+  std::this_thread::sleep_for(milliseconds(100));
+  CheckExactlyOnce(h.Messages(), Concat({Expected("a", 0, 15), Expected("b", 0, 5)}));
+  for (const Rec& r : h.Records()) CHECK(r.path == h.Log("app.log").string());
+  // The copy is finished and closed like a rotated file.
+  REQUIRE(h.WaitUntil([&] { return OpenFdsTo(h.Log("app.log.1").string()) == 0; }));
 }
 
 TEST_CASE("tail: a reused inode is a new file, told apart by the fingerprint", "[unit]") {
