@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -54,6 +55,7 @@ class TailSource final : public Source {
     std::string path;  // discovered under: the records' "path"
     std::string seen;  // where it was last seen
     bool detached = false;  // renamed out of the globs or deleted: finish, then close
+    Clock::time_point detached_since{};
     bool deleted = false;
     bool read_error_logged = false;
     uint64_t splits_counted = 0;  // of tailer->splits(), already added to the metric
@@ -78,6 +80,9 @@ class TailSource final : public Source {
   void RecoverFromCopy(const std::string& path, const std::string& seen, const FileTailer::Truncation& tr,
                        Clock::time_point now);
   void OnTruncated(Tracked& t, Clock::time_point now);
+  // A file found by the globs with no checkpoint: opened from the start,
+  // unless it is a copy of a tracked file (see OpenNew in the .cpp).
+  void OpenNew(const FoundFile& f, Clock::time_point now);
   void Scan(Clock::time_point now);
   // One round over all files; returns whether some file has more to read.
   bool ReadRound(Clock::time_point now, std::stop_token stop, Status* error);
@@ -127,6 +132,31 @@ class TailSource final : public Source {
   Counter* lost_ = nullptr;
   Gauge* files_open_ = nullptr;
   std::set<FileId> open_failed_;  // logged once, until it opens
+  // New files whose first bytes equal a tracked file's: copies (copytruncate,
+  // or cp) held back until their original is truncated or rotate_wait passes.
+  struct HeldCopy {
+    Clock::time_point since;
+    FileId original;
+    bool original_truncated = false;
+  };
+  std::map<FileId, HeldCopy> held_copies_;
+  // What truncated files held before their truncation (newest last, a few
+  // kept): a copy discovered after its original was truncated is recognised
+  // by these first bytes.
+  struct PastTruncation {
+    std::string path;  // the original's path: the records' "path"
+    FileTailer::Truncation tr;
+  };
+  std::deque<PastTruncation> past_truncations_;
+  // Files closed while they still existed (rotated out of the globs), newest
+  // last: if one comes back into the globs it resumes where it was closed.
+  std::deque<FileCheckpoint> closed_files_;
+  // Files the last scan left unopened (empty, or held as copies) are looked
+  // at again soon after inotify reports a write, not only every scan_interval.
+  bool waiting_untracked_ = false;
+  bool modified_seen_ = false;
+  // The tracked file whose first min(f.size, fingerprint_bytes) bytes equal f's, if any.
+  std::optional<FileId> CopyOf(const FoundFile& f, Fingerprint* fp);
 
   std::mutex behind_mu_;
   std::map<std::string, double> behind_;  // path -> bytes behind, for the collector
@@ -255,6 +285,8 @@ bool TailSource::Open(const std::string& path, const std::string& seen, FileId e
 void TailSource::RecoverFromCopy(const std::string& path, const std::string& seen, const FileTailer::Truncation& tr,
                                  Clock::time_point now) {
   if (tr.offset == 0) return;
+  past_truncations_.push_back({path, tr});
+  if (past_truncations_.size() > 16) past_truncations_.pop_front();
   for (const FileCopy& copy : FindCopies(DirName(seen), tr.fp, tr.offset)) {
     if (files_.count(copy.id) != 0) continue;  // already tracked (it matches the globs, or is the file itself)
     FileCheckpoint resume{path, copy.path, copy.id, tr.fp, tr.offset, tr.mid_line, 0};
@@ -264,8 +296,113 @@ void TailSource::RecoverFromCopy(const std::string& path, const std::string& see
   }
 }
 
+// copytruncate with copies that match the globs: logrotate copies app.log to
+// app.log.1, then truncates app.log. If a scan finds the copy before the
+// truncation, reading it from 0 would ship again every line already read
+// from app.log. A new file whose first fingerprint_bytes equal a tracked
+// file's (full-length) fingerprint is therefore held back: when the original
+// is then found truncated, RecoverFromCopy opens the copy at the offset read
+// from the original (only the lines the original lost are read from it). If
+// no truncation follows within rotate_wait, it was a plain copy: everything
+// in it has been or will be read through the original, so it is followed
+// from its end.
+std::optional<FileId> TailSource::CopyOf(const FoundFile& f, Fingerprint* fp) {
+  const uint32_t k = static_cast<uint32_t>(std::min<uint64_t>(f.size, tailer_options_.fingerprint_bytes));
+  if (k == 0) return std::nullopt;
+  {
+    UniqueFd fd(::open(f.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return std::nullopt;
+    Result<Fingerprint> computed = ComputeFingerprint(fd.get(), f.size, k);
+    if (!computed.ok() || computed->len != k) return std::nullopt;
+    *fp = *computed;
+  }
+  for (const auto& [id, t] : files_) {
+    const Fingerprint& theirs = t.tailer->fingerprint();
+    if (theirs.len == k) {
+      if (theirs == *fp) return id;
+      continue;
+    }
+    if (theirs.len < k) continue;  // the tracked file is shorter than this one: not its copy
+    // Compare with the same number of the tracked file's leading bytes, read
+    // through its own descriptor: its path may name another file by now.
+    Result<Fingerprint> prefix = ComputeFingerprint(t.tailer->fd(), theirs.len, k);
+    if (prefix.ok() && *prefix == *fp) return id;
+  }
+  return std::nullopt;
+}
+
+void TailSource::OpenNew(const FoundFile& f, Clock::time_point now) {
+  for (auto it = closed_files_.rbegin(); it != closed_files_.rend(); ++it) {
+    if (it->id != f.id) continue;
+    const FileCheckpoint resume = *it;
+    closed_files_.erase(std::next(it).base());
+    // Open checks the fingerprint: a reused inode is read from 0.
+    log_->info("{} was closed earlier as {}: resuming it at offset {}", f.path, resume.seen, resume.offset);
+    Open(f.path, f.path, f.id, &resume, /*committed=*/false, /*detached=*/false, now);
+    return;
+  }
+  Fingerprint fp;
+  const std::optional<FileId> original = CopyOf(f, &fp);
+  // A copy of a file that was truncated before this copy was seen: what the
+  // original held past the offset we had read is read from here, as
+  // RecoverFromCopy does; what precedes it was read already.
+  for (auto it = past_truncations_.rbegin(); !original && fp.len != 0 && it != past_truncations_.rend(); ++it) {
+    if (it->tr.fp != fp) continue;
+    held_copies_.erase(f.id);
+    const uint64_t offset = std::min(it->tr.offset, f.size);
+    FileCheckpoint resume{it->path, f.path, f.id, fp, offset, offset == it->tr.offset && it->tr.mid_line, f.size};
+    log_->info("{} is a copy of {} made before it was truncated (copytruncate): reading it from offset {}", f.path,
+               it->path, offset);
+    Open(it->path, f.path, f.id, &resume, /*committed=*/false, /*detached=*/false, now);
+    return;
+  }
+  auto held = held_copies_.find(f.id);
+  if (held == held_copies_.end()) {
+    // Empty: nothing to read yet, and it may be a copy about to be written.
+    if (f.size == 0) {
+      waiting_untracked_ = true;
+      return;
+    }
+    if (!original) {
+      Open(f.path, f.path, f.id, nullptr, false, false, now);
+      return;
+    }
+    held_copies_.emplace(f.id, HeldCopy{now, *original});
+    waiting_untracked_ = true;
+    log_->info("{} holds the same first {} bytes as {}: holding it as a copy until that file is truncated "
+               "(copytruncate) or {} ms pass",
+               f.path, fp.len, files_.at(*original).seen, config_.rotate_wait.count());
+    return;
+  }
+  const HeldCopy h = held->second;
+  if (!h.original_truncated && original != h.original) {
+    // Its content went its own way while the original stayed intact: an
+    // independent file that merely started like another one.
+    held_copies_.erase(held);
+    log_->info("{} is not a copy after all: reading it from the beginning", f.path);
+    Open(f.path, f.path, f.id, nullptr, false, false, now);
+    return;
+  }
+  if (!h.original_truncated && now - h.since < config_.rotate_wait) {
+    waiting_untracked_ = true;
+    return;
+  }
+  // A copy is never read from 0: its original was truncated (RecoverFromCopy
+  // read whatever the copy held past our offset, if anything), or it was a
+  // plain copy whose content was read through the original.
+  held_copies_.erase(held);
+  if (fp.len == 0) return;
+  FileCheckpoint at_end{f.path, f.path, f.id, fp, f.size, false, f.size};
+  log_->info("{} is a copy whose content was read through its original: following it from its end ({} bytes)",
+             f.path, f.size);
+  Open(f.path, f.path, f.id, &at_end, /*committed=*/false, /*detached=*/false, now);
+}
+
 void TailSource::OnTruncated(Tracked& t, Clock::time_point now) {
   truncations_->Inc();
+  for (auto& [copy, h] : held_copies_) {
+    if (h.original == t.tailer->id()) h.original_truncated = true;
+  }
   log_->info("{} was truncated or rewritten in place: reading it again from the beginning", t.seen);
   MarkDirty(now);
   if (std::optional<FileTailer::Truncation> tr = t.tailer->TakeTruncation()) {
@@ -320,7 +457,7 @@ Status TailSource::Setup(Clock::time_point now) {
     Restore(*cp, by_id, now);
   }
   for (const FoundFile& f : found.files) {
-    if (files_.count(f.id) == 0) Open(f.path, f.path, f.id, nullptr, false, false, now);
+    if (files_.count(f.id) == 0) OpenNew(f, now);
   }
   if (initial_) {
     // From now on start_at no longer applies: files found after this are new.
@@ -358,11 +495,13 @@ void TailSource::Scan(Clock::time_point now) {
       t.detached = false;
     } else if (!t.detached) {
       t.detached = true;
+      t.detached_since = now;
       log_->info("{} was {}: finishing it", t.seen, t.deleted ? "deleted" : "rotated away (renamed out of the globs)");
     }
   }
+  std::erase_if(held_copies_, [&](const auto& kv) { return files_.count(kv.first) != 0 || by_id.count(kv.first) == 0; });
   for (const FoundFile& f : found.files) {
-    if (files_.count(f.id) == 0) Open(f.path, f.path, f.id, nullptr, false, false, now);
+    if (files_.count(f.id) == 0) OpenNew(f, now);
   }
 }
 
@@ -392,6 +531,11 @@ bool TailSource::ReadRound(Clock::time_point now, std::stop_token stop, Status* 
 void TailSource::Close(std::map<FileId, Tracked>::iterator it, const char* why) {
   Tracked& t = it->second;
   t.tailer->FlushAll(EmitFor(t.path, Clock::now()));
+  if (!t.deleted) {
+    closed_files_.push_back(FileCheckpoint{t.path, t.seen, it->first, t.tailer->fingerprint(),
+                                           t.tailer->record_offset(), t.tailer->record_mid_line(), t.tailer->size()});
+    if (closed_files_.size() > 256) closed_files_.pop_front();
+  }
   CountSplits(t);
   log_->info("closed {} ({}) at offset {}", t.seen, why, t.tailer->read_offset());
   closed_keys_.push_back(FileKey(it->first));
@@ -404,7 +548,13 @@ void TailSource::Timers(Clock::time_point now) {
     Tracked& t = it->second;
     t.tailer->OnTimers(now, EmitFor(t.path, now));
     auto next = std::next(it);
-    if (t.detached && t.tailer->IdleAtEof(now, config_.rotate_wait)) Close(it, t.deleted ? "deleted" : "rotated");
+    // Detached for rotate_wait, not only idle: a directory listing taken while
+    // logrotate renames files can miss one that is still there, and the next
+    // scan finds it again.
+    if (t.detached && now - t.detached_since >= config_.rotate_wait &&
+        t.tailer->IdleAtEof(now, config_.rotate_wait)) {
+      Close(it, t.deleted ? "deleted" : "rotated");
+    }
     it = next;
   }
   for (auto& [id, t] : files_) CountSplits(t);
@@ -497,6 +647,7 @@ void TailSource::Wait(Clock::time_point deadline, std::stop_token stop) {
   if (::poll(fds, n, timeout) > 0 && watcher_ && (fds[1].revents & POLLIN) != 0) {
     const DirWatcher::Events ev = watcher_->Drain();
     if (ev.changed) rescan_ = true;
+    if (ev.modified) modified_seen_ = true;
   }
 }
 
@@ -519,6 +670,8 @@ Status TailSource::Run(std::stop_token stop) {
   if (Status s = Setup(now); !s.ok()) return s;
   UpdateGauges();
   Clock::time_point next_scan = now + config_.scan_interval;
+  Clock::time_point last_scan = now;
+  constexpr milliseconds kUntrackedRescan{100};
   Backoff backoff(milliseconds(100), milliseconds(10'000));
 
   while (!stop.stop_requested()) {
@@ -535,8 +688,12 @@ Status TailSource::Run(std::stop_token stop) {
       }
       backoff.Reset();
     }
-    if (rescan_ || now >= next_scan) {
+    const bool poke = waiting_untracked_ && modified_seen_ && now - last_scan >= kUntrackedRescan;
+    if (rescan_ || now >= next_scan || poke) {
+      waiting_untracked_ = false;
+      modified_seen_ = false;
       Scan(now);
+      last_scan = now;
       rescan_ = false;
       next_scan = now + config_.scan_interval;
       UpdateGauges();
@@ -551,10 +708,16 @@ Status TailSource::Run(std::stop_token stop) {
       if (s.code() == ErrorCode::kCancelled) return Status::Ok();
       if (!s.ok()) continue;
     }
-    if (!more) Wait(NextWake(Clock::now()), stop);
+    if (!more) {
+      Clock::time_point wake = NextWake(Clock::now());
+      if (waiting_untracked_ && modified_seen_) wake = std::min(wake, last_scan + kUntrackedRescan);
+      Wait(wake, stop);
+    }
     if (watcher_ && more) {
       // Drain without waiting so inotify's queue cannot overflow under load.
-      if (watcher_->Drain().changed) rescan_ = true;
+      const DirWatcher::Events ev = watcher_->Drain();
+      if (ev.changed) rescan_ = true;
+      if (ev.modified) modified_seen_ = true;
     }
   }
   // Final commit of everything read (first a batch still pending from a failed

@@ -33,9 +33,14 @@
 // offset are read from the copy logrotate made (a file in the same directory
 // whose first bytes match the fingerprint), so only the window inherent to
 // copytruncate remains: lines written between the copy and the truncation
-// are in neither file. If the copies match the globs and are discovered
-// before the truncation is seen, they are new files and are read from 0
-// (duplicates): with copytruncate, keep the copies out of the globs.
+// are in neither file. Copies that match the globs are recognised too: a new
+// file whose leading bytes equal a tracked file's (or a recently truncated
+// file's former) leading bytes is never read from 0. It is held until its
+// original is truncated (then read from the offset reached in the original)
+// or for rotate_wait (a plain copy: followed from its end). A new file that is
+// still empty is opened once it has content, so a copy being written is
+// recognised. A file closed while it still existed (rotated out of the globs)
+// and found again resumes at its offset.
 #pragma once
 
 #include <memory>
