@@ -9,7 +9,7 @@ packages=(
   # libraries (DESIGN.md: Dependencies)
   libzstd-dev libsqlite3-dev libssl-dev libsodium-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libcpp-httplib-dev catch2
+  catch2
   libpaho-mqttpp-dev libpaho-mqtt-dev libcurl4-openssl-dev libssh-dev
   librdkafka-dev
   # real tools the tests drive

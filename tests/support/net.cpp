@@ -7,7 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -18,7 +21,7 @@ namespace {
 // A socket closed when it goes out of scope.
 class Socket {
  public:
-  Socket() : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+  explicit Socket(int family = AF_INET) : fd_(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
     if (fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   }
   ~Socket() { ::close(fd_); }
@@ -45,12 +48,31 @@ int MsLeft(Clock::time_point deadline) {
   return left > 0 ? static_cast<int>(left) : 0;
 }
 
+// A numeric IPv4 or IPv6 address and port; false if `host` is neither.
+bool ParseHost(const std::string& host, uint16_t port, sockaddr_storage& ss, socklen_t& len) {
+  ss = {};
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&ss);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof *v4;
+    return true;
+  }
+  if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof *v6;
+    return true;
+  }
+  return false;
+}
+
 // Connects with a deadline (non-blocking connect + poll); true on success.
-bool ConnectBy(const Socket& s, uint16_t port, Clock::time_point deadline) {
+bool ConnectBy(const Socket& s, const sockaddr_storage& addr, socklen_t addr_len, Clock::time_point deadline) {
   const int flags = ::fcntl(s.fd(), F_GETFL);
   ::fcntl(s.fd(), F_SETFL, flags | O_NONBLOCK);
-  const sockaddr_in addr = Loopback(port);
-  if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(s.fd(), reinterpret_cast<const sockaddr*>(&addr), addr_len) != 0) {
     if (errno != EINPROGRESS) return false;
     pollfd p{s.fd(), POLLOUT, 0};
     if (::poll(&p, 1, MsLeft(deadline)) != 1) return false;
@@ -62,7 +84,75 @@ bool ConnectBy(const Socket& s, uint16_t port, Clock::time_point deadline) {
   return true;
 }
 
+bool ConnectBy(const Socket& s, uint16_t port, Clock::time_point deadline) {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  ParseHost("127.0.0.1", port, addr, len);
+  return ConnectBy(s, addr, len, deadline);
+}
+
+// Sends `request` on a new connection to host:port, reads until the server
+// closes, and splits the answer into status, headers and body.
+std::optional<HttpResponse> Exchange(const std::string& host, uint16_t port, const std::string& request,
+                                     std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  sockaddr_storage addr{};
+  socklen_t addr_len = 0;
+  if (!ParseHost(host, port, addr, addr_len)) return std::nullopt;
+  Socket s(addr.ss_family);
+  if (!ConnectBy(s, addr, addr_len, deadline)) return std::nullopt;
+  size_t sent = 0;
+  while (sent < request.size()) {
+    const ssize_t n = ::send(s.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return std::nullopt;
+    sent += static_cast<size_t>(n);
+  }
+  std::string raw;
+  char buf[16384];
+  while (true) {
+    pollfd p{s.fd(), POLLIN, 0};
+    const int ready = ::poll(&p, 1, MsLeft(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready != 1) return std::nullopt;  // timed out
+    const ssize_t n = ::recv(s.fd(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    raw.append(buf, static_cast<size_t>(n));
+  }
+  // "HTTP/1.x NNN reason\r\n headers \r\n\r\n body"
+  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) return std::nullopt;
+  const size_t head_end = raw.find("\r\n\r\n");
+  if (head_end == std::string::npos) return std::nullopt;
+  HttpResponse r;
+  r.status = std::atoi(raw.c_str() + 9);
+  const size_t status_end = raw.find("\r\n");
+  r.headers = raw.substr(status_end + 2, head_end + 2 - (status_end + 2));
+  r.body = raw.substr(head_end + 4);
+  return r;
+}
+
 }  // namespace
+
+std::string HttpResponse::Header(std::string_view name) const {
+  size_t pos = 0;
+  while (pos < headers.size()) {
+    const size_t eol = std::min(headers.find("\r\n", pos), headers.size());
+    const std::string_view line = std::string_view(headers).substr(pos, eol - pos);
+    const size_t colon = line.find(':');
+    if (colon == name.size() && std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+      return std::string(value);
+    }
+    pos = eol + 2;
+  }
+  return "";
+}
 
 uint16_t FreePort() {
   Socket s;
@@ -90,39 +180,19 @@ bool WaitForPort(uint16_t port, std::chrono::milliseconds timeout) {
 }
 
 std::optional<HttpResponse> HttpGet(uint16_t port, const std::string& path, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  Socket s;
-  if (!ConnectBy(s, port, deadline)) return std::nullopt;
-  const std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(port) +
-                              "\r\nConnection: close\r\n\r\n";
-  size_t sent = 0;
-  while (sent < request.size()) {
-    const ssize_t n = ::send(s.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return std::nullopt;
-    sent += static_cast<size_t>(n);
-  }
-  std::string raw;
-  char buf[16384];
-  while (true) {
-    pollfd p{s.fd(), POLLIN, 0};
-    const int ready = ::poll(&p, 1, MsLeft(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready != 1) return std::nullopt;  // timed out
-    const ssize_t n = ::recv(s.fd(), buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::nullopt;
-    if (n == 0) break;
-    raw.append(buf, static_cast<size_t>(n));
-  }
-  // "HTTP/1.x NNN reason\r\n headers \r\n\r\n body"
-  if (raw.rfind("HTTP/1.", 0) != 0 || raw.size() < 12) return std::nullopt;
-  const size_t head_end = raw.find("\r\n\r\n");
-  if (head_end == std::string::npos) return std::nullopt;
-  HttpResponse r;
-  r.status = std::atoi(raw.c_str() + 9);
-  r.body = raw.substr(head_end + 4);
-  return r;
+  return HttpGet("127.0.0.1", port, path, timeout);
+}
+
+std::optional<HttpResponse> HttpGet(const std::string& host, uint16_t port, const std::string& path,
+                                    std::chrono::milliseconds timeout) {
+  const std::string authority = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  const std::string request =
+      "GET " + path + " HTTP/1.0\r\nHost: " + authority + ":" + std::to_string(port) + "\r\nConnection: close\r\n\r\n";
+  return Exchange(host, port, request, timeout);
+}
+
+std::optional<HttpResponse> HttpExchange(uint16_t port, const std::string& request, std::chrono::milliseconds timeout) {
+  return Exchange("127.0.0.1", port, request, timeout);
 }
 
 }  // namespace sluice::test

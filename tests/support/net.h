@@ -1,5 +1,5 @@
 // Loopback networking for tests that start servers: a free port to give a
-// server, waiting until it listens, and a minimal HTTP/1.0 GET (enough for
+// server, waiting until it listens, and a minimal HTTP/1.0 client (enough for
 // /metrics and /healthz; no TLS, no keep-alive, no redirects).
 #pragma once
 
@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace sluice::test {
 
@@ -21,11 +22,21 @@ bool WaitForPort(uint16_t port, std::chrono::milliseconds timeout);
 
 struct HttpResponse {
   int status = 0;
+  std::string headers;  // the header lines, "Name: value\r\n" each (without the status line)
   std::string body;
+  // The value of header `name` (case-insensitive), "" if absent.
+  std::string Header(std::string_view name) const;
 };
 // GET http://127.0.0.1:port<path>; nullopt when the connection fails or the
 // answer is not HTTP. Each call is one connection bounded by `timeout`.
 std::optional<HttpResponse> HttpGet(uint16_t port, const std::string& path,
                                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// The same on `host`, a numeric IPv4 or IPv6 address ("127.0.0.1", "::1").
+std::optional<HttpResponse> HttpGet(const std::string& host, uint16_t port, const std::string& path,
+                                    std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// Sends `request` verbatim to 127.0.0.1:port and reads the answer until the
+// server closes (for requests HttpGet cannot make: other methods, bad syntax).
+std::optional<HttpResponse> HttpExchange(uint16_t port, const std::string& request,
+                                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 }  // namespace sluice::test

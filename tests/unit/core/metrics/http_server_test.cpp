@@ -2,24 +2,21 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
+#include <thread>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
-// Debian's libcpp-httplib is compiled with these (see `pkg-config --cflags
-// cpp-httplib`); the class layouts in the header depend on them, so a client
-// compiled without them does not match the library it links against.
-#ifndef CPPHTTPLIB_OPENSSL_SUPPORT
-#define CPPHTTPLIB_OPENSSL_SUPPORT
-#endif
-#ifndef CPPHTTPLIB_ZLIB_SUPPORT
-#define CPPHTTPLIB_ZLIB_SUPPORT
-#endif
-#ifndef CPPHTTPLIB_BROTLI_SUPPORT
-#define CPPHTTPLIB_BROTLI_SUPPORT
-#endif
-#include <httplib.h>
+#include "tests/support/net.h"
 
 namespace sluice {
+
+using test::HttpExchange;
+using test::HttpGet;
 
 TEST_CASE("metrics: the server serves /metrics and /healthz", "[unit]") {
   MetricsRegistry reg;
@@ -32,37 +29,77 @@ TEST_CASE("metrics: the server serves /metrics and /healthz", "[unit]") {
   const int port = (*server)->port();
   REQUIRE(port > 0);
 
-  httplib::Client client("127.0.0.1", port);
-  auto metrics = client.Get("/metrics");
+  auto metrics = HttpGet(port, "/metrics");
   REQUIRE(metrics);
   CHECK(metrics->status == 200);
-  CHECK(metrics->get_header_value("Content-Type") == "text/plain; version=0.0.4");
+  CHECK(metrics->Header("Content-Type") == "text/plain; version=0.0.4");
   CHECK(metrics->body == reg.RenderPrometheus());
   CHECK_THAT(metrics->body, Catch::Contains("sluice_records_in_total{source=\"app\"} 42\n"));
 
-  auto health = client.Get("/healthz");
+  auto health = HttpGet(port, "/healthz");
   REQUIRE(health);
   CHECK(health->status == 200);
   CHECK(health->body == R"({"status":"ok","sinks":1})");
-  CHECK(health->get_header_value("Content-Type") == "application/json");
+  CHECK(health->Header("Content-Type") == "application/json");
 
   healthy = false;
-  health = client.Get("/healthz");
+  health = HttpGet(port, "/healthz");
   REQUIRE(health);
   CHECK(health->status == 503);
   CHECK(health->body == R"({"status":"sink down"})");
+  CHECK(health->Header("Content-Type") == "application/json");
 
-  auto missing = client.Get("/nope");
+  auto missing = HttpGet(port, "/nope");
   REQUIRE(missing);
   CHECK(missing->status == 404);
+
+  // A query string is ignored; every answer closes its connection.
+  auto query = HttpGet(port, "/metrics?name[]=x");
+  REQUIRE(query);
+  CHECK(query->status == 200);
+  CHECK(query->Header("Connection") == "close");
+  CHECK(query->Header("Content-Length") == std::to_string(query->body.size()));
+}
+
+TEST_CASE("metrics: the server answers HEAD, refuses other methods and bad requests", "[unit]") {
+  MetricsRegistry reg;
+  reg.GetCounter("sluice_records_in_total", "Records read.", {}).Inc(1);
+  auto server = MetricsServer::Start("127.0.0.1:0", reg, nullptr);
+  REQUIRE(server.ok());
+  const uint16_t port = static_cast<uint16_t>((*server)->port());
+
+  auto head = HttpExchange(port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  REQUIRE(head);
+  CHECK(head->status == 200);
+  CHECK(head->body.empty());
+  CHECK(head->Header("Content-Length") == std::to_string(reg.RenderPrometheus().size()));
+
+  auto post = HttpExchange(port, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  REQUIRE(post);
+  CHECK(post->status == 405);
+  CHECK(post->Header("Allow") == "GET, HEAD");
+
+  for (const std::string bad : {"GET\r\n\r\n", "GET /metrics\r\n\r\n", "GET metrics HTTP/1.0\r\n\r\n",
+                                "GET /metrics FTP/1.0\r\n\r\n", " /metrics HTTP/1.0\r\n\r\n"}) {
+    auto r = HttpExchange(port, bad);
+    REQUIRE(r);
+    CHECK(r->status == 400);
+  }
+  auto huge = HttpExchange(port, "GET /metrics HTTP/1.0\r\nX-Pad: " + std::string(10000, 'a') + "\r\n\r\n");
+  REQUIRE(huge);
+  CHECK(huge->status == 400);
+
+  // The server is still healthy after all that.
+  auto ok = HttpGet(port, "/healthz");
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
 }
 
 TEST_CASE("metrics: /healthz without details still answers JSON", "[unit]") {
   MetricsRegistry reg;
   auto server = MetricsServer::Start("localhost:0", reg, nullptr);
   REQUIRE(server.ok());
-  httplib::Client client("127.0.0.1", (*server)->port());
-  auto health = client.Get("/healthz");
+  auto health = HttpGet(static_cast<uint16_t>((*server)->port()), "/healthz");
   REQUIRE(health);
   CHECK(health->status == 200);
   CHECK(health->body == R"({"status":"ok"})");
@@ -114,16 +151,26 @@ TEST_CASE("metrics: the server stops promptly when destroyed", "[unit]") {
   {
     auto server = MetricsServer::Start("127.0.0.1:0", reg, nullptr);
     REQUIRE(server.ok());
-    httplib::Client client("127.0.0.1", (*server)->port());
-    client.set_keep_alive(true);  // a scraper that would like to keep its connection
+    const uint16_t port = static_cast<uint16_t>((*server)->port());
     for (int i = 0; i < 3; ++i) {
-      auto res = client.Get("/metrics");
+      auto res = HttpGet(port, "/metrics");
       REQUIRE(res);
       CHECK(res->status == 200);
     }
+    // A client that connects and never sends its request: the server is
+    // waiting on it when it is destroyed, and must not wait out its timeout.
+    const int idle = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(idle >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(idle, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the server accept it
     const auto start = std::chrono::steady_clock::now();
     server->reset();
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500));
+    ::close(idle);
   }
   for (int i = 0; i < 20; ++i) {
     auto server = MetricsServer::Start("127.0.0.1:0", reg, nullptr);
@@ -131,8 +178,7 @@ TEST_CASE("metrics: the server stops promptly when destroyed", "[unit]") {
   }
   auto server = MetricsServer::Start("[::1]:0", reg, nullptr);
   if (server.ok()) {  // IPv6 loopback may be disabled in a container
-    httplib::Client client("::1", (*server)->port());
-    auto res = client.Get("/metrics");
+    auto res = HttpGet("::1", static_cast<uint16_t>((*server)->port()), "/metrics");
     REQUIRE(res);
     CHECK(res->status == 200);
   }
