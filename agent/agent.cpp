@@ -7,6 +7,7 @@
 
 #include "agent/sinks/sink_runner.h"
 #include "core/metrics/http_server.h"
+#include "core/util/thread_name.h"
 
 namespace sluice {
 
@@ -51,7 +52,10 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
   for (size_t i = 0; i < sinks.size(); ++i) {
     runners.push_back(std::make_unique<SinkRunner>(*sinks[i], buffer, metrics, ChildLogger(log, "sink " + sinks[i]->name()),
                                                    config.sinks[i].retry));
-    sink_threads.emplace_back([&, runner = runners.back().get()] { runner->Run(sink_drain.get_token(), sink_abort.get_token()); });
+    sink_threads.emplace_back([&, runner = runners.back().get(), name = sinks[i]->name()] {
+      SetThreadName("sink:" + name);
+      runner->Run(sink_drain.get_token(), sink_abort.get_token());
+    });
   }
 
   const SourceContext ctx{&buffer, &metrics, log, config.host};
@@ -65,6 +69,7 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
   for (auto& src : sources) {
     running_sources.fetch_add(1);
     source_threads.emplace_back([&, s = src.get()] {
+      SetThreadName("src:" + s->name());
       Status st = s->Run(source_stop.get_token());
       running_sources.fetch_sub(1);
       if (!st.ok() && st.code() != ErrorCode::kCancelled) {

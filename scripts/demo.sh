@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
-bash scripts/build.sh release
+bash scripts/build.sh release sluice sluice-loggen
 
 bin=build/release
 lines=4000

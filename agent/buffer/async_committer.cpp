@@ -1,6 +1,7 @@
 #include "agent/buffer/async_committer.h"
 
 #include "core/backoff.h"
+#include "core/util/thread_name.h"
 
 namespace sluice {
 
@@ -31,6 +32,7 @@ Status AsyncCommitter::Flush() {
 }
 
 void AsyncCommitter::Loop(std::stop_token thread_stop) {
+  SetThreadName("commit:" + source_);
   Backoff backoff(std::chrono::milliseconds(50), std::chrono::seconds(5));
   for (;;) {
     std::unique_lock lock(mu_);

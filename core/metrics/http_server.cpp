@@ -161,30 +161,41 @@ class HandMadeMetricsServer final : public MetricsServer {
         if (errno == EMFILE || errno == ENFILE) ::poll(fds, 1, 100);
         continue;
       }
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kIoTimeoutMs);
       try {
-        Serve(conn.get());
+        Serve(conn.get(), deadline);
       } catch (...) {
         // e.g. bad_alloc while rendering: drop this connection, keep serving.
+      }
+      // Lingering close: closing with unread request bytes (a body, an
+      // oversized header) would reset the connection and could destroy the
+      // response before the client reads it. Send FIN, then discard input
+      // until the client closes (at once, for a normal scraper).
+      ::shutdown(conn.get(), SHUT_WR);
+      char sink[512];
+      while (WaitReadable(conn.get(), deadline) && ::recv(conn.get(), sink, sizeof sink, 0) > 0) {
       }
     }
   }
 
-  // Reads one request (until the blank line ending its headers), answers, and
-  // lets the caller close. Waits on the stop eventfd too, so a silent client
-  // cannot delay shutdown; gives up on it after kIoTimeoutMs.
-  void Serve(int fd) {
+  // True once `fd` has input; false on timeout, error or a stop request.
+  bool WaitReadable(int fd, std::chrono::steady_clock::time_point deadline) const {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {fd, POLLIN, 0}};
+    return left.count() > 0 && ::poll(fds, 2, static_cast<int>(left.count())) > 0 && fds[0].revents == 0;
+  }
+
+  // Reads one request (until the blank line ending its headers) and answers
+  // it. Waits on the stop eventfd too, so a silent client cannot delay
+  // shutdown; gives up on the client at `deadline`.
+  void Serve(int fd, std::chrono::steady_clock::time_point deadline) {
     const timeval send_timeout{kIoTimeoutMs / 1000, 0};
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     char buf[kMaxRequest];
     size_t len = 0;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kIoTimeoutMs);
     while (std::string_view(buf, len).find("\r\n\r\n") == std::string_view::npos) {
       if (len == sizeof buf) return Respond(fd, 400, "text/plain", "request too large\n", false);
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {fd, POLLIN, 0}};
-      if (left.count() <= 0 || ::poll(fds, 2, static_cast<int>(left.count())) <= 0 || fds[0].revents != 0) {
-        return;  // timed out, or stopping
-      }
+      if (!WaitReadable(fd, deadline)) return;  // timed out, or stopping
       const ssize_t n = ::recv(fd, buf + len, sizeof buf - len, 0);
       if (n <= 0) return;  // closed or reset before a full request
       len += static_cast<size_t>(n);
