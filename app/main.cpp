@@ -1,4 +1,6 @@
 // sluice: one binary, subcommands per job. Only argument parsing lives here.
+#include <malloc.h>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -7,6 +9,10 @@
 #include "app/agent_command.h"
 
 int main(int argc, char** argv) {
+  // One malloc arena for all threads: the agent's threads allocate little,
+  // and per-thread arenas each keep their own high-water mark resident.
+  mallopt(M_ARENA_MAX, 1);
+
   CLI::App app{"sluice: moves data from the edge into a data lake without losing any"};
   app.set_version_flag("--version", std::string("sluice ") + SLUICE_VERSION);
   app.require_subcommand(1);

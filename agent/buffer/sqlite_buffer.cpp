@@ -198,7 +198,7 @@ Status SqliteBuffer::OpenAndCheck() {
   }
   static constexpr std::string_view kSync[]{"OFF", "NORMAL", "FULL", "EXTRA"};
   const std::string pragmas = "PRAGMA synchronous=" + std::string(kSync[static_cast<int>(options_.durability)]) +
-                              "; PRAGMA cache_size=-2048; PRAGMA journal_size_limit=16777216;"
+                              "; PRAGMA cache_size=-512; PRAGMA journal_size_limit=16777216;"
                               " PRAGMA foreign_keys=OFF;";
   if (Status s = wdb_.Exec(pragmas); !s.ok()) return s;
   if (Status s = wdb_.Exec(kSchema); !s.ok()) return s;
@@ -290,7 +290,7 @@ Status SqliteBuffer::Init() {
   if (!rdb.ok()) return rdb.status();
   rdb_ = std::move(rdb).value();
   sqlite3_busy_timeout(rdb_.get(), 10'000);
-  if (Status r = rdb_.Exec("PRAGMA cache_size=-1024"); !r.ok()) return r;
+  if (Status r = rdb_.Exec("PRAGMA cache_size=-256"); !r.ok()) return r;
   UpdateGauges();
 
   collector_ = metrics_.AddCollector([this](MetricWriter& w) {
