@@ -67,6 +67,8 @@ inputs = ["app"]
 path = "$d/lake"
 batch.max_age = "1s"
 TOML
+  # Start on a quiet disk: the previous run's writeback must not slow this one's fsyncs.
+  sync; sleep 3
   local t0; t0=$(now)
   "$bin/app/sluice" agent --config "$d/agent.toml" 2> "$d/agent.log" &
   local pid=$!

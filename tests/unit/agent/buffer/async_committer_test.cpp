@@ -11,15 +11,13 @@ using sluice::test::DecodeLines;
 using sluice::test::MakeBatch;
 
 namespace {
-Logger TestLog() { return MakeLogger("test", LogFormat::kText, spdlog::level::off); }
+Logger TestLog() { return sluice::test::QuietLogger(); }
 }  // namespace
 
 TEST_CASE("async committer: batches land in order with their checkpoints", "[unit]") {
   sluice::test::TempDir dir;
   MetricsRegistry m;
-  BufferOptions o;
-  o.dir = dir.path();
-  auto buf = std::move(Buffer::Open(o, TestLog(), m)).value();
+  auto buf = sluice::test::OpenTestBuffer(dir.path(), m);
   REQUIRE(buf->RegisterSink("k", {"s"}).ok());
   {
     AsyncCommitter committer(*buf, "s", TestLog());
@@ -39,16 +37,10 @@ TEST_CASE("async committer: a stop while the buffer is full cancels, and nothing
   sluice::test::TempDir dir;
   MetricsRegistry m;
   BufferOptions o;
-  o.dir = dir.path();
   o.max_bytes = 1 << 20;
-  auto buf = std::move(Buffer::Open(o, TestLog(), m)).value();
+  auto buf = sluice::test::OpenTestBuffer(dir.path(), m, o);
   REQUIRE(buf->RegisterSink("k", {"s"}).ok());
-  std::string noise;
-  uint64_t x = 7;
-  for (int i = 0; i < 700 * 1024; ++i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    noise += static_cast<char>(x >> 56);
-  }
+  const std::string noise = sluice::test::RandomBytes(700 * 1024, 7);
   std::stop_source stop;
   AsyncCommitter committer(*buf, "s", TestLog());
   REQUIRE(committer.Submit(MakeBatch({noise}), {{"pos", std::string("1")}}, stop.get_token()).ok());

@@ -17,14 +17,10 @@ using sluice::test::MakeBatch;
 
 namespace {
 
-Logger TestLog() { return MakeLogger("test", LogFormat::kText, spdlog::level::off); }
+Logger TestLog() { return sluice::test::QuietLogger(); }
 
 std::unique_ptr<Buffer> OpenBuffer(const std::filesystem::path& dir, MetricsRegistry& m, BufferOptions o = {}) {
-  o.dir = dir;
-  Result<std::unique_ptr<Buffer>> b = Buffer::Open(o, TestLog(), m);
-  INFO(b.status().message());
-  REQUIRE(b.ok());
-  return std::move(b).value();
+  return sluice::test::OpenTestBuffer(dir, m, o);
 }
 
 }  // namespace
@@ -138,12 +134,7 @@ TEST_CASE("buffer: overflow = drop_oldest keeps under the cap and counts drops",
   auto buf = OpenBuffer(dir.path(), m, o);
   REQUIRE(buf->RegisterSink("a", {"s"}).ok());
   // Incompressible records so stored size is predictable: ~64 KiB each.
-  std::string noise;
-  uint64_t x = 88172645463325252ULL;
-  for (int i = 0; i < 64 * 1024; ++i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    noise += static_cast<char>('A' + x % 26);
-  }
+  const std::string noise = sluice::test::RandomBytes(64 * 1024);
   for (int i = 0; i < 40; ++i) {
     REQUIRE(buf->Commit("s", MakeBatch({std::to_string(i) + noise}), {}, {}).ok());
     CHECK(buf->stored_bytes() <= o.max_bytes);
@@ -165,12 +156,7 @@ TEST_CASE("buffer: overflow = block waits for an ack, and gives up on stop", "[u
   auto buf = OpenBuffer(dir.path(), m, o);
   REQUIRE(buf->RegisterSink("a", {"s"}).ok());
   // Incompressible bytes, so two batches cannot fit in the 1 MiB cap.
-  std::string big;
-  uint64_t x = 1;
-  for (int i = 0; i < 600 * 1024; ++i) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    big += static_cast<char>(x >> 56);
-  }
+  const std::string big = sluice::test::RandomBytes(600 * 1024, 1);
   REQUIRE(buf->Commit("s", MakeBatch({big}), {}, {}).ok());
 
   // A second one does not fit: it waits until the first is acked.

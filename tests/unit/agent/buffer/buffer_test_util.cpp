@@ -18,6 +18,27 @@ EncodedBatch MakeBatch(const std::vector<std::string>& lines, int64_t ts_ms) {
   return std::move(r).value();
 }
 
+std::string RandomBytes(size_t n, uint64_t seed) {
+  std::string out;
+  out.reserve(n);
+  uint64_t x = seed;
+  for (size_t i = 0; i < n; ++i) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    out += static_cast<char>(x >> 56);
+  }
+  return out;
+}
+
+Logger QuietLogger() { return MakeLogger("test", LogFormat::kText, spdlog::level::off); }
+
+std::unique_ptr<Buffer> OpenTestBuffer(const std::filesystem::path& dir, MetricsRegistry& m, BufferOptions o) {
+  o.dir = dir;
+  Result<std::unique_ptr<Buffer>> b = Buffer::Open(o, QuietLogger(), m);
+  INFO(b.status().message());
+  REQUIRE(b.ok());
+  return std::move(b).value();
+}
+
 std::vector<std::string> DecodeLines(const std::string& zstd) {
   std::string text;
   std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> d(ZSTD_createDCtx(), ZSTD_freeDCtx);

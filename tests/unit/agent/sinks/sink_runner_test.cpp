@@ -15,7 +15,7 @@ using sluice::test::MakeBatch;
 
 namespace {
 
-Logger TestLog() { return MakeLogger("test", LogFormat::kText, spdlog::level::off); }
+Logger TestLog() { return sluice::test::QuietLogger(); }
 
 // A sink that records what it got and fails while told to.
 class RecordingSink final : public Sink {
@@ -64,9 +64,7 @@ bool WaitUntil(Pred p, std::chrono::milliseconds limit = std::chrono::seconds(10
 TEST_CASE("sink runner: retries a failing sink without advancing, then delivers everything once", "[unit]") {
   sluice::test::TempDir dir;
   MetricsRegistry m;
-  BufferOptions o;
-  o.dir = dir.path();
-  auto buf = std::move(Buffer::Open(o, TestLog(), m)).value();
+  auto buf = sluice::test::OpenTestBuffer(dir.path(), m);
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
   sink.fail_remaining = 3;
@@ -89,9 +87,7 @@ TEST_CASE("sink runner: retries a failing sink without advancing, then delivers 
 TEST_CASE("sink runner: waits for max_age unless the group is full, and drains on stop", "[unit]") {
   sluice::test::TempDir dir;
   MetricsRegistry m;
-  BufferOptions o;
-  o.dir = dir.path();
-  auto buf = std::move(Buffer::Open(o, TestLog(), m)).value();
+  auto buf = sluice::test::OpenTestBuffer(dir.path(), m);
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::hours(1)});
   SinkRunner runner(sink, *buf, m, TestLog(), {});
@@ -111,9 +107,7 @@ TEST_CASE("sink runner: waits for max_age unless the group is full, and drains o
 TEST_CASE("sink runner: abort returns while the sink keeps failing, leaving data in the buffer", "[unit]") {
   sluice::test::TempDir dir;
   MetricsRegistry m;
-  BufferOptions o;
-  o.dir = dir.path();
-  auto buf = std::move(Buffer::Open(o, TestLog(), m)).value();
+  auto buf = sluice::test::OpenTestBuffer(dir.path(), m);
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
   sink.fail_remaining = 1'000'000;
