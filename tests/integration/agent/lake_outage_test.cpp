@@ -159,8 +159,15 @@ TEST_CASE("agent: lake unwritable for a while, then writable: everything arrives
   CHECK(delivered_during_outage == kBefore);
   CHECK(buffer2 > buffer1);
   // Memory is bounded by configuration, not by backlog: doubling the backlog
-  // (another ~20 MiB of records) may not cost more than a few MiB.
+  // (another ~20 MiB of records) may not cost more than a few MiB. Under
+  // AddressSanitizer the agent's RSS measures ASan's quarantine of freed
+  // memory (up to 256 MiB by default), not the agent, so the bound is checked
+  // in uninstrumented builds only (the suite runs both).
+#if defined(__SANITIZE_ADDRESS__)
+  WARN("AddressSanitizer build: RSS bound not checked");
+#else
   CHECK(rss2 <= rss1 + 4 * 1024 * 1024);
+#endif
 
   outage.Restore();
   const uint64_t total = kBefore + 2 * kBacklog;
