@@ -686,7 +686,10 @@ Status TailSource::Run(std::stop_token stop) {
     if (error.code() == ErrorCode::kCancelled) return Status::Ok();
     if (!error.ok()) return error;
     Timers(now);
-    if (CommitDue(now)) {
+    // commit_interval groups a trickle of lines into one commit; once every
+    // file is read to its end, a sizeable batch gains nothing by waiting.
+    constexpr uint64_t kCaughtUpCommitBytes = 64 * 1024;
+    if (CommitDue(now) || (!more && builder_.raw_bytes() >= kCaughtUpCommitBytes)) {
       Status s = Commit(stop);
       if (s.code() == ErrorCode::kCancelled) return Status::Ok();
       if (!s.ok()) return s;
