@@ -169,7 +169,9 @@ TEST_CASE("metrics: the server stops promptly when destroyed", "[unit]") {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // let the server accept it
     const auto start = std::chrono::steady_clock::now();
     server->reset();
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(500));
+    // Not a speed measurement: the bound is what separates "stopped at once"
+    // from "waited out the 2 s client timeout", with room for a loaded machine.
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::milliseconds(1500));
     ::close(idle);
   }
   for (int i = 0; i < 20; ++i) {
