@@ -423,6 +423,10 @@ void TailSource::Restore(const FileCheckpoint& cp, const std::map<FileId, const 
     detached = true;
   }
   if (where && Open(cp.path, *where, cp.id, &cp, /*committed=*/true, detached, now)) return;
+  // A directory listing taken while files are being renamed can miss one that
+  // is still there: if a later scan finds it, it resumes here, not at 0.
+  closed_files_.push_back(cp);
+  if (closed_files_.size() > 256) closed_files_.pop_front();
   lost_->Inc();
   if (cp.size > cp.offset) {
     log_->warn("{} (checkpointed as {}) is gone: at least {} bytes of it were never read", cp.path, cp.seen,
