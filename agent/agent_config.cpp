@@ -6,6 +6,8 @@
 #include <set>
 
 #include "agent/sinks/lake/lake_sink.h"
+#include "agent/sources/mqtt/mqtt_config.h"
+#include "agent/sources/mqtt/mqtt_source.h"
 #include "agent/sources/tail/tail_source.h"
 #include "core/config/units.h"
 
@@ -28,12 +30,17 @@ SourceBuilder ParseTail(const std::string& name, TableReader& r) {
   return [name, config](const SourceContext& ctx) { return MakeTailSource(name, config, ctx); };
 }
 
+SourceBuilder ParseMqtt(const std::string& name, TableReader& r) {
+  MqttConfig config = ParseMqttConfig(r);
+  return [name, config](const SourceContext& ctx) { return MakeMqttSource(name, config, ctx); };
+}
+
 SinkBuilder ParseLake(const std::string& name, TableReader& r, const BatchPolicy& policy) {
   LakeConfig config = ParseLakeConfig(r);
   return [name, config, policy](Logger log) { return MakeLakeSink(name, config, policy, std::move(log)); };
 }
 
-constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}};
+constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}, {"mqtt", &ParseMqtt}};
 constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake}};
 
 template <class T>

@@ -15,6 +15,7 @@ packages=(
   # real tools the tests drive
   libpcre2-dev ccache python3
   logrotate procps sqlite3 zstd curl bc
+  mosquitto mosquitto-clients openssl
 )
 
 missing=()

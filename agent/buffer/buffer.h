@@ -11,7 +11,9 @@
 //  - A batch is deleted once every sink that takes its source has acked it
 //    (and its retention, if any, has passed), or by overflow = drop_oldest.
 //  - Stored bytes never exceed max_bytes: Commit blocks (overflow = block)
-//    or drops the oldest batches (drop_oldest, counted per source).
+//    or drops the oldest batches (drop_oldest, counted per source). The one
+//    exception is over_cap (CommitOverCap, Stage), counted, for a stopping
+//    MQTT source.
 // Thread-safe: writes are serialized on one connection; readers use their own.
 #pragma once
 
@@ -64,6 +66,13 @@ struct BatchInfo {
   uint64_t stored_bytes = 0;
 };
 
+// A record staged by Buffer::Stage, not yet folded into a batch.
+struct StagedRecord {
+  int64_t id = 0;
+  int64_t ts_ms = 0;
+  std::string record;  // one JSON line with its '\n'
+};
+
 struct StoredBatch : BatchInfo {
   std::string zstd;  // one zstd frame of JSON Lines
 };
@@ -90,7 +99,31 @@ class Buffer {
   // for space; returns kCancelled if `stop` is requested while waiting.
   virtual Status Commit(std::string_view source, const EncodedBatch& batch,
                         std::span<const CheckpointUpdate> updates, std::stop_token stop) = 0;
+  // Commit without waiting for space under overflow = block: stored bytes may
+  // exceed max_bytes by this batch (drop_oldest still makes room). Only for
+  // data a source has already taken and cannot hand back while stopping: an
+  // MQTT message whose broker acknowledgement waits for this commit. Counted
+  // in sluice_buffer_over_cap_bytes_total.
+  virtual Status CommitOverCap(std::string_view source, const EncodedBatch& batch,
+                               std::span<const CheckpointUpdate> updates) = 0;
   virtual Result<std::map<std::string, std::string>> LoadCheckpoints(std::string_view source) = 0;
+
+  // --- records durable one by one (an MQTT QoS 1 message before its PUBACK) ---
+  // Stores one record for `source` in a transaction of its own: it is durable
+  // (per `durability`) when this returns its id. Staged records count against
+  // max_bytes like batches (overflow = block waits, returning kCancelled on
+  // `stop`; over_cap = true does not wait, as CommitOverCap) but sinks do not
+  // see them until the source folds them into a batch with CommitStaged: a
+  // transaction per record costs one small insert, and sinks still get batches.
+  virtual Result<int64_t> Stage(std::string_view source, std::string_view record, int64_t ts_ms,
+                                std::stop_token stop, bool over_cap = false) = 0;
+  // In one transaction: stores `batch` (which holds the source's staged
+  // records with id <= through_id, and may hold others) and deletes those
+  // staged records. Never waits for space: it replaces staged bytes.
+  virtual Status CommitStaged(std::string_view source, const EncodedBatch& batch, int64_t through_id) = 0;
+  // The source's staged records in id order: after a restart, what it staged
+  // and had not folded yet. A record failing its CRC32C is skipped and counted.
+  virtual Result<std::vector<StagedRecord>> LoadStaged(std::string_view source) = 0;
 
   // --- sinks ---
   // Declares a sink and the sources it takes; creates its cursor at the

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
 #include <random>
@@ -20,7 +21,10 @@
 namespace sluice {
 namespace {
 
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 2;
+// Version 1 lacks only the staged table, which kSchema creates: opening a
+// version 1 database upgrades it in place.
+constexpr int kOldestReadableVersion = 1;
 
 constexpr std::string_view kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,6 +45,12 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   PRIMARY KEY (source, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sinks (
   name TEXT PRIMARY KEY, cursor INTEGER NOT NULL, sources TEXT NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS staged (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  ts_ms INTEGER NOT NULL,
+  crc32c INTEGER NOT NULL,
+  record BLOB NOT NULL);
 )sql";
 
 constexpr std::string_view kInfoColumns =
@@ -81,8 +91,18 @@ class SqliteBuffer final : public Buffer {
   Status Init();
 
   Status Commit(std::string_view source, const EncodedBatch& batch, std::span<const CheckpointUpdate> updates,
-                std::stop_token stop) override;
+                std::stop_token stop) override {
+    return CommitImpl(source, batch, updates, stop, /*over_cap=*/false);
+  }
+  Status CommitOverCap(std::string_view source, const EncodedBatch& batch,
+                       std::span<const CheckpointUpdate> updates) override {
+    return CommitImpl(source, batch, updates, {}, /*over_cap=*/true);
+  }
   Result<std::map<std::string, std::string>> LoadCheckpoints(std::string_view source) override;
+  Result<int64_t> Stage(std::string_view source, std::string_view record, int64_t ts_ms, std::stop_token stop,
+                        bool over_cap) override;
+  Status CommitStaged(std::string_view source, const EncodedBatch& batch, int64_t through_id) override;
+  Result<std::vector<StagedRecord>> LoadStaged(std::string_view source) override;
   Status RegisterSink(std::string_view sink, const std::vector<std::string>& sources) override;
   Result<std::vector<BatchInfo>> ListPending(std::string_view sink, size_t max_batches, uint64_t max_bytes) override;
   Result<std::vector<StoredBatch>> ReadPending(std::string_view sink, size_t max_batches,
@@ -115,7 +135,11 @@ class SqliteBuffer final : public Buffer {
   // Both below run with write_mu_ held, inside a transaction.
   Status DeleteDelivered(bool ignore_retain);
   Status DropOldest(uint64_t need);
-  Status MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need, std::stop_token stop);
+  Status MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need, std::stop_token stop, bool over_cap);
+  Status CommitImpl(std::string_view source, const EncodedBatch& batch, std::span<const CheckpointUpdate> updates,
+                    std::stop_token stop, bool over_cap);
+  // Inserts one batch row; write_mu_ held, inside a transaction.
+  Status InsertBatch(std::string_view source, const EncodedBatch& batch);
   // Min cursor over the sinks taking each source; state_mu_ held.
   std::map<std::string, int64_t> DeliveredUpTo() const;
   std::string IdFor(int64_t seq) const;
@@ -142,6 +166,7 @@ class SqliteBuffer final : public Buffer {
   std::mutex write_mu_;
   sqlite::Database wdb_;
   sqlite::Statement insert_batch_, upsert_checkpoint_, delete_checkpoint_, update_cursor_;
+  sqlite::Statement insert_staged_, sum_staged_, delete_staged_;
   sqlite::Statement sum_delivered_, delete_delivered_, oldest_batches_, delete_seq_;
   std::condition_variable_any space_cv_;
 
@@ -212,10 +237,20 @@ Status SqliteBuffer::OpenAndCheck() {
   if (has.value()) {
     const std::string version = get->Text(0);
     get->Reset();
-    if (version != std::to_string(kFormatVersion)) {
+    const int v = std::atoi(version.c_str());
+    if (v < kOldestReadableVersion || v > kFormatVersion || version != std::to_string(v)) {
       return Status::InvalidArgument(db_path + ": buffer format version " + version +
-                                     " is not the version this sluice writes (" + std::to_string(kFormatVersion) +
+                                     " is not one this sluice reads (" + std::to_string(kOldestReadableVersion) +
+                                     " to " + std::to_string(kFormatVersion) +
                                      "); refusing to use it. Move it aside or use the sluice that wrote it.");
+    }
+    if (v != kFormatVersion) {
+      // kSchema above already added what the newer version has.
+      Result<sqlite::Statement> up = wdb_.Prepare("UPDATE meta SET value = ?1 WHERE key = 'format_version'");
+      if (!up.ok()) return up.status();
+      up->Bind(1, std::to_string(kFormatVersion));
+      if (Status s = up->Run(); !s.ok()) return s;
+      log_->info("{}: upgraded the buffer format from version {} to {}", db_path, version, kFormatVersion);
     }
     get->Bind(1, std::string_view("epoch"));
     Result<bool> e = get->Step();
@@ -250,6 +285,12 @@ Status SqliteBuffer::OpenAndCheck() {
   batch_count_ = totals->Int(1);
   last_seq_ = totals->Int(2);
   totals->Reset();
+  Result<sqlite::Statement> staged = wdb_.Prepare("SELECT COALESCE(SUM(length(record)), 0) FROM staged");
+  if (!staged.ok()) return staged.status();
+  Result<bool> srow = staged->Step();
+  if (!srow.ok()) return srow.status();
+  stored_bytes_ += static_cast<uint64_t>(staged->Int(0));
+  staged->Reset();
   return Status::Ok();
 }
 
@@ -352,6 +393,12 @@ Status SqliteBuffer::PrepareStatements() {
   if (!(s = prep(oldest_batches_, "SELECT seq, source, records, stored_bytes FROM batches ORDER BY seq LIMIT 64"))
            .ok())
     return s;
+  if (!(s = prep(insert_staged_, "INSERT INTO staged(source, ts_ms, crc32c, record) VALUES (?1, ?2, ?3, ?4)")).ok())
+    return s;
+  if (!(s = prep(sum_staged_, "SELECT COALESCE(SUM(length(record)), 0) FROM staged WHERE source = ?1 AND id <= ?2"))
+           .ok())
+    return s;
+  if (!(s = prep(delete_staged_, "DELETE FROM staged WHERE source = ?1 AND id <= ?2")).ok()) return s;
   return prep(delete_seq_, "DELETE FROM batches WHERE seq = ?1");
 }
 
@@ -436,7 +483,8 @@ Status SqliteBuffer::DropOldest(uint64_t need) {
   return Status::Ok();
 }
 
-Status SqliteBuffer::MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need, std::stop_token stop) {
+Status SqliteBuffer::MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need, std::stop_token stop,
+                              bool over_cap) {
   const auto fits = [&] {
     std::lock_guard s(state_mu_);
     return stored_bytes_ + need <= options_.max_bytes;
@@ -457,6 +505,13 @@ Status SqliteBuffer::MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need,
     UpdateGauges();
     return Status::Ok();
   }
+  if (over_cap) {
+    metrics_
+        .GetCounter("sluice_buffer_over_cap_bytes_total",
+                    "Bytes committed beyond buffer_max by a stopping MQTT source (see buffer.h)")
+        .Inc(need);
+    return Status::Ok();
+  }
   // Block: sinks free space through Ack, which notifies space_cv_.
   while (!fits()) {
     if (stop.stop_requested()) return Status::Cancelled("stopped while waiting for buffer space");
@@ -465,8 +520,21 @@ Status SqliteBuffer::MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need,
   return Status::Ok();
 }
 
-Status SqliteBuffer::Commit(std::string_view source, const EncodedBatch& batch,
-                            std::span<const CheckpointUpdate> updates, std::stop_token stop) {
+Status SqliteBuffer::InsertBatch(std::string_view source, const EncodedBatch& batch) {
+  insert_batch_.Bind(1, source)
+      .Bind(2, NowMs())
+      .Bind(3, batch.first_ts_ms)
+      .Bind(4, batch.last_ts_ms)
+      .Bind(5, static_cast<int64_t>(batch.records))
+      .Bind(6, static_cast<int64_t>(batch.raw_bytes))
+      .Bind(7, static_cast<int64_t>(batch.zstd.size()))
+      .Bind(8, static_cast<int64_t>(Crc32c(batch.zstd)))
+      .BindBlob(9, batch.zstd);
+  return insert_batch_.Run();
+}
+
+Status SqliteBuffer::CommitImpl(std::string_view source, const EncodedBatch& batch,
+                                std::span<const CheckpointUpdate> updates, std::stop_token stop, bool over_cap) {
   const uint64_t need = batch.zstd.size();
   if (need > options_.max_bytes) {
     return Status::InvalidArgument("a batch of " + std::to_string(need) + " bytes cannot fit in buffer_max (" +
@@ -474,20 +542,11 @@ Status SqliteBuffer::Commit(std::string_view source, const EncodedBatch& batch,
   }
   std::unique_lock lock(write_mu_);
   if (!batch.empty()) {
-    if (Status s = MakeRoom(lock, need, stop); !s.ok()) return s;
+    if (Status s = MakeRoom(lock, need, stop, over_cap); !s.ok()) return s;
   }
   if (Status s = wdb_.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   if (!batch.empty()) {
-    insert_batch_.Bind(1, source)
-        .Bind(2, NowMs())
-        .Bind(3, batch.first_ts_ms)
-        .Bind(4, batch.last_ts_ms)
-        .Bind(5, static_cast<int64_t>(batch.records))
-        .Bind(6, static_cast<int64_t>(batch.raw_bytes))
-        .Bind(7, static_cast<int64_t>(need))
-        .Bind(8, static_cast<int64_t>(Crc32c(batch.zstd)))
-        .BindBlob(9, batch.zstd);
-    if (Status s = insert_batch_.Run(); !s.ok()) return Rollback(s);
+    if (Status s = InsertBatch(source, batch); !s.ok()) return Rollback(s);
   }
   for (const CheckpointUpdate& u : updates) {
     Status s;
@@ -512,6 +571,76 @@ Status SqliteBuffer::Commit(std::string_view source, const EncodedBatch& batch,
     data_cv_.notify_all();
   }
   return Status::Ok();
+}
+
+Result<int64_t> SqliteBuffer::Stage(std::string_view source, std::string_view record, int64_t ts_ms,
+                                    std::stop_token stop, bool over_cap) {
+  const uint64_t need = record.size();
+  if (need > options_.max_bytes) {
+    return Status::InvalidArgument("a record of " + std::to_string(need) + " bytes cannot fit in buffer_max (" +
+                                   std::to_string(options_.max_bytes) + " bytes)");
+  }
+  std::unique_lock lock(write_mu_);
+  if (Status s = MakeRoom(lock, need, stop, over_cap); !s.ok()) return s;
+  // One statement outside BEGIN is its own transaction (autocommit).
+  insert_staged_.Bind(1, source).Bind(2, ts_ms).Bind(3, static_cast<int64_t>(Crc32c(record))).BindBlob(4, record);
+  if (Status s = insert_staged_.Run(); !s.ok()) return s;
+  const int64_t id = sqlite3_last_insert_rowid(wdb_.get());
+  std::lock_guard st(state_mu_);
+  stored_bytes_ += need;
+  UpdateGauges();
+  return id;
+}
+
+Status SqliteBuffer::CommitStaged(std::string_view source, const EncodedBatch& batch, int64_t through_id) {
+  std::unique_lock lock(write_mu_);
+  if (Status s = wdb_.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  sum_staged_.Bind(1, source).Bind(2, through_id);
+  Result<bool> row = sum_staged_.Step();
+  if (!row.ok()) return Rollback(row.status());
+  const uint64_t staged_bytes = static_cast<uint64_t>(sum_staged_.Int(0));
+  sum_staged_.Reset();
+  delete_staged_.Bind(1, source).Bind(2, through_id);
+  if (Status s = delete_staged_.Run(); !s.ok()) return Rollback(s);
+  const uint64_t need = batch.zstd.size();
+  if (!batch.empty()) {
+    if (Status s = InsertBatch(source, batch); !s.ok()) return Rollback(s);
+  }
+  if (Status s = wdb_.Exec("COMMIT"); !s.ok()) return Rollback(s);
+  {
+    std::lock_guard st(state_mu_);
+    stored_bytes_ = stored_bytes_ + (batch.empty() ? 0 : need) - std::min(stored_bytes_, staged_bytes);
+    if (!batch.empty()) {
+      ++batch_count_;
+      last_seq_ = sqlite3_last_insert_rowid(wdb_.get());
+    }
+    UpdateGauges();
+  }
+  if (!batch.empty()) data_cv_.notify_all();
+  space_cv_.notify_all();
+  return Status::Ok();
+}
+
+Result<std::vector<StagedRecord>> SqliteBuffer::LoadStaged(std::string_view source) {
+  std::lock_guard lock(read_mu_);
+  Result<sqlite::Statement> st =
+      rdb_.Prepare("SELECT id, ts_ms, crc32c, record FROM staged WHERE source = ?1 ORDER BY id");
+  if (!st.ok()) return st.status();
+  st->Bind(1, source);
+  std::vector<StagedRecord> out;
+  for (;;) {
+    Result<bool> row = st->Step();
+    if (!row.ok()) return row.status();
+    if (!row.value()) break;
+    StagedRecord r{st->Int(0), st->Int(1), std::string(st->Blob(3))};
+    if (static_cast<uint32_t>(st->Int(2)) != Crc32c(r.record)) {
+      corrupt_batches_.Inc();
+      log_->error("staged record {} of source {} fails its CRC32C; skipping it", r.id, source);
+      continue;
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 Result<std::map<std::string, std::string>> SqliteBuffer::LoadCheckpoints(std::string_view source) {

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <nlohmann/json.hpp>
+
 #include "core/util/utf8.h"
 
 namespace sluice {
@@ -61,7 +63,119 @@ void AppendValue(std::string& out, std::string_view v) {
   }
 }
 
+// True for a byte that can begin a JSON text (after leading whitespace):
+// a cheap filter so plain text never pays for a JSON parse attempt.
+bool MayStartJson(std::string_view s) {
+  for (char c : s) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' ||
+           c == 'n';
+  }
+  return false;
+}
+
+// Appends valid JSON text with the line breaks between its tokens turned into
+// spaces (inside strings they are always escaped, or the text is not JSON), so
+// a pretty-printed payload stays one JSON Lines record, otherwise byte for byte.
+void AppendJsonOneLine(std::string& out, std::string_view json) {
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '\n' || c == '\r') {
+      c = ' ';
+    }
+    out += c;
+  }
+}
+
 }  // namespace
+
+void AppendPayloadValue(std::string& out, std::string_view payload) {
+  if (!IsValidUtf8(payload)) {
+    out += R"({"base64":")";
+    AppendBase64(out, payload);
+    out += "\"}";
+    return;
+  }
+  if (MayStartJson(payload) && nlohmann::json::accept(payload)) {
+    AppendJsonOneLine(out, payload);
+    return;
+  }
+  out += '"';
+  AppendJsonEscaped(out, payload);
+  out += '"';
+}
+
+void JsonRecordEncoder::AppendTimestamp(std::string& out, int64_t ts_ms) {
+  if (ts_ms != cached_ms_) {
+    char buf[32];
+    cached_ts_.assign(buf, RenderTimestamp(buf, ts_ms));  // reuses capacity: no allocation
+    cached_ms_ = ts_ms;
+  }
+  out += R"({"ts":")";
+  out += cached_ts_;
+  out += '"';
+}
+
+void JsonRecordEncoder::AppendMqttMessage(std::string& out, int64_t ts_ms, std::string_view source,
+                                          std::string_view host, const MqttRecordFields& m) {
+  AppendTimestamp(out, ts_ms);
+  out += R"(,"source":)";
+  AppendValue(out, source);
+  out += R"(,"host":)";
+  AppendValue(out, host);
+  out += R"(,"topic":)";
+  AppendValue(out, m.topic);  // MQTT requires UTF-8 topics; a broker that sends others is still recorded
+  out += R"(,"qos":)";
+  out += static_cast<char>('0' + m.qos);
+  out += m.retain ? R"(,"retain":true)" : R"(,"retain":false)";
+  if (!m.content_type.empty()) {
+    out += R"(,"content_type":)";
+    AppendValue(out, m.content_type);
+  }
+  if (!m.user_properties.empty()) {
+    // Pairs, not an object: MQTT 5 allows a name to repeat, and order matters.
+    out += R"(,"user_properties":[)";
+    bool first = true;
+    for (const auto& [k, v] : m.user_properties) {
+      if (!first) out += ',';
+      first = false;
+      out += '[';
+      AppendValue(out, k);
+      out += ',';
+      AppendValue(out, v);
+      out += ']';
+    }
+    out += ']';
+  }
+  if (m.parts > 0) {
+    out += R"(,"part":)";
+    out += std::to_string(m.part);
+    out += R"(,"parts":)";
+    out += std::to_string(m.parts);
+    out += R"(,"message_bytes":)";
+    out += std::to_string(m.message_bytes);
+    out += R"(,"message_id":)";
+    AppendValue(out, m.message_id);
+    out += R"(,"payload":{"base64":")";
+    AppendBase64(out, m.payload);
+    out += "\"}}\n";
+    return;
+  }
+  out += R"(,"payload":)";
+  AppendPayloadValue(out, m.payload);
+  out += "}\n";
+}
 
 std::string FormatTimestampMs(int64_t epoch_ms) {
   char buf[32];
@@ -70,11 +184,6 @@ std::string FormatTimestampMs(int64_t epoch_ms) {
 
 void JsonRecordEncoder::AppendLogLine(std::string& out, int64_t ts_ms, std::string_view source,
                                       std::string_view host, std::string_view path, std::string_view line) {
-  if (ts_ms != cached_ms_) {
-    char buf[32];
-    cached_ts_.assign(buf, RenderTimestamp(buf, ts_ms));  // reuses capacity: no allocation
-    cached_ms_ = ts_ms;
-  }
   const std::string_view key(prefix_key_);
   const bool same_prefix = key.size() == source.size() + host.size() + path.size() + 2 &&
                            key.substr(0, source.size()) == source && key[source.size()] == '\0' &&
@@ -95,9 +204,7 @@ void JsonRecordEncoder::AppendLogLine(std::string& out, int64_t ts_ms, std::stri
     AppendValue(prefix_, path);
     prefix_ += R"(,"msg":)";
   }
-  out += R"({"ts":")";
-  out += cached_ts_;
-  out += '"';
+  AppendTimestamp(out, ts_ms);
   out += prefix_;
   AppendValue(out, line);
   out += "}\n";

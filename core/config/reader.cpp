@@ -1,5 +1,7 @@
 #include "core/config/reader.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -156,8 +158,12 @@ const toml::node* TableReader::Node(std::string_view key) {
 
 void TableReader::Record(std::string_view key, std::string value, std::string_view doc) {
   if (effective_ == nullptr) return;
-  effective_->Add({print_table_.empty() ? key_path_ : print_table_, print_prefix_ + std::string(key),
-                   std::move(value), std::string(doc)});
+  // Keys that are data (an MQTT topic filter in topic_qos) need quoting to print as TOML.
+  const bool bare = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  effective_->Add({print_table_.empty() ? key_path_ : print_table_,
+                   print_prefix_ + (bare ? std::string(key) : TomlQuote(key)), std::move(value), std::string(doc)});
 }
 
 std::string TableReader::String(std::string_view key, std::string_view def, std::string_view doc) {

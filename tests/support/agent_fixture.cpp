@@ -41,19 +41,23 @@ std::string AgentUnderTest::RenderConfig() const {
     << "metrics = " << TomlString("127.0.0.1:" + std::to_string(metrics_port_)) << "\n"
     << "shutdown_timeout = " << TomlString(o.shutdown_timeout) << "\n"
     << "log_level = " << TomlString(o.log_level) << "\n\n";
-  c << "[sources.app]\n"
-    << "type = \"tail\"\n"
-    << "paths = [";
-  std::vector<std::string> paths = o.paths;
-  if (paths.empty()) paths.push_back((logs() / "app.log*").string());
-  for (size_t i = 0; i < paths.size(); ++i) c << (i ? ", " : "") << TomlString(paths[i]);
-  c << "]\n"
-    << "start_at = " << TomlString(o.start_at) << "\n"
-    << "idle_flush = " << TomlString(o.idle_flush) << "\n"
-    << "rotate_wait = " << TomlString(o.rotate_wait) << "\n"
-    << "commit_interval = " << TomlString(o.commit_interval) << "\n";
-  if (!o.scan_interval.empty()) c << "scan_interval = " << TomlString(o.scan_interval) << "\n";
-  c << o.extra_source_toml << (o.extra_source_toml.empty() || o.extra_source_toml.back() == '\n' ? "" : "\n") << "\n";
+  if (!o.source_toml.empty()) {
+    c << "[sources.app]\n" << o.source_toml << (o.source_toml.back() == '\n' ? "\n" : "\n\n");
+  } else {
+    c << "[sources.app]\n"
+      << "type = \"tail\"\n"
+      << "paths = [";
+    std::vector<std::string> paths = o.paths;
+    if (paths.empty()) paths.push_back((logs() / "app.log*").string());
+    for (size_t i = 0; i < paths.size(); ++i) c << (i ? ", " : "") << TomlString(paths[i]);
+    c << "]\n"
+      << "start_at = " << TomlString(o.start_at) << "\n"
+      << "idle_flush = " << TomlString(o.idle_flush) << "\n"
+      << "rotate_wait = " << TomlString(o.rotate_wait) << "\n"
+      << "commit_interval = " << TomlString(o.commit_interval) << "\n";
+    if (!o.scan_interval.empty()) c << "scan_interval = " << TomlString(o.scan_interval) << "\n";
+    c << o.extra_source_toml << (o.extra_source_toml.empty() || o.extra_source_toml.back() == '\n' ? "" : "\n") << "\n";
+  }
   c << "[sinks.lake]\n"
     << "type = \"lake\"\n"
     << "inputs = [\"app\"]\n"

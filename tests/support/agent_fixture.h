@@ -42,6 +42,9 @@ struct AgentOptions {
   std::string retry_initial = "100ms";
   std::string retry_max = "2s";
   std::string extra_source_toml;  // more lines for [sources.app]
+  // When set, the whole body of [sources.app] (e.g. an MQTT source) instead
+  // of the tail source the fields above describe.
+  std::string source_toml;
 };
 
 // Quotes a string as a TOML basic string.

@@ -74,6 +74,32 @@ void ReadFileRecords(const fs::path& file, LakeContents& out) {
     r.host = str("host");
     r.path = str("path");
     r.ts = str("ts");
+    if (j.contains("topic")) {  // an MQTT record: payload instead of msg
+      r.topic = str("topic");
+      r.qos = j.value("qos", -1);
+      r.retain = j.value("retain", false);
+      auto payload = j.find("payload");
+      if (payload == j.end()) {
+        out.problems.push_back(where + "MQTT record without payload");
+        continue;
+      }
+      r.payload = *payload;
+      r.mqtt = j;
+      if (payload->is_string()) {
+        r.msg = payload->get<std::string>();
+      } else if (payload->is_object() && payload->size() == 1 && payload->contains("base64") &&
+                 (*payload)["base64"].is_string()) {
+        if (!DecodeBase64((*payload)["base64"].get<std::string>(), r.msg)) {
+          out.problems.push_back(where + "payload.base64 is not valid base64");
+          continue;
+        }
+        r.msg_was_base64 = true;
+      } else {
+        r.msg = payload->dump();
+      }
+      out.records.push_back(std::move(r));
+      continue;
+    }
     auto msg = j.find("msg");
     if (msg == j.end()) {
       out.problems.push_back(where + "no msg");

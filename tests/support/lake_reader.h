@@ -14,6 +14,8 @@
 #include <tuple>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace sluice::test {
 
 struct LakeRecord {
@@ -24,6 +26,13 @@ struct LakeRecord {
   std::string path;
   std::string ts;
   std::filesystem::path file;  // the lake file it came from
+  // MQTT records (DESIGN.md's record format): msg above is the payload's bytes
+  // when it was a string or base64, else the JSON value's compact text.
+  std::string topic;  // empty for log lines
+  int qos = -1;
+  bool retain = false;
+  nlohmann::json payload;
+  nlohmann::json mqtt;  // the whole record
 };
 
 struct LakeContents {

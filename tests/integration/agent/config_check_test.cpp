@@ -110,3 +110,21 @@ TEST_CASE("agent: a bad configuration exits 2 naming file:line:column and the ke
 }
 
 }  // namespace sluice::test
+
+namespace sluice::test {
+
+TEST_CASE("agent: every example configuration in conf/ passes check", "[integration][agent][config]") {
+  TempDir dir;
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(SLUICE_SOURCE_DIR) / "conf")) {
+    if (entry.path().extension() != ".toml") continue;
+    INFO(entry.path());
+    const RunResult r = Sluice(dir, {"agent", "check", "--config", entry.path().string()});
+    INFO(r.err);
+    CHECK(r.status.Exited(0));
+    ++checked;
+  }
+  CHECK(checked >= 3);
+}
+
+}  // namespace sluice::test

@@ -14,6 +14,7 @@
 #include "tests/support/lake_reader.h"
 #include "tests/support/numbered_lines.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_seed.h"
 
 namespace sluice::test {
 namespace {
@@ -36,18 +37,11 @@ void Rotate(const std::filesystem::path& logs) {
   AppendFile(name(0), "");
 }
 
-uint64_t SeedFromEnvOrRandom() {
-  if (const char* s = std::getenv("SLUICE_TEST_SEED")) return std::strtoull(s, nullptr, 10);
-  return std::random_device{}();
-}
-
 }  // namespace
 
 TEST_CASE("agent: kill -9 at random moments across rotations loses and duplicates nothing",
           "[integration][agent][kill]") {
-  const uint64_t seed = SeedFromEnvOrRandom();
-  std::fprintf(stderr, "agent kill test: seed %llu (rerun with SLUICE_TEST_SEED=%llu)\n",
-               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  const uint64_t seed = TestSeed("agent kill test");
   INFO("seed " << seed << " (rerun with SLUICE_TEST_SEED=" << seed << ")");
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int> delay_ms(100, 1500);

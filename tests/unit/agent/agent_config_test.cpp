@@ -84,7 +84,7 @@ path = "/l"
   CHECK(ErrorOf(R"(
 [sources.app]
 type = "syslog"
-)") == "agent.toml:3:8: key 'sources.app.type': unknown source type \"syslog\"; expected one of \"tail\"");
+)") == "agent.toml:3:8: key 'sources.app.type': unknown source type \"syslog\"; expected one of \"tail\", \"mqtt\"");
 
   CHECK(ErrorOf("[agent]\ndata_dir = \"/x\"\n").find("no [sources.NAME] table") != std::string::npos);
 

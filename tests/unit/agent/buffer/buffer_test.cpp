@@ -269,3 +269,94 @@ TEST_CASE("buffer: a database from a newer format is refused, not quarantined", 
   CHECK(b.status().message().find("format version 99") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "quarantine"));
 }
+
+TEST_CASE("buffer: staged records are durable one by one and fold into a batch atomically", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  auto buf = OpenBuffer(dir.path(), m);
+  REQUIRE(buf->RegisterSink("lake", {"mqtt"}).ok());
+  Result<int64_t> a = buf->Stage("mqtt", "{\"n\":1}\n", 1000, {});
+  Result<int64_t> b = buf->Stage("mqtt", "{\"n\":2}\n", 1001, {});
+  Result<int64_t> other = buf->Stage("other", "{\"n\":9}\n", 1002, {});
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE(other.ok());
+  CHECK(b.value() > a.value());
+  CHECK(buf->stored_bytes() == 24);
+  // Sinks do not see staged records.
+  CHECK(buf->ListPending("lake", 10, 1 << 20).value().empty());
+
+  // A restart finds them, in order, per source.
+  buf.reset();
+  buf = OpenBuffer(dir.path(), m);
+  REQUIRE(buf->RegisterSink("lake", {"mqtt"}).ok());
+  CHECK(buf->stored_bytes() == 24);
+  Result<std::vector<StagedRecord>> staged = buf->LoadStaged("mqtt");
+  REQUIRE(staged.ok());
+  REQUIRE(staged->size() == 2);
+  CHECK(staged->at(0).id == a.value());
+  CHECK(staged->at(0).record == "{\"n\":1}\n");
+  CHECK(staged->at(0).ts_ms == 1000);
+  CHECK(staged->at(1).record == "{\"n\":2}\n");
+
+  // Folding replaces them with a batch, and leaves other sources' alone.
+  REQUIRE(buf->CommitStaged("mqtt", MakeBatch({"{\"n\":1}", "{\"n\":2}"}), b.value()).ok());
+  CHECK(buf->LoadStaged("mqtt").value().empty());
+  CHECK(buf->LoadStaged("other").value().size() == 1);
+  const auto pending = buf->ReadPending("lake", 10, 1 << 20);
+  REQUIRE(pending.ok());
+  REQUIRE(pending->size() == 1);
+  CHECK(DecodeLines(pending->at(0).zstd) == std::vector<std::string>{"{\"n\":1}", "{\"n\":2}"});
+  CHECK(buf->stored_bytes() == pending->at(0).stored_bytes + 8);
+}
+
+TEST_CASE("buffer: staging waits for space under overflow = block, or goes over the cap when told", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  BufferOptions o;
+  o.max_bytes = 64;
+  auto buf = OpenBuffer(dir.path(), m, o);
+  const std::string record(40, 'x');
+  REQUIRE(buf->Stage("mqtt", record, 1, {}).ok());
+  std::stop_source stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop.request_stop();
+  });
+  CHECK(buf->Stage("mqtt", record, 2, stop.get_token()).status().code() == ErrorCode::kCancelled);
+  stopper.join();
+  CHECK(buf->stored_bytes() == 40);
+  REQUIRE(buf->Stage("mqtt", record, 2, {}, /*over_cap=*/true).ok());
+  CHECK(buf->stored_bytes() == 80);
+  CHECK(m.GetCounter("sluice_buffer_over_cap_bytes_total", "").value() == 40);
+  CHECK(buf->Stage("mqtt", std::string(65, 'y'), 3, {}).status().code() == ErrorCode::kInvalidArgument);
+}
+
+TEST_CASE("buffer: a version 1 database is upgraded in place", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  {
+    auto buf = OpenBuffer(dir.path(), m);
+    REQUIRE(buf->Commit("s", MakeBatch({"kept"}), {}, {}).ok());
+  }
+  {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open((dir / "buffer.db").c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "DROP TABLE staged; UPDATE meta SET value = '1' WHERE key = 'format_version'", nullptr,
+                         nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto buf = OpenBuffer(dir.path(), m);
+  REQUIRE(buf->RegisterSink("lake", {"s"}).ok());
+  CHECK(buf->ReadPending("lake", 10, 1 << 20).value().size() == 1);
+  REQUIRE(buf->Stage("s", "{}\n", 1, {}).ok());
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((dir / "buffer.db").c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'format_version'", -1, &st, nullptr) ==
+          SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "2");
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}

@@ -155,3 +155,108 @@ TEST_CASE("json_record: steady-state encoding does not grow the output buffer", 
 }
 
 }  // namespace sluice
+
+namespace sluice {
+namespace {
+
+nlohmann::json MqttRecord(const MqttRecordFields& f) {
+  JsonRecordEncoder enc;
+  std::string out;
+  enc.AppendMqttMessage(out, kTs, "sensors", "edge-7", f);
+  return ParseOne(out);
+}
+
+nlohmann::json PayloadOf(std::string_view payload) {
+  MqttRecordFields f;
+  f.topic = "t";
+  f.payload = payload;
+  f.qos = 1;
+  return MqttRecord(f).at("payload");
+}
+
+}  // namespace
+
+TEST_CASE("json_record: an MQTT record carries topic, QoS, retain and receive time", "[unit]") {
+  const std::vector<std::pair<std::string, std::string>> props = {{"site", "plant-3"}, {"site", "again"}, {"k", ""}};
+  MqttRecordFields f;
+  f.topic = "plant/3/temp";
+  f.payload = R"({"c":21.5})";
+  f.qos = 1;
+  f.retain = true;
+  f.content_type = "application/json";
+  f.user_properties = props;
+  const nlohmann::json j = MqttRecord(f);
+  CHECK(j.at("ts") == "2026-11-21T10:00:00.123Z");
+  CHECK(j.at("source") == "sensors");
+  CHECK(j.at("host") == "edge-7");
+  CHECK(j.at("topic") == "plant/3/temp");
+  CHECK(j.at("qos") == 1);
+  CHECK(j.at("retain") == true);
+  CHECK(j.at("content_type") == "application/json");
+  // Repeated names and their order survive: pairs, not an object.
+  CHECK(j.at("user_properties") == nlohmann::json::parse(R"([["site","plant-3"],["site","again"],["k",""]])"));
+  CHECK(j.at("payload") == nlohmann::json::parse(R"({"c":21.5})"));
+  // Without MQTT 5 properties the fields are absent, not empty.
+  f.content_type = {};
+  f.user_properties = {};
+  const nlohmann::json plain = MqttRecord(f);
+  CHECK_FALSE(plain.contains("content_type"));
+  CHECK_FALSE(plain.contains("user_properties"));
+}
+
+TEST_CASE("json_record: MQTT payloads are JSON values, UTF-8 strings or base64", "[unit]") {
+  CHECK(PayloadOf("42") == 42);
+  CHECK(PayloadOf("true") == true);
+  CHECK(PayloadOf("null").is_null());
+  CHECK(PayloadOf(R"("quoted")") == "quoted");
+  CHECK(PayloadOf(R"([1, {"a": "b"}])") == nlohmann::json::parse(R"([1,{"a":"b"}])"));
+  // Not JSON, valid UTF-8: a string, byte for byte.
+  CHECK(PayloadOf("hello world") == "hello world");
+  CHECK(PayloadOf("{not json") == "{not json");
+  CHECK(PayloadOf("tr") == "tr");
+  CHECK(PayloadOf("21.5 C") == "21.5 C");
+  CHECK(PayloadOf("Grüße, 温度 ✓") == "Grüße, 温度 ✓");
+  CHECK(PayloadOf(std::string("nul\0inside", 10)) == std::string("nul\0inside", 10));
+  CHECK(PayloadOf("") == "");  // 0 bytes: an empty string
+  CHECK(PayloadOf("   ") == "   ");
+  // Invalid UTF-8 or binary: base64 of the exact bytes.
+  const std::string binary("\xff\xfe\x00\x01\x80", 5);
+  std::string decoded;
+  REQUIRE(DecodeBase64(PayloadOf(binary).at("base64").get<std::string>(), decoded));
+  CHECK(decoded == binary);
+  CHECK(PayloadOf("caf\xc3").contains("base64"));  // truncated sequence
+}
+
+TEST_CASE("json_record: a pretty-printed JSON payload stays one JSON Lines record", "[unit]") {
+  const std::string pretty = "{\r\n  \"a\": \"line\\nbreak\",\n  \"b\": [1,\n 2]\n}\n";
+  MqttRecordFields f;
+  f.topic = "t";
+  f.payload = pretty;
+  JsonRecordEncoder enc;
+  std::string out;
+  enc.AppendMqttMessage(out, kTs, "s", "h", f);
+  const nlohmann::json j = ParseOne(out);  // one line
+  CHECK(j.at("payload") == nlohmann::json::parse(pretty));
+  CHECK(j.at("payload").at("a") == "line\nbreak");  // escapes inside strings untouched
+}
+
+TEST_CASE("json_record: a split MQTT part is base64 and says which part of what", "[unit]") {
+  MqttRecordFields f;
+  f.topic = "t";
+  f.payload = "\xc3";  // half of a UTF-8 sequence: parts are raw bytes
+  f.qos = 1;
+  f.part = 2;
+  f.parts = 3;
+  f.message_bytes = 10;
+  f.message_id = "1795255200123-7";
+  const nlohmann::json j = MqttRecord(f);
+  CHECK(j.at("part") == 2);
+  CHECK(j.at("parts") == 3);
+  CHECK(j.at("message_bytes") == 10);
+  CHECK(j.at("message_id") == "1795255200123-7");
+  std::string decoded;
+  REQUIRE(DecodeBase64(j.at("payload").at("base64").get<std::string>(), decoded));
+  CHECK(decoded == "\xc3");
+}
+
+}  // namespace sluice
