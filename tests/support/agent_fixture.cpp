@@ -81,6 +81,7 @@ void AgentUnderTest::Start(bool wait_ready) {
   p.args = {"agent", "--config", config_path().string()};
   p.log_dir = run;
   p.name = "agent";
+  p.env = options_.env;
   process_ = std::make_unique<Process>(std::move(p));
   if (!wait_ready) return;
   const bool ready = WaitUntil(std::chrono::seconds(60), [&] {

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/lake_reader.h"
@@ -45,6 +46,8 @@ struct AgentOptions {
   // When set, the whole body of [sources.app] (e.g. an MQTT source) instead
   // of the tail source the fields above describe.
   std::string source_toml;
+  // Environment variables for the agent process (added to the test's own).
+  std::vector<std::pair<std::string, std::string>> env;
 };
 
 // Quotes a string as a TOML basic string.

@@ -321,6 +321,16 @@ TEST_CASE("mqtt source: password from a file or the environment, never logged", 
     CHECK_THAT(agent.Stderr(), !Catch::Contains(broker.user_password()));
     CHECK_THAT(ReadFile(agent.config_path()), !Catch::Contains(broker.user_password()));
   }
+  SECTION("the right password from the environment") {
+    AgentOptions o =
+        MqttAgent(MqttSourceToml(broker.url(), R"(["a/#"])", user + "password_env = \"SLUICE_TEST_MQTT_PW\"\n"));
+    o.env = {{"SLUICE_TEST_MQTT_PW", broker.user_password()}};
+    AgentUnderTest agent(dir / "agent", o);
+    agent.Start();
+    WaitConnected(agent);
+    REQUIRE(agent.Stop());
+    CHECK_THAT(agent.Stderr(), !Catch::Contains(broker.user_password()));
+  }
   SECTION("a wrong password is refused, and not logged") {
     AgentUnderTest agent(
         dir / "agent",
