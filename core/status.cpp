@@ -11,6 +11,7 @@ Status Status::FromErrno(int err, std::string_view what) {
   msg += std::strerror(err);
   if (err == ENOSPC || err == EDQUOT) return NoSpace(std::move(msg));
   if (err == ENOENT) return NotFound(std::move(msg));
+  if (err == EACCES || err == EPERM) return PermissionDenied(std::move(msg));
   return Io(std::move(msg));
 }
 

@@ -22,6 +22,8 @@ enum class ErrorCode {
   kUnavailable,  // transient: the peer or resource may come back
   kCancelled,    // a stop was requested
   kInternal,
+  kPermissionDenied,  // not transient: retrying will not help
+  kUnsupported,       // the operation does not exist here (an endpoint without symlinks)
 };
 
 class [[nodiscard]] Status {
@@ -38,6 +40,8 @@ class [[nodiscard]] Status {
   static Status Unavailable(std::string m) { return {ErrorCode::kUnavailable, std::move(m)}; }
   static Status Cancelled(std::string m) { return {ErrorCode::kCancelled, std::move(m)}; }
   static Status Internal(std::string m) { return {ErrorCode::kInternal, std::move(m)}; }
+  static Status PermissionDenied(std::string m) { return {ErrorCode::kPermissionDenied, std::move(m)}; }
+  static Status Unsupported(std::string m) { return {ErrorCode::kUnsupported, std::move(m)}; }
 
   // An errno-based I/O error: "what: strerror(err)"; ENOSPC/EDQUOT map to kNoSpace.
   static Status FromErrno(int err, std::string_view what);

@@ -1,0 +1,216 @@
+#include "tests/support/endpoint_conformance.h"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sluice::transfer::test {
+namespace {
+
+void WriteAll(Endpoint& ep, const std::string& path, const std::string& data, uint64_t offset = 0) {
+  Result<std::unique_ptr<WriteStream>> w = ep.OpenWrite(path, offset);
+  INFO(path << ": " << (w.ok() ? "" : w.status().ToString()));
+  REQUIRE(w.ok());
+  // In uneven pieces, so a stream that mishandles partial writes shows it.
+  for (size_t i = 0; i < data.size();) {
+    const size_t n = std::min<size_t>(data.size() - i, 1 + (i * 7919) % 65536);
+    REQUIRE((*w)->Write(std::string_view(data).substr(i, n)).ok());
+    i += n;
+  }
+  REQUIRE((*w)->Close().ok());
+}
+
+std::string ReadAll(Endpoint& ep, const std::string& path, uint64_t offset = 0) {
+  Result<std::unique_ptr<ReadStream>> r = ep.OpenRead(path, offset);
+  INFO(path << ": " << (r.ok() ? "" : r.status().ToString()));
+  REQUIRE(r.ok());
+  std::string out;
+  std::vector<char> buf(3001);  // odd size: reads that straddle boundaries
+  for (;;) {
+    Result<size_t> n = (*r)->Read(buf);
+    REQUIRE(n.ok());
+    if (n.value() == 0) return out;
+    out.append(buf.data(), n.value());
+  }
+}
+
+std::map<std::string, EntryInfo> ListAll(Endpoint& ep, const std::string& dir) {
+  std::map<std::string, EntryInfo> out;
+  const Status s = ep.List(dir, [&](const EntryInfo& e) {
+    out.emplace(e.name, e);
+    return Status::Ok();
+  });
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  return out;
+}
+
+std::string Pattern(size_t n, uint32_t seed) {
+  std::string s(n, '\0');
+  uint32_t x = seed * 2654435761u + 1;
+  for (char& c : s) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    c = static_cast<char>(x);
+  }
+  return s;
+}
+
+}  // namespace
+
+void RunEndpointConformance(const EndpointFactory& fresh) {
+  std::unique_ptr<Endpoint> ep = fresh();
+  REQUIRE(ep != nullptr);
+  const EndpointCapabilities caps = ep->capabilities();
+
+  SECTION("write, stat and read back, from any offset") {
+    const std::string data = Pattern(200'000, 1);
+    WriteAll(*ep, "file.bin", data);
+    Result<EntryInfo> st = ep->Stat("file.bin");
+    REQUIRE(st.ok());
+    CHECK(st->type == EntryType::kFile);
+    CHECK(st->size == data.size());
+    CHECK(ReadAll(*ep, "file.bin") == data);
+    CHECK(ReadAll(*ep, "file.bin", 123'457) == data.substr(123'457));
+    CHECK(ReadAll(*ep, "file.bin", data.size()).empty());
+  }
+
+  SECTION("an empty file and an empty directory") {
+    WriteAll(*ep, "empty", "");
+    REQUIRE(ep->MakeDirectory("void").ok());
+    CHECK(ep->Stat("empty")->size == 0);
+    CHECK(ReadAll(*ep, "empty").empty());
+    CHECK(ep->Stat("void")->type == EntryType::kDirectory);
+    CHECK(ListAll(*ep, "void").empty());
+  }
+
+  SECTION("OpenWrite at an offset keeps the prefix and cuts the rest (resume)") {
+    const std::string data = Pattern(100'000, 2);
+    WriteAll(*ep, "partial", data.substr(0, 70'000) + "garbage past the verified prefix");
+    WriteAll(*ep, "partial", data.substr(60'000), 60'000);
+    CHECK(ReadAll(*ep, "partial") == data);
+    WriteAll(*ep, "partial", "new", 0);
+    CHECK(ReadAll(*ep, "partial") == "new");
+  }
+
+  SECTION("MakeDirectory creates parents and accepts an existing directory") {
+    REQUIRE(ep->MakeDirectory("a/b/c").ok());
+    REQUIRE(ep->MakeDirectory("a/b").ok());
+    WriteAll(*ep, "a/b/c/leaf", "x");
+    const auto a = ListAll(*ep, "a");
+    REQUIRE(a.size() == 1);
+    CHECK(a.at("b").type == EntryType::kDirectory);
+    WriteAll(*ep, "file", "x");
+    CHECK_FALSE(ep->MakeDirectory("file").ok());
+  }
+
+  SECTION("List reports names, types, sizes and times; the root is \"\"") {
+    REQUIRE(ep->MakeDirectory("dir").ok());
+    WriteAll(*ep, "one", "1");
+    WriteAll(*ep, "two", "22");
+    WriteAll(*ep, "dir/three", "333");
+    const auto root = ListAll(*ep, "");
+    CHECK(root.size() == 3);
+    CHECK(root.at("one").size == 1);
+    CHECK(root.at("two").size == 2);
+    CHECK(root.at("two").type == EntryType::kFile);
+    CHECK(root.at("dir").type == EntryType::kDirectory);
+    CHECK(root.at("one").mtime_ns > 0);
+    CHECK(ListAll(*ep, "dir").at("three").size == 3);
+  }
+
+  SECTION("names with spaces, Unicode (NFC and NFD), newlines and long components") {
+    const std::vector<std::string> names = {
+        "with space",  "caf\xc3\xa9 (NFC)", "cafe\xcc\x81 (NFD)",
+        "line\nbreak", "tab\there",         std::string(std::min<size_t>(caps.max_name_bytes, 255), 'L'),
+    };
+    for (const std::string& n : names) WriteAll(*ep, n, n);
+    const auto root = ListAll(*ep, "");
+    const size_t expected = caps.normalizes_unicode ? names.size() - 1 : names.size();
+    CHECK(root.size() == expected);
+    for (const std::string& n : names) {
+      if (caps.normalizes_unicode && n.find("(NF") != std::string::npos) continue;
+      INFO(n);
+      CHECK(root.count(n) == 1);
+      CHECK(ReadAll(*ep, n) == n);
+    }
+  }
+
+  SECTION("Rename moves, and replaces an existing target") {
+    WriteAll(*ep, ".tmp-1", "first");
+    REQUIRE(ep->Rename(".tmp-1", "final").ok());
+    CHECK(ep->Stat(".tmp-1").status().code() == ErrorCode::kNotFound);
+    CHECK(ReadAll(*ep, "final") == "first");
+    WriteAll(*ep, ".tmp-2", "second");
+    REQUIRE(ep->Rename(".tmp-2", "final").ok());
+    CHECK(ReadAll(*ep, "final") == "second");
+    REQUIRE(ep->MakeDirectory("sub").ok());
+    REQUIRE(ep->Rename("final", "sub/moved").ok());
+    CHECK(ReadAll(*ep, "sub/moved") == "second");
+  }
+
+  SECTION("Remove takes files and empty directories, and refuses a full one") {
+    REQUIRE(ep->MakeDirectory("d").ok());
+    WriteAll(*ep, "d/f", "x");
+    CHECK_FALSE(ep->Remove("d").ok());
+    REQUIRE(ep->Remove("d/f").ok());
+    REQUIRE(ep->Remove("d").ok());
+    CHECK(ep->Stat("d").status().code() == ErrorCode::kNotFound);
+  }
+
+  SECTION("SetTimes keeps the modification time to the endpoint's precision") {
+    WriteAll(*ep, "dated", "x");
+    const int64_t t = 1'700'000'000'123'456'789;
+    REQUIRE(ep->SetTimes("dated", t).ok());
+    const int64_t got = ep->Stat("dated")->mtime_ns;
+    CHECK(got <= t);
+    CHECK(t - got < caps.mtime_precision_ns);
+    CHECK(ListAll(*ep, "").at("dated").mtime_ns == got);
+  }
+
+  SECTION("modes, where the endpoint has them") {
+    WriteAll(*ep, "script", "#!/bin/sh\n");
+    if (caps.modes) {
+      REQUIRE(ep->SetMode("script", 0750).ok());
+      CHECK(ep->Stat("script")->mode == 0750u);
+    } else {
+      CHECK(ep->SetMode("script", 0750).code() == ErrorCode::kUnsupported);
+    }
+  }
+
+  SECTION("symlinks are entries of their own, never followed by Stat or List") {
+    WriteAll(*ep, "target", "pointed at");
+    if (caps.symlinks) {
+      REQUIRE(ep->Symlink("target", "link").ok());
+      REQUIRE(ep->Symlink("does/not/exist", "dangling").ok());
+      Result<EntryInfo> st = ep->Stat("link");
+      REQUIRE(st.ok());
+      CHECK(st->type == EntryType::kSymlink);
+      CHECK(st->link_target == "target");
+      const auto root = ListAll(*ep, "");
+      CHECK(root.at("dangling").type == EntryType::kSymlink);
+      CHECK(root.at("dangling").link_target == "does/not/exist");
+      REQUIRE(ep->Remove("link").ok());
+      CHECK(ReadAll(*ep, "target") == "pointed at");
+    } else {
+      CHECK(ep->Symlink("target", "link").code() == ErrorCode::kUnsupported);
+    }
+  }
+
+  SECTION("errors: missing entries are kNotFound; paths that escape the root are refused") {
+    CHECK(ep->Stat("missing").status().code() == ErrorCode::kNotFound);
+    CHECK(ep->OpenRead("missing", 0).status().code() == ErrorCode::kNotFound);
+    CHECK(ep->List("missing", [](const EntryInfo&) { return Status::Ok(); }).code() == ErrorCode::kNotFound);
+    CHECK(ep->Remove("missing").code() == ErrorCode::kNotFound);
+    for (const char* bad : {"../x", "/etc/passwd", "a/../../x", "a//b", "./x", "x/"}) {
+      INFO(bad);
+      CHECK(ep->Stat(bad).status().code() == ErrorCode::kInvalidArgument);
+      CHECK(ep->OpenWrite(bad, 0).status().code() == ErrorCode::kInvalidArgument);
+    }
+  }
+}
+
+}  // namespace sluice::transfer::test

@@ -1,0 +1,19 @@
+// The one conformance suite every transfer Endpoint passes (as rclone's
+// fstests cover every backend): call RunEndpointConformance from a TEST_CASE
+// with a function that returns the endpoint under test rooted at an empty
+// directory. Each Catch SECTION gets a fresh root. What an endpoint lacks
+// (capabilities()) is checked to be refused with kUnsupported instead.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "transfer/endpoint.h"
+
+namespace sluice::transfer::test {
+
+using EndpointFactory = std::function<std::unique_ptr<Endpoint>()>;
+
+void RunEndpointConformance(const EndpointFactory& fresh);
+
+}  // namespace sluice::transfer::test

@@ -1,0 +1,105 @@
+// An Endpoint is one side of a transfer: a tree of files under a root (a local
+// directory, an SFTP path, an SMB share, an S3 prefix), addressed by relative
+// paths with '/' separators, "" being the root itself. The planner and the
+// copier talk to every endpoint through this interface only, and every
+// implementation passes the one conformance suite
+// (tests/support/endpoint_conformance.h), as rclone's fstests do.
+//
+// Invariants every implementation keeps:
+//  - Paths are relative and never escape the root: a path with an empty,
+//    "." or ".." component, or a leading '/', is refused (kInvalidArgument).
+//  - Stat does not follow symlinks (an entry is reported as the link).
+//  - Rename replaces an existing file at the target in one step where the
+//    storage can (the copier relies on it: a partial file never appears under
+//    its final name).
+//  - A WriteStream is durable once Close() returns Ok (fsync or the remote's
+//    equivalent); destroying it without Close() leaves what was written, which
+//    resume verifies before trusting.
+//  - Errors are Status values: kNotFound, kPermissionDenied (not worth a
+//    retry), kUnavailable (connection lost: retry), kUnsupported (the endpoint
+//    lacks the operation), kNoSpace, kIo.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace sluice::transfer {
+
+enum class EntryType { kFile, kDirectory, kSymlink, kOther };
+
+struct EntryInfo {
+  std::string name;  // the last path component (List) or the path given (Stat)
+  EntryType type = EntryType::kOther;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;          // modification time, ns since the epoch (endpoint precision)
+  std::optional<uint32_t> mode;  // permission bits (07777) where the endpoint has them
+  std::string link_target;       // kSymlink: where it points, as stored
+};
+
+struct EndpointCapabilities {
+  bool modes = false;               // SetMode and EntryInfo::mode
+  bool symlinks = false;            // Symlink and kSymlink entries
+  bool case_insensitive = false;    // "A" and "a" are the same name (SMB, some S3 gateways)
+  bool normalizes_unicode = false;  // NFC and NFD forms of a name are the same name
+  int64_t mtime_precision_ns = 1;   // what SetTimes keeps (1 s on some servers)
+  size_t max_name_bytes = 255;      // one path component
+};
+
+class ReadStream {
+ public:
+  virtual ~ReadStream() = default;
+  // Reads up to buf.size() bytes; 0 at the end of the file.
+  virtual Result<size_t> Read(std::span<char> buf) = 0;
+};
+
+class WriteStream {
+ public:
+  virtual ~WriteStream() = default;
+  virtual Status Write(std::string_view data) = 0;
+  // Makes what was written durable and closes. Ok means it is all stored.
+  virtual Status Close() = 0;
+};
+
+class Endpoint {
+ public:
+  virtual ~Endpoint() = default;
+
+  // For messages and reports: the URL it was opened with.
+  virtual const std::string& url() const = 0;
+  virtual EndpointCapabilities capabilities() const = 0;
+
+  virtual Result<EntryInfo> Stat(std::string_view path) = 0;
+  // The entries of directory `dir` (not recursive, no "." or ".."), in no
+  // particular order; `each` returning an error stops the listing with it.
+  virtual Status List(std::string_view dir, const std::function<Status(const EntryInfo&)>& each) = 0;
+
+  virtual Result<std::unique_ptr<ReadStream>> OpenRead(std::string_view path, uint64_t offset) = 0;
+  // Creates or opens `path` for writing at `offset`: the file is cut to
+  // `offset` bytes first (0: truncated; >0: resume after a verified prefix).
+  virtual Result<std::unique_ptr<WriteStream>> OpenWrite(std::string_view path, uint64_t offset) = 0;
+
+  virtual Status Rename(std::string_view from, std::string_view to) = 0;
+  // A file, a symlink, or an empty directory.
+  virtual Status Remove(std::string_view path) = 0;
+  // Creates `path` and its missing parents; an existing directory is fine.
+  virtual Status MakeDirectory(std::string_view path) = 0;
+  virtual Status SetTimes(std::string_view path, int64_t mtime_ns) = 0;
+  virtual Status SetMode(std::string_view path, uint32_t mode) = 0;  // kUnsupported without capabilities().modes
+  virtual Status Symlink(std::string_view target, std::string_view path) = 0;  // kUnsupported without symlinks
+};
+
+// Checks a relative endpoint path (see the invariants above); the problem, or
+// an empty string when it is fine.
+std::string RelativePathProblem(std::string_view path);
+
+// "a/b" + "c" -> "a/b/c"; "" + "c" -> "c".
+std::string JoinPath(std::string_view dir, std::string_view name);
+
+}  // namespace sluice::transfer
