@@ -20,6 +20,25 @@ struct SourceContext {
   std::string host;  // the "host" of every record
 };
 
+// What every source counts (sluice_source_records_total, _bytes_total), in
+// the context's registry, or in one of its own when the context has none
+// (unit tests). The source's other metrics go in registry() with labels().
+class SourceMetrics {
+ public:
+  SourceMetrics(MetricsRegistry* registry, const std::string& source);
+  MetricsRegistry& registry() { return *registry_; }
+  const Labels& labels() const { return labels_; }
+  Counter& records() { return *records_; }
+  Counter& bytes() { return *bytes_; }
+
+ private:
+  std::unique_ptr<MetricsRegistry> own_;
+  MetricsRegistry* registry_;
+  Labels labels_;
+  Counter* records_;
+  Counter* bytes_;
+};
+
 class Source {
  public:
   virtual ~Source() = default;

@@ -44,16 +44,16 @@ Result<std::string> ReadFirstLine(const std::string& path) {
 class MqttSource final : public Source, private mqtt::callback {
  public:
   MqttSource(std::string name, MqttConfig config, const SourceContext& ctx)
-      : name_(std::move(name)), config_(std::move(config)), ctx_(ctx), log_(ChildLogger(ctx.log, "mqtt:" + name_)) {
+      : name_(std::move(name)),
+        config_(std::move(config)),
+        ctx_(ctx),
+        log_(ChildLogger(ctx.log, "mqtt:" + name_)),
+        source_metrics_(ctx.metrics, name_) {
     if (config_.client_id.empty()) config_.client_id = "sluice-" + ctx_.host + "-" + name_;
-    MetricsRegistry* m = ctx_.metrics;
-    if (m == nullptr) {
-      own_metrics_ = std::make_unique<MetricsRegistry>();
-      m = own_metrics_.get();
-    }
-    const Labels labels{{"source", name_}};
-    records_ = &m->GetCounter("sluice_source_records_total", "Records read by a source", labels);
-    bytes_ = &m->GetCounter("sluice_source_bytes_total", "Raw bytes read by a source", labels);
+    MetricsRegistry* m = &source_metrics_.registry();
+    const Labels& labels = source_metrics_.labels();
+    records_ = &source_metrics_.records();
+    bytes_ = &source_metrics_.bytes();
     for (int q = 0; q <= 2; ++q) {
       messages_[q] = &m->GetCounter("sluice_mqtt_messages_total", "MQTT messages received, by delivered QoS",
                                     {{"source", name_}, {"qos", std::to_string(q)}});
@@ -123,7 +123,7 @@ class MqttSource final : public Source, private mqtt::callback {
   MqttConfig config_;
   SourceContext ctx_;
   Logger log_;
-  std::unique_ptr<MetricsRegistry> own_metrics_;
+  SourceMetrics source_metrics_;
   Counter* records_ = nullptr;
   Counter* bytes_ = nullptr;
   Counter* messages_[3] = {};

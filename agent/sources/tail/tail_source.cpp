@@ -121,7 +121,7 @@ class TailSource final : public Source {
   std::unique_ptr<DirWatcher> watcher_;
   UniqueFd wake_fd_;
 
-  std::unique_ptr<MetricsRegistry> own_metrics_;  // when the context has none (tests)
+  std::unique_ptr<SourceMetrics> source_metrics_;
   Counter* records_ = nullptr;
   Counter* bytes_ = nullptr;
   Counter* splits_ = nullptr;
@@ -175,14 +175,11 @@ TailSource::TailSource(std::string name, TailConfig config, SourceContext ctx)
   }
   read_buf_.resize(static_cast<size_t>(config_.read_buffer));
 
-  MetricsRegistry* m = ctx_.metrics;
-  if (m == nullptr) {
-    own_metrics_ = std::make_unique<MetricsRegistry>();
-    m = own_metrics_.get();
-  }
-  const Labels labels{{"source", name_}};
-  records_ = &m->GetCounter("sluice_source_records_total", "Records read by a source", labels);
-  bytes_ = &m->GetCounter("sluice_source_bytes_total", "Raw bytes read by a source", labels);
+  source_metrics_ = std::make_unique<SourceMetrics>(ctx_.metrics, name_);
+  MetricsRegistry* m = &source_metrics_->registry();
+  const Labels& labels = source_metrics_->labels();
+  records_ = &source_metrics_->records();
+  bytes_ = &source_metrics_->bytes();
   splits_ = &m->GetCounter("sluice_tail_split_lines_total", "Lines longer than max_line, split into parts", labels);
   truncations_ =
       &m->GetCounter("sluice_tail_truncations_total", "Tailed files truncated or rewritten in place", labels);
