@@ -145,9 +145,7 @@ int Run(const Options& o) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{
-      "Publish numbered MQTT messages through a bounded in-flight "
-      "window and report the rate"};
+  CLI::App app{"Publish numbered MQTT messages through a bounded in-flight window and report the rate"};
   app.add_option("--host", o.host, "broker address");
   app.add_option("--port", o.port, "broker port")->required();
   app.add_option("--topic", o.topic, "topic to publish to");
@@ -156,8 +154,7 @@ int main(int argc, char** argv) {
   app.add_option("--size", o.size, "payload bytes (\"seq <n> \" padded; never shorter than that)");
   app.add_option("--qos", o.qos, "0, 1 or 2")->check(CLI::Range(0, 2));
   app.add_option("--inflight", o.inflight,
-                 "messages published and not yet acknowledged, at most (QoS 2: "
-                 "at most the broker's "
+                 "messages published and not yet acknowledged, at most (QoS 2: at most the broker's "
                  "max_inflight_messages, 20 for mosquitto's default)")
       ->check(CLI::Range(size_t{1}, size_t{65535}));
   app.add_option("--client-id", o.client_id, "MQTT client id (default: a random one)");

@@ -109,15 +109,11 @@ void Mosquitto::MakeCertificates() {
   fs::create_directories(certs_);
   MakeCa(ca_cert(), certs_ / "ca.key", "/CN=Sluice Test CA");
   MakeSigned(certs_, "server", "/CN=localhost",
-             "basicConstraints=CA:FALSE\n"
-             "keyUsage=critical,digitalSignature\n"
-             "extendedKeyUsage=serverAuth\n"
-             "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+             "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage="
+             "serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
              ca_cert(), certs_ / "ca.key", 2);
   const std::string client_ext =
-      "basicConstraints=CA:FALSE\n"
-      "keyUsage=critical,digitalSignature\n"
-      "extendedKeyUsage=clientAuth\n";
+      "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
   MakeSigned(certs_, "client", std::string("/CN=") + kClientIdentity, client_ext, ca_cert(), certs_ / "ca.key", 3);
   // A CA the broker does not trust, and a well-formed client certificate from
   // it: the broker must refuse it although nothing else is wrong with it.
@@ -153,8 +149,7 @@ std::string Mosquitto::log() const {
 
 void Mosquitto::WriteConfig() const {
   std::ostringstream c;
-  c << "# Written by tests/support/mosquitto.cpp for one test; rewritten at "
-       "each start.\n";
+  c << "# Written by tests/support/mosquitto.cpp for one test; rewritten at each start.\n";
   // As root mosquitto otherwise switches to the user 'mosquitto' before it
   // reads the key files and the password file, and cannot.
   if (::geteuid() == 0) c << "user root\n";
@@ -173,8 +168,7 @@ void Mosquitto::WriteConfig() const {
   // max_queued_bytes' default 0).
   c << "max_queued_messages 0\n"
     << "log_dest file " << log_path().string() << "\n"
-    << "log_type error\nlog_type warning\nlog_type notice\nlog_type "
-       "information\n"
+    << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
     << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n";
   if (!options_.extra_config.empty()) c << options_.extra_config << "\n";
 

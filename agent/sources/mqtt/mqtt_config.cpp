@@ -45,9 +45,7 @@ void ParseUrl(TableReader& r, const std::string& url, MqttConfig& c) {
   }
   if (!rest.empty() && rest.back() == '/') rest.pop_back();
   if (rest.find('@') != std::string::npos)
-    r.Fail("url",
-           "credentials do not belong in the URL: use username and "
-           "password_file or password_env");
+    r.Fail("url", "credentials do not belong in the URL: use username and password_file or password_env");
   if (rest.find('/') != std::string::npos) r.Fail("url", "an MQTT URL has no path: \"" + url + "\"");
   std::string host = rest;
   int port = default_port;
@@ -91,8 +89,8 @@ MqttConfig ParseMqttConfig(TableReader& r) {
       r.RequiredStrings("topics", "topic filters to subscribe to; '+' matches one level, '#' the rest");
   if (filters.empty()) r.Fail("topics", "at least one topic filter is needed");
   const int qos = static_cast<int>(r.Int("qos", 1, 0, 2,
-                                         "QoS of every subscription (0, 1 or 2); QoS 1 and 2 are acknowledged "
-                                         "only after the message is committed to the buffer"));
+                                         "QoS of every subscription (0, 1 or 2); QoS 1 and 2 are acknowledged only "
+                                         "after the message is committed to the buffer"));
   std::set<std::string> seen;
   for (const std::string& f : filters) {
     if (std::string problem = TopicFilterProblem(f); !problem.empty()) r.Fail("topics", problem + ": \"" + f + "\"");
@@ -116,14 +114,12 @@ MqttConfig ParseMqttConfig(TableReader& r) {
 
   const std::string protocol = r.Enum("protocol", "3.1.1", {"3.1.1", "5"}, "MQTT protocol version");
   c.protocol = protocol == "5" ? 5 : 4;
-  c.client_id = r.String("client_id", "",
-                         "stable client id of the persistent session; empty: "
-                         "sluice-<host>-<source name>");
+  c.client_id =
+      r.String("client_id", "", "stable client id of the persistent session; empty: sluice-<host>-<source name>");
   if (c.client_id.size() > 65535) r.Fail("client_id", "at most 65535 bytes");
-  c.clean_session = r.Bool("clean_session", false,
-                           "start a new session on every connect; false keeps "
-                           "QoS 1 messages queued at the broker "
-                           "while the agent is down");
+  c.clean_session = r.Bool(
+      "clean_session", false,
+      "start a new session on every connect; false keeps QoS 1 messages queued at the broker while the agent is down");
   c.session_expiry = std::chrono::duration_cast<std::chrono::seconds>(
       r.Duration("session_expiry", "7d", "MQTT 5: how long the broker keeps the session after a disconnect"));
   c.keepalive = std::chrono::duration_cast<std::chrono::seconds>(
@@ -135,9 +131,7 @@ MqttConfig ParseMqttConfig(TableReader& r) {
   c.password_env = r.OptionalString("password_env", "environment variable holding the password");
   if (c.password_file && c.password_env) r.Fail("password_env", "set password_file or password_env, not both");
   if (r.Has("password"))
-    r.Fail("password",
-           "a password is never written in the configuration: use "
-           "password_file or password_env");
+    r.Fail("password", "a password is never written in the configuration: use password_file or password_env");
 
   {
     TableReader tls = r.Table("tls");
@@ -163,11 +157,10 @@ MqttConfig ParseMqttConfig(TableReader& r) {
     rc.Finish();
   }
   c.max_payload = r.Size("max_payload", "256KiB", 1, 256ULL << 20,
-                         "messages with a larger payload are counted and "
-                         "handled as `oversize` says");
-  const std::string oversize = r.Enum("oversize", "store", {"store", "drop", "split"},
-                                      "an oversize message is stored whole, dropped (counted), or split "
-                                      "into max_payload parts");
+                         "messages with a larger payload are counted and handled as `oversize` says");
+  const std::string oversize =
+      r.Enum("oversize", "store", {"store", "drop", "split"},
+             "an oversize message is stored whole, dropped (counted), or split into max_payload parts");
   c.oversize = oversize == "drop"    ? MqttConfig::Oversize::kDrop
                : oversize == "split" ? MqttConfig::Oversize::kSplit
                                      : MqttConfig::Oversize::kStore;
@@ -175,8 +168,7 @@ MqttConfig ParseMqttConfig(TableReader& r) {
   c.commit_interval = r.Duration("commit_interval", "1s", "commit QoS 0 records at most this long after the first",
                                  std::chrono::milliseconds(1));
   c.stop_grace = r.Duration("stop_grace", "5s",
-                            "on stop, how long a message waits for buffer space before it "
-                            "is committed beyond "
+                            "on stop, how long a message waits for buffer space before it is committed beyond "
                             "buffer_max (it is already received: see DESIGN.md)");
   return c;
 }

@@ -65,21 +65,16 @@ class MqttSource final : public Source, private mqtt::callback {
         &m->GetCounter("sluice_mqtt_oversize_total", kOversizeHelp, {{"source", name_}, {"action", "drop"}});
     oversize_split_ =
         &m->GetCounter("sluice_mqtt_oversize_total", kOversizeHelp, {{"source", name_}, {"action", "split"}});
-    uncommittable_ = &m->GetCounter("sluice_mqtt_uncommittable_total",
-                                    "MQTT messages that can never fit in the "
-                                    "buffer (bigger than buffer_max), dropped",
-                                    labels);
+    uncommittable_ =
+        &m->GetCounter("sluice_mqtt_uncommittable_total",
+                       "MQTT messages that can never fit in the buffer (bigger than buffer_max), dropped", labels);
     connected_ = &m->GetGauge("sluice_mqtt_connected", "1 while the MQTT source is connected to its broker", labels);
     reconnects_ = &m->GetCounter("sluice_mqtt_reconnects_total", "Successful MQTT connections after the first", labels);
     connect_failures_ = &m->GetCounter("sluice_mqtt_connect_failures_total", "Failed MQTT connection attempts", labels);
     staged_ = &m->GetCounter("sluice_mqtt_staged_records_total",
-                             "QoS >= 1 records committed one by one "
-                             "(Buffer::Stage) before their PUBACK",
-                             labels);
+                             "QoS >= 1 records committed one by one (Buffer::Stage) before their PUBACK", labels);
     batches_ = &m->GetCounter("sluice_mqtt_batches_total",
-                              "Batches an MQTT source committed (its staged "
-                              "and QoS 0 records, folded)",
-                              labels);
+                              "Batches an MQTT source committed (its staged and QoS 0 records, folded)", labels);
   }
 
   ~MqttSource() override {
@@ -321,10 +316,8 @@ void MqttSource::Encode(const mqtt::message& msg, int64_t now_ms) {
   switch (config_.oversize) {
     case MqttConfig::Oversize::kDrop:
       oversize_dropped_->Inc();
-      log_->warn(
-          "dropped a {}-byte message on \"{}\": larger than max_payload "
-          "({} bytes), oversize = \"drop\"",
-          payload.size(), topic, config_.max_payload);
+      log_->warn("dropped a {}-byte message on \"{}\": larger than max_payload ({} bytes), oversize = \"drop\"",
+                 payload.size(), topic, config_.max_payload);
       return;
     case MqttConfig::Oversize::kStore:
       oversize_stored_->Inc();
@@ -367,9 +360,8 @@ std::optional<int64_t> MqttSource::StageDurably(const std::string& line, int64_t
     }
     if (closing_.load() && Clock::now() - started > 2 * config_.stop_grace) {
       log_->error(
-          "stopping, and the buffer still refuses a record ({}): the "
-          "message stays unacknowledged and the "
-          "broker will send it again",
+          "stopping, and the buffer still refuses a record ({}): the message stays unacknowledged and the broker will "
+          "send it again",
           s.ToString());
       ParkForever();
     }
@@ -402,18 +394,14 @@ void MqttSource::FoldHeld(std::unique_lock<std::mutex>& lk) {
     if (closing_.load()) {
       // Staged records stay staged (durable) and fold at the next start; only
       // QoS 0 records, never acknowledged, are lost with this batch.
-      log_->error(
-          "stopping, and committing the last batch failed ({}); staged "
-          "records fold at the next start",
-          s.ToString());
+      log_->error("stopping, and committing the last batch failed ({}); staged records fold at the next start",
+                  s.ToString());
       return;
     }
     if (!backoff) backoff.emplace(milliseconds(50), milliseconds(5000));
     const milliseconds delay = backoff->Next();
-    log_->warn(
-        "committing a batch of {} records failed (attempt {}), retrying "
-        "in {} ms: {}",
-        batch->records, backoff->attempts(), delay.count(), s.ToString());
+    log_->warn("committing a batch of {} records failed (attempt {}), retrying in {} ms: {}", batch->records,
+               backoff->attempts(), delay.count(), s.ToString());
     std::this_thread::sleep_for(delay);
   }
 }
@@ -452,10 +440,8 @@ Status MqttSource::Run(std::stop_token stop) {
   for (const MqttSubscription& s : config_.topics) {
     if (s.requested_qos != s.subscribed_qos) {
       log_->info(
-          "topic filter \"{}\": QoS 2 is subscribed as QoS 1, which "
-          "keeps acknowledge-after-commit (Paho "
-          "sends PUBREC before a QoS 2 message can be committed; see "
-          "agent/sources/mqtt/DESIGN.md)",
+          "topic filter \"{}\": QoS 2 is subscribed as QoS 1, which keeps acknowledge-after-commit (Paho sends PUBREC "
+          "before a QoS 2 message can be committed; see agent/sources/mqtt/DESIGN.md)",
           s.filter);
     }
   }
@@ -526,19 +512,15 @@ void MqttSource::Shutdown() {
   std::future<void> done = task.get_future();
   std::thread helper(std::move(task));
   if (done.wait_for(config_.stop_grace) != std::future_status::ready) {
-    log_->warn(
-        "stopping: a message has waited {} ms for buffer space; "
-        "committing it beyond buffer_max",
-        config_.stop_grace.count());
+    log_->warn("stopping: a message has waited {} ms for buffer space; committing it beyond buffer_max",
+               config_.stop_grace.count());
     commit_stop_.request_stop();
   }
   if (done.wait_for(3 * config_.stop_grace + milliseconds(5000)) != std::future_status::ready) {
     // Paho's thread is parked inside a callback (see ParkForever) and holds
     // Paho's lock: the client can never be closed or destroyed. Leave it to
     // the process exit; the broker redelivers what was not acknowledged.
-    log_->error(
-        "stopping: the MQTT client is stuck behind a commit that "
-        "cannot succeed; abandoning it");
+    log_->error("stopping: the MQTT client is stuck behind a commit that cannot succeed; abandoning it");
     helper.detach();
 #if defined(__SANITIZE_ADDRESS__)
     __lsan_ignore_object(client_.get());

@@ -26,9 +26,8 @@ using namespace std::chrono_literals;
 AgentOptions MqttAgent(const Mosquitto& broker, const std::string& extra = "") {
   AgentOptions o;
   o.source_toml = "type = \"mqtt\"\nurl = " + TomlString(broker.url()) +
-                  "\ntopics = [\"n/#\"]\nqos = 1\nclient_id = \"sluice-durability-test\"\n"
-                  "reconnect.initial = \"50ms\"\nreconnect.max = \"500ms\"\nkeepalive = "
-                  "\"5s\"\n" +
+                  "\ntopics = [\"n/#\"]\nqos = 1\nclient_id = \"sluice-durability-test\"\nreconnect.initial = "
+                  "\"50ms\"\nreconnect.max = \"500ms\"\nkeepalive = \"5s\"\n" +
                   extra;
   o.batch_max_age = "200ms";
   return o;
@@ -134,10 +133,8 @@ TEST_CASE("mqtt source: kill -9 at random moments loses no QoS 1 message", "[int
   CHECK(a.seen.size() == kMessages);
   CHECK(*a.seen.begin() == 1);
   CHECK(*a.seen.rbegin() == kMessages);
-  std::fprintf(stderr,
-               "mqtt kill test: %zu records for %llu messages (%zu duplicates "
-               "after %d kills)\n",
-               a.records, static_cast<unsigned long long>(kMessages), a.records - a.seen.size(), kKills);
+  std::fprintf(stderr, "mqtt kill test: %zu records for %llu messages (%zu duplicates after %d kills)\n", a.records,
+               static_cast<unsigned long long>(kMessages), a.records - a.seen.size(), kKills);
   const auto st = agent.Stop();
   REQUIRE(st);
   CHECK(st->Exited(0));
@@ -192,10 +189,8 @@ TEST_CASE("mqtt source: broker restarts with persistence lose no QoS 1 message",
   CHECK(st->Exited(0));
 }
 
-TEST_CASE(
-    "mqtt source: a full buffer stops acknowledgements until space "
-    "frees, losing nothing",
-    "[integration][mqtt]") {
+TEST_CASE("mqtt source: a full buffer stops acknowledgements until space frees, losing nothing",
+          "[integration][mqtt]") {
   constexpr uint64_t kMessages = 3000;
   TempDir dir("sluice-mqtt-full");
   std::filesystem::create_directories(dir / "broker");

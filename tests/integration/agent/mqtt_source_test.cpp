@@ -21,8 +21,8 @@ using namespace std::chrono_literals;
 
 std::string MqttSourceToml(const std::string& url, const std::string& topics, const std::string& extra = "") {
   return "type = \"mqtt\"\nurl = " + TomlString(url) + "\ntopics = " + topics +
-         "\nreconnect.initial = \"100ms\"\nreconnect.max = "
-         "\"1s\"\ncommit_interval = \"100ms\"\nconnect_timeout = \"2s\"\n" +
+         "\nreconnect.initial = \"100ms\"\nreconnect.max = \"1s\"\ncommit_interval = \"100ms\"\nconnect_timeout = "
+         "\"2s\"\n" +
          extra;
 }
 
@@ -110,10 +110,8 @@ TEST_CASE("mqtt source: wildcards, several filters, QoS 0/1/2 and retained messa
   CHECK_THAT(agent.Stderr(), Catch::Contains("QoS 2") && Catch::Contains("alarms/#"));
 }
 
-TEST_CASE(
-    "mqtt source: payloads arrive as specified (JSON, text, binary, "
-    "empty, invalid UTF-8, oversize)",
-    "[integration][mqtt]") {
+TEST_CASE("mqtt source: payloads arrive as specified (JSON, text, binary, empty, invalid UTF-8, oversize)",
+          "[integration][mqtt]") {
   const std::string action = GENERATE(std::string("store"), std::string("drop"), std::string("split"));
   DYNAMIC_SECTION("oversize = " << action) {
     TempDir dir("sluice-mqtt");

@@ -74,10 +74,8 @@ std::set<uint64_t> SeqNumbers(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE(
-    "mosquitto fixture: password on the plain listener, mutual TLS on "
-    "the other",
-    "[integration][mqtt][support]") {
+TEST_CASE("mosquitto fixture: password on the plain listener, mutual TLS on the other",
+          "[integration][mqtt][support]") {
   TempDir dir("sluice-mosquitto");
   MosquittoOptions mo;
   mo.tls = true;
@@ -150,9 +148,7 @@ TEST_CASE(
     CHECK(broker.log().find(std::string("u'") + Mosquitto::kClientIdentity + "'") != std::string::npos);
   }
 
-  SECTION(
-      "TLS without a client certificate, with another CA's, or plain MQTT "
-      "on the TLS port: refused") {
+  SECTION("TLS without a client certificate, with another CA's, or plain MQTT on the TLS port: refused") {
     const RunResult no_cert = Sub(Plus(tls, {"-t", "t/x", "-E", "-W", "5"}));
     INFO(Describe(no_cert));
     CHECK_FALSE(no_cert.status.Exited(0));
@@ -221,10 +217,8 @@ TEST_CASE("mosquitto fixture: MQTT 5 publish with user properties and content ty
   CHECK_THROWS_AS(v3.Publish("t/v5", "x", 1, false, props), std::invalid_argument);
 }
 
-TEST_CASE(
-    "mosquitto fixture: a restart keeps a persistent session's queued "
-    "QoS 1 messages",
-    "[integration][mqtt][support]") {
+TEST_CASE("mosquitto fixture: a restart keeps a persistent session's queued QoS 1 messages",
+          "[integration][mqtt][support]") {
   TempDir dir("sluice-mosquitto");
   MosquittoOptions mo;
   mo.persistence = true;
@@ -262,10 +256,8 @@ TEST_CASE(
   after.Publish("t/after-kill", "up again", 1);
 }
 
-TEST_CASE(
-    "MqttTestPublisher: PublishNumbered resends across a broker restart "
-    "until all are acknowledged",
-    "[integration][mqtt][support]") {
+TEST_CASE("MqttTestPublisher: PublishNumbered resends across a broker restart until all are acknowledged",
+          "[integration][mqtt][support]") {
   TempDir dir("sluice-mosquitto");
   MosquittoOptions mo;
   mo.persistence = true;

@@ -27,10 +27,7 @@ std::string ErrorOf(const std::string& body) {
 
 TEST_CASE("mqtt config: defaults and the effective configuration", "[unit]") {
   EffectiveConfig eff;
-  const MqttConfig c = Parse(
-      "url = \"mqtt://broker.example\"\ntopics = "
-      "[\"plant/+/temp\", \"plant/#\"]\n",
-      &eff);
+  const MqttConfig c = Parse("url = \"mqtt://broker.example\"\ntopics = [\"plant/+/temp\", \"plant/#\"]\n", &eff);
   CHECK(c.server_uri == "tcp://broker.example:1883");
   CHECK(c.host == "broker.example");
   CHECK_FALSE(c.tls.enabled);
@@ -96,8 +93,7 @@ TEST_CASE("mqtt config: errors name the key and what was expected", "[unit]") {
              Catch::Contains("not one of the topics"));
   CHECK_THAT(ErrorOf("url = \"mqtt://h\"\ntopics = [\"x\"]\npassword = \"hunter2\"\n"),
              Catch::Contains("never written in the configuration"));
-  CHECK_THAT(ErrorOf("url = \"mqtt://h\"\ntopics = [\"x\"]\npassword_file = "
-                     "\"/a\"\npassword_env = \"B\"\n"),
+  CHECK_THAT(ErrorOf("url = \"mqtt://h\"\ntopics = [\"x\"]\npassword_file = \"/a\"\npassword_env = \"B\"\n"),
              Catch::Contains("not both"));
   CHECK_THAT(ErrorOf("url = \"mqtt://h\"\ntopics = [\"x\"]\ntls = { ca = \"/ca\" }\n"), Catch::Contains("mqtts://"));
   CHECK_THAT(ErrorOf("url = \"mqtts://h\"\ntopics = [\"x\"]\ntls = { cert = \"/c\" }\n"),
