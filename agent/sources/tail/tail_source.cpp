@@ -66,6 +66,8 @@ class TailSource final : public Source {
 
   Status Setup(Clock::time_point now);
   void Restore(const FileCheckpoint& cp, const std::map<FileId, const FoundFile*>& found, Clock::time_point now);
+  // Counts and forgets the checkpoints of files still not found by their deadline.
+  void ExpireMissing(Clock::time_point now);
   // Opens and tracks a file. `resume` (may be null) is where to resume if
   // the file still matches it; `committed` says whether that is what the
   // buffer holds (a checkpoint) or only where to start (a copy).
@@ -148,6 +150,15 @@ class TailSource final : public Source {
   // Files closed while they still existed (rotated out of the globs), newest
   // last: if one comes back into the globs it resumes where it was closed.
   std::deque<FileCheckpoint> closed_files_;
+  // Checkpointed files the startup scan did not find. Their checkpoints stay
+  // in the buffer until the deadline: a listing raced by renames can miss a
+  // file that is there, and a kill before a later scan finds it must not make
+  // the next start read it from 0. Gone for good at the deadline: counted.
+  struct MissingAtStart {
+    FileCheckpoint checkpoint;
+    Clock::time_point deadline;
+  };
+  std::vector<MissingAtStart> missing_at_start_;
   // Files the last scan left unopened (empty, or held as copies) are looked
   // at again soon after inotify reports a write, not only every scan_interval.
   bool waiting_untracked_ = false;
@@ -421,19 +432,34 @@ void TailSource::Restore(const FileCheckpoint& cp, const std::map<FileId, const 
   }
   if (where && Open(cp.path, *where, cp.id, &cp, /*committed=*/true, detached, now)) return;
   // A directory listing taken while files are being renamed can miss one that
-  // is still there: if a later scan finds it, it resumes here, not at 0.
+  // is still there: if a later scan finds it, it resumes here, not at 0; its
+  // checkpoint stays stored until then (see missing_at_start_).
   closed_files_.push_back(cp);
   if (closed_files_.size() > 256) closed_files_.pop_front();
-  lost_->Inc();
-  if (cp.size > cp.offset) {
-    log_->warn("{} (checkpointed as {}) is gone: at least {} bytes of it were never read", cp.path, cp.seen,
-               cp.size - cp.offset);
-  } else {
-    log_->warn("{} (checkpointed as {}) is gone; it had been read to offset {}, anything written after is lost",
-               cp.path, cp.seen, cp.offset);
-  }
-  closed_keys_.push_back(FileKey(cp.id));
-  force_commit_ = true;
+  const milliseconds grace = std::max<milliseconds>(config_.rotate_wait, 4 * config_.scan_interval);
+  log_->info("{} (checkpointed as {}) was not found at start; keeping its checkpoint for {} ms in case a rename "
+             "hid it from the directory listing",
+             cp.path, cp.seen, grace.count());
+  missing_at_start_.push_back({cp, now + grace});
+}
+
+void TailSource::ExpireMissing(Clock::time_point now) {
+  std::erase_if(missing_at_start_, [&](const MissingAtStart& m) {
+    if (files_.count(m.checkpoint.id) != 0) return true;  // found again: its checkpoint is live
+    if (now < m.deadline) return false;
+    const FileCheckpoint& cp = m.checkpoint;
+    lost_->Inc();
+    if (cp.size > cp.offset) {
+      log_->warn("{} (checkpointed as {}) is gone: at least {} bytes of it were never read", cp.path, cp.seen,
+                 cp.size - cp.offset);
+    } else {
+      log_->warn("{} (checkpointed as {}) is gone; it had been read to offset {}, anything written after is lost",
+                 cp.path, cp.seen, cp.offset);
+    }
+    closed_keys_.push_back(FileKey(cp.id));
+    force_commit_ = true;
+    return true;
+  });
 }
 
 Status TailSource::Setup(Clock::time_point now) {
@@ -504,6 +530,7 @@ void TailSource::Scan(Clock::time_point now) {
   for (const FoundFile& f : found.files) {
     if (files_.count(f.id) == 0) OpenNew(f, now);
   }
+  ExpireMissing(now);  // after OpenNew: a file found by this scan is not gone
 }
 
 bool TailSource::ReadRound(Clock::time_point now, std::stop_token stop, Status* error) {
