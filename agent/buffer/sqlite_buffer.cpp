@@ -17,6 +17,7 @@
 #include "agent/buffer/buffer.h"
 #include "agent/buffer/sqlite_db.h"
 #include "core/checksum/crc32c.h"
+#include "core/util/wall_clock.h"
 
 namespace sluice {
 namespace {
@@ -55,11 +56,6 @@ CREATE TABLE IF NOT EXISTS staged (
 
 constexpr std::string_view kInfoColumns =
     "seq, source, created_ms, first_ts_ms, last_ts_ms, records, raw_bytes, stored_bytes";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string UtcStamp() {
   const std::time_t t = std::time(nullptr);
@@ -269,7 +265,7 @@ Status SqliteBuffer::OpenAndCheck() {
     if (!put.ok()) return put.status();
     for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
              {"format_version", std::to_string(kFormatVersion)}, {"epoch", epoch_},
-             {"created_ms", std::to_string(NowMs())}}) {
+             {"created_ms", std::to_string(WallClockMs())}}) {
       put->Bind(1, k).Bind(2, v);
       if (Status s = put->Run(); !s.ok()) return s;
     }
@@ -340,7 +336,7 @@ Status SqliteBuffer::Init() {
       std::lock_guard lock(state_mu_);
       for (const auto& [name, state] : sinks_) names.push_back(name);
     }
-    const int64_t now = NowMs();
+    const int64_t now = WallClockMs();
     for (const auto& name : names) {
       Result<PendingSummary> p = Pending(name);
       if (!p.ok()) continue;
@@ -420,7 +416,7 @@ Status SqliteBuffer::DeleteDelivered(bool ignore_retain) {
     upto = DeliveredUpTo();
   }
   const int64_t before = ignore_retain || options_.retain.count() == 0 ? std::numeric_limits<int64_t>::max()
-                                                                      : NowMs() - options_.retain.count();
+                                                                      : WallClockMs() - options_.retain.count();
   for (const auto& [source, seq] : upto) {
     sum_delivered_.Bind(1, source).Bind(2, seq).Bind(3, before);
     Result<bool> row = sum_delivered_.Step();
@@ -522,7 +518,7 @@ Status SqliteBuffer::MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need,
 
 Status SqliteBuffer::InsertBatch(std::string_view source, const EncodedBatch& batch) {
   insert_batch_.Bind(1, source)
-      .Bind(2, NowMs())
+      .Bind(2, WallClockMs())
       .Bind(3, batch.first_ts_ms)
       .Bind(4, batch.last_ts_ms)
       .Bind(5, static_cast<int64_t>(batch.records))
@@ -665,7 +661,7 @@ Status SqliteBuffer::RegisterSink(std::string_view sink, const std::vector<std::
       "VALUES (?1, (SELECT COALESCE(MIN(seq), 1) - 1 FROM batches), ?2, ?3) "
       "ON CONFLICT(name) DO UPDATE SET sources = excluded.sources");
   if (!ins.ok()) return ins.status();
-  ins->Bind(1, sink).Bind(2, SourcesJson(sources)).Bind(3, NowMs());
+  ins->Bind(1, sink).Bind(2, SourcesJson(sources)).Bind(3, WallClockMs());
   if (Status s = ins->Run(); !s.ok()) return s;
   Result<sqlite::Statement> get = wdb_.Prepare("SELECT cursor FROM sinks WHERE name = ?1");
   if (!get.ok()) return get.status();
@@ -788,7 +784,7 @@ Status SqliteBuffer::Ack(std::string_view sink, int64_t seq) {
       if (seq <= it->second.cursor) return Status::Ok();
     }
     if (Status s = wdb_.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-    update_cursor_.Bind(1, sink).Bind(2, seq).Bind(3, NowMs());
+    update_cursor_.Bind(1, sink).Bind(2, seq).Bind(3, WallClockMs());
     if (Status s = update_cursor_.Run(); !s.ok()) return Rollback(s);
     int64_t previous = 0;
     const auto set_cursor = [&](int64_t v) {

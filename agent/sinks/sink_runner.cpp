@@ -5,14 +5,10 @@
 #include <mutex>
 
 #include "core/backoff.h"
+#include "core/util/wall_clock.h"
 
 namespace sluice {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Enough batches per delivery that per-call overhead vanishes; the byte limit
 // of the policy is what normally ends a group.
@@ -86,7 +82,7 @@ void SinkRunner::Run(std::stop_token drain, std::stop_token abort) {
     for (const auto& b : batches) bytes += b.stored_bytes;
     const bool full = bytes + batches.back().stored_bytes > policy.max_bytes ||
                       batches.size() == kMaxBatchesPerDelivery || corrupt_seq != 0;
-    const int64_t age = NowMs() - batches.front().created_ms;
+    const int64_t age = WallClockMs() - batches.front().created_ms;
     if (!full && age < policy.max_age.count() && !drain.stop_requested()) {
       // Wake when more data may complete the group, or at the age deadline.
       const auto wait = std::chrono::milliseconds(std::min<int64_t>(policy.max_age.count() - age, 1000));

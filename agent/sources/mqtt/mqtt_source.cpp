@@ -17,6 +17,7 @@
 #include "agent/buffer/batch_builder.h"
 #include "agent/record/json_record.h"
 #include "core/backoff.h"
+#include "core/util/wall_clock.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -27,10 +28,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 Result<std::string> ReadFirstLine(const std::string& path) {
   std::ifstream in(path);
@@ -251,7 +248,7 @@ Status MqttSource::Connect(bool first_connect, std::stop_token stop) {
 }
 
 void MqttSource::message_arrived(mqtt::const_message_ptr msg) {
-  const int64_t now = NowMs();
+  const int64_t now = WallClockMs();
   Encode(*msg, now);
   int64_t staged_through = 0;
   if (msg->get_qos() >= 1) {
