@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/agent_command.h"
+#include "app/transfer_command.h"
 
 int main(int argc, char** argv) {
   // One malloc arena for all threads: the agent's threads allocate little,
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   sluice::app::AgentCommand agent(app);
+  sluice::app::TransferCommand transfer(app);
 
   try {
     app.parse(argc, argv);
@@ -31,5 +33,6 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;  // usage error
   }
+  if (transfer.selected()) return transfer.Execute();
   return agent.Execute();
 }

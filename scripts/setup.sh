@@ -11,11 +11,12 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   catch2
   libpaho-mqttpp-dev libpaho-mqtt-dev libcurl4-openssl-dev libssh-dev
-  librdkafka-dev
+  librdkafka-dev libxxhash-dev libunistring-dev
   # real tools the tests drive
   libpcre2-dev ccache python3
   logrotate procps sqlite3 zstd curl bc
   mosquitto mosquitto-clients openssl
+  openssh-server openssh-client sshpass rsync rclone
 )
 
 missing=()

@@ -15,6 +15,8 @@
 //  - A WriteStream is durable once Close() returns Ok (fsync or the remote's
 //    equivalent); destroying it without Close() leaves what was written, which
 //    resume verifies before trusting.
+//  - Thread-safe: the copier's workers call one endpoint at once; streams are
+//    used by one thread at a time.
 //  - Errors are Status values: kNotFound, kPermissionDenied (not worth a
 //    retry), kUnavailable (connection lost: retry), kUnsupported (the endpoint
 //    lacks the operation), kNoSpace, kIo.
@@ -93,6 +95,15 @@ class Endpoint {
   virtual Status SetTimes(std::string_view path, int64_t mtime_ns) = 0;
   virtual Status SetMode(std::string_view path, uint32_t mode) = 0;  // kUnsupported without capabilities().modes
   virtual Status Symlink(std::string_view target, std::string_view path) = 0;  // kUnsupported without symlinks
+
+  // The hash of a stored file computed where it is stored, in the copier's
+  // hex form for `algorithm` ("sha256", "xxh128", "crc64nvme"), so the copier
+  // can verify without reading the file back. kUnsupported where the storage
+  // has none (the default): the copier re-reads instead.
+  virtual Result<std::string> ServerHash(std::string_view path, std::string_view algorithm) {
+    (void)path;
+    return Status::Unsupported(std::string(algorithm) + " hashes are not computed by this endpoint");
+  }
 };
 
 // Checks a relative endpoint path (see the invariants above); the problem, or

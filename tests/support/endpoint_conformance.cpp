@@ -1,5 +1,7 @@
 #include "tests/support/endpoint_conformance.h"
 
+#include "transfer/local/local_endpoint.h"
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
@@ -211,6 +213,12 @@ void RunEndpointConformance(const EndpointFactory& fresh) {
       CHECK(ep->OpenWrite(bad, 0).status().code() == ErrorCode::kInvalidArgument);
     }
   }
+}
+
+std::unique_ptr<Endpoint> OpenLocalOrFail(const std::filesystem::path& root) {
+  Result<std::unique_ptr<Endpoint>> ep = OpenLocalEndpoint(root);
+  REQUIRE(ep.ok());
+  return std::move(ep).value();
 }
 
 }  // namespace sluice::transfer::test

@@ -5,6 +5,7 @@
 // (capabilities()) is checked to be refused with kUnsupported instead.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 
@@ -15,5 +16,8 @@ namespace sluice::transfer::test {
 using EndpointFactory = std::function<std::unique_ptr<Endpoint>()>;
 
 void RunEndpointConformance(const EndpointFactory& fresh);
+
+// The local endpoint at `root`, failing the test (REQUIRE) if it cannot be opened.
+std::unique_ptr<Endpoint> OpenLocalOrFail(const std::filesystem::path& root);
 
 }  // namespace sluice::transfer::test

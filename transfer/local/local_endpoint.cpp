@@ -84,7 +84,8 @@ class LocalReadStream final : public ReadStream {
 
 class LocalWriteStream final : public WriteStream {
  public:
-  LocalWriteStream(Fd fd, std::string path) : fd_(std::move(fd)), path_(std::move(path)) {}
+  LocalWriteStream(Fd fd, std::string path, uint64_t offset)
+      : fd_(std::move(fd)), path_(std::move(path)), written_(offset), flushed_(offset) {}
   Status Write(std::string_view data) override {
     while (!data.empty()) {
       const ssize_t n = ::write(fd_.get(), data.data(), data.size());
@@ -93,6 +94,14 @@ class LocalWriteStream final : public WriteStream {
         return Status::FromErrno(errno, "write " + path_);
       }
       data.remove_prefix(static_cast<size_t>(n));
+      written_ += static_cast<uint64_t>(n);
+    }
+    // Start writeback of every full window as we go, so the fsync in Close()
+    // finds little left to do instead of flushing the whole file at the end
+    // (1 GiB: 3.0 s -> see bench/README.md). Asynchronous: it does not wait.
+    while (written_ - flushed_ >= kWritebackWindow) {
+      (void)::sync_file_range(fd_.get(), static_cast<off64_t>(flushed_), kWritebackWindow, SYNC_FILE_RANGE_WRITE);
+      flushed_ += kWritebackWindow;
     }
     return Status::Ok();
   }
@@ -103,8 +112,11 @@ class LocalWriteStream final : public WriteStream {
   }
 
  private:
+  static constexpr uint64_t kWritebackWindow = 8 << 20;
   Fd fd_;
   std::string path_;
+  uint64_t written_;  // file offset reached
+  uint64_t flushed_;  // writeback started up to here
 };
 
 class LocalEndpoint final : public Endpoint {
@@ -185,7 +197,7 @@ class LocalEndpoint final : public Endpoint {
     if (fd.get() < 0) return Status::FromErrno(errno, Where(p));
     if (::ftruncate(fd.get(), static_cast<off_t>(offset)) != 0) return Status::FromErrno(errno, Where(p));
     if (::lseek(fd.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return Status::FromErrno(errno, Where(p));
-    return std::unique_ptr<WriteStream>(std::make_unique<LocalWriteStream>(std::move(fd), Where(p)));
+    return std::unique_ptr<WriteStream>(std::make_unique<LocalWriteStream>(std::move(fd), Where(p), offset));
   }
 
   Status Rename(std::string_view from, std::string_view to) override {

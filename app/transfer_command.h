@@ -1,0 +1,49 @@
+// `sluice transfer copy|sync SRC DST [flags]`: parses the flags, opens the
+// endpoints, runs the engine (transfer/engine.h), prints progress and the
+// summary, writes --report. Exit status: 0 everything transferred and
+// verified, 1 anything failed or was interrupted, 2 bad usage.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace sluice::app {
+
+class TransferCommand {
+ public:
+  explicit TransferCommand(CLI::App& app);
+  bool selected() const;
+  int Execute();
+
+ private:
+  struct Flags {
+    std::string source, dest;
+    bool checksum = false;
+    std::string hash = "sha256";
+    std::string verify = "auto";
+    int transfers = 4;
+    std::vector<std::string> include, exclude;
+    std::string bwlimit;
+    bool dry_run = false;
+    std::string report;
+    std::string progress = "auto";
+    bool delete_extraneous = false;
+    bool no_resume = false;
+    int retries = 3;
+    std::string links = "copy";
+    std::string known_hosts;
+    bool accept_new_host_key = false;
+    std::string ssh_key, ssh_key_passphrase_file, ssh_password_file;
+    int sftp_connections = 0;
+  };
+  void AddFlags(CLI::App* cmd, bool sync);
+  int Run(bool sync);
+
+  CLI::App* transfer_ = nullptr;
+  CLI::App* copy_ = nullptr;
+  CLI::App* sync_ = nullptr;
+  Flags f_;
+};
+
+}  // namespace sluice::app
