@@ -163,7 +163,7 @@ int TransferCommand::Run(bool sync) {
 
   Result<transfer::OpenedSource> src = transfer::OpenSource(f_.source, eo);
   if (!src.ok()) {
-    std::cerr << "sluice transfer: source " << f_.source << ": " << src.status().message() << "\n";
+    std::cerr << "sluice transfer: source: " << src.status().message() << "\n";
     // A source that is not there is a mistake in the command line, not a failed job.
     const ErrorCode code = src.status().code();
     return code == ErrorCode::kInvalidArgument || code == ErrorCode::kNotFound ? 2 : 1;
@@ -171,7 +171,7 @@ int TransferCommand::Run(bool sync) {
   o.plan.only = src.value().only;
   Result<std::unique_ptr<transfer::Endpoint>> dst = transfer::OpenDestination(f_.dest, eo);
   if (!dst.ok()) {
-    std::cerr << "sluice transfer: destination " << f_.dest << ": " << dst.status().message() << "\n";
+    std::cerr << "sluice transfer: destination: " << dst.status().message() << "\n";
     return dst.status().code() == ErrorCode::kInvalidArgument ? 2 : 1;
   }
 

@@ -72,6 +72,7 @@ Result<SftpUrl> ParseSftpUrl(std::string_view url) {
     authority = authority.substr(at + 1);
   }
   std::string_view port;
+  bool has_port = false;
   if (!authority.empty() && authority.front() == '[') {
     const size_t close = authority.find(']');
     if (close == std::string_view::npos) {
@@ -82,15 +83,17 @@ Result<SftpUrl> ParseSftpUrl(std::string_view url) {
     if (!after.empty()) {
       if (after.front() != ':') return Status::InvalidArgument(fmt::format("{}: unexpected text after ']'", url));
       port = after.substr(1);
+      has_port = true;
     }
   } else if (const size_t colon = authority.find(':'); colon != std::string_view::npos) {
     out.host = std::string(authority.substr(0, colon));
     port = authority.substr(colon + 1);
+    has_port = true;
   } else {
     out.host = std::string(authority);
   }
   if (out.host.empty()) return Status::InvalidArgument(fmt::format("{}: no host", url));
-  if (!port.empty() || authority.find(':') != std::string_view::npos) {
+  if (has_port) {
     unsigned value = 0;
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
@@ -114,7 +117,11 @@ Result<SftpUrl> ParseSftpUrl(std::string_view url) {
 
 std::string SftpUrl::ToString() const {
   const std::string host_part = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  const std::string user_part = user.empty() ? "" : PercentEncodePath(user) + "@";
+  std::string user_part = PercentEncodePath(user);
+  for (size_t at = user_part.find('@'); at != std::string::npos; at = user_part.find('@', at)) {
+    user_part.replace(at, 1, "%40");
+  }
+  if (!user_part.empty()) user_part += "@";
   const std::string port_part = port == 22 ? "" : fmt::format(":{}", port);
   const std::string path_part = path.empty() ? "/~" : (path.front() == '/' ? "" : "/~/") + PercentEncodePath(path);
   return fmt::format("sftp://{}{}{}{}", user_part, host_part, port_part, path_part);

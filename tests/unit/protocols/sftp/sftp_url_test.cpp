@@ -17,7 +17,15 @@ TEST_CASE("sftp url: user, host, port and path are parsed and decoded", "[unit][
   CHECK(again->user == "us@er");
   CHECK(again->path == "/data/with space");
 
-  // (An IPv6 host without a port, "sftp://[::1]/x", is refused by the parser today: reported.)
+  Result<SftpUrl> v6 = ParseSftpUrl("sftp://[::1]/x");
+  REQUIRE(v6.ok());
+  CHECK(v6->host == "::1");
+  CHECK(v6->port == 22);
+  CHECK(v6->path == "/x");
+  Result<SftpUrl> at_user = ParseSftpUrl("sftp://me%40corp@host/x");
+  REQUIRE(at_user.ok());
+  CHECK(at_user->user == "me@corp");
+  CHECK(at_user->ToString() == "sftp://me%40corp@host/x");
   u = ParseSftpUrl("sftp://[::1]:22/~/rel");
   REQUIRE(u.ok());
   CHECK(u->host == "::1");
