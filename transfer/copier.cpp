@@ -327,7 +327,9 @@ FileResult CopyFile(Endpoint& source, Endpoint& dest, const Action& action, cons
 
   Backoff backoff(options.retry_base, options.retry_cap);
   bool mismatch_retried = false;
-  bool allow_resume = options.resume;
+  // Look for a partial file only where the planner saw one, or after an
+  // attempt of ours may have left one.
+  bool allow_resume = options.resume && action.partial_seen;
   bool compare = action.compare_content;
   for (;;) {
     ++r.attempts;
@@ -355,6 +357,7 @@ FileResult CopyFile(Endpoint& source, Endpoint& dest, const Action& action, cons
       }
     }
     if (s.code() == ErrorCode::kCancelled) return finish(FileOutcome::kCancelled, s.message());
+    if (s.code() != ErrorCode::kCorrupt) allow_resume = options.resume;
     if (!Transient(s) || r.attempts > options.retries) {
       return finish(FileOutcome::kFailed,
                     r.attempts > 1 ? fmt::format("{} (after {} attempts)", s.message(), r.attempts) : s.message());

@@ -11,7 +11,7 @@
 //  - Stat does not follow symlinks (an entry is reported as the link).
 //  - Rename replaces an existing file at the target in one step where the
 //    storage can (the copier relies on it: a partial file never appears under
-//    its final name).
+//    its final name). The new names are durable after Flush().
 //  - A WriteStream is durable once Close() returns Ok (fsync or the remote's
 //    equivalent); destroying it without Close() leaves what was written, which
 //    resume verifies before trusting.
@@ -95,6 +95,15 @@ class Endpoint {
   virtual Status SetTimes(std::string_view path, int64_t mtime_ns) = 0;
   virtual Status SetMode(std::string_view path, uint32_t mode) = 0;  // kUnsupported without capabilities().modes
   virtual Status Symlink(std::string_view target, std::string_view path) = 0;  // kUnsupported without symlinks
+
+  // Makes the renames, removals and new directories so far durable (one
+  // fsync per touched directory locally). Renames are atomic without it: a
+  // crash before it leaves each finished file under its final name or under
+  // its partial name, complete and fsynced, which the next run's resume
+  // verifies and renames. So the engine calls it once at the end, before it
+  // reports success, instead of a directory fsync per file. Default: nothing
+  // to do (a remote whose protocol cannot sync directories).
+  virtual Status Flush() { return Status::Ok(); }
 
   // The hash of a stored file computed where it is stored, in the copier's
   // hex form for `algorithm` ("sha256", "xxh128", "crc64nvme"), so the copier

@@ -129,6 +129,14 @@ class Run {
     for (auto it = plan.actions.rbegin(); it != plan.actions.rend(); ++it) {
       if (it->kind == ActionKind::kMakeDirectory && !Cancelled()) (void)dst_.SetTimes(it->path, it->source.mtime_ns);
     }
+    // Every new name durable before success is reported (endpoint.h: Flush).
+    if (Status s = dst_.Flush(); !s.ok()) {
+      ReportEntry e;
+      e.action = "flush";
+      e.outcome = "failed";
+      e.error = fmt::format("cannot make the new names durable: {}", s.message());
+      Record(std::move(e));
+    }
     return Finish(start);
   }
 

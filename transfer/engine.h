@@ -7,7 +7,9 @@
 //      when nothing failed before: a sync that could not copy everything must
 //      not also remove what the destination still has (rclone's default too);
 //   5. the mtimes of new directories, deepest first (copying into a directory
-//      changes its mtime).
+//      changes its mtime);
+//   6. Endpoint::Flush on the destination: the new names durable (one
+//      directory fsync per directory, not one per file) before success.
 // --dry-run stops after the plan and reports each action as "planned".
 #pragma once
 

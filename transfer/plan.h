@@ -33,6 +33,10 @@ struct Action {
   // kCopyFile with --checksum and equal sizes: compare contents first and
   // turn into kUpToDate when they match (done by the workers, in parallel).
   bool compare_content = false;
+  // The destination directory held this file's partial name when it was
+  // listed (an interrupted run): only then does the copier look for a prefix
+  // to resume, sparing a round trip per file otherwise.
+  bool partial_seen = false;
   std::string reason;  // why this action: "new", "size differs", "mtime differs", ...
 };
 

@@ -91,9 +91,14 @@ class Walker {
                                                    [&](const Glob& g) { return g.MatchPathOrName(path); });
   }
 
-  static Status ListInto(Endpoint& ep, const std::string& dir, std::vector<EntryInfo>& out) {
+  static Status ListInto(Endpoint& ep, const std::string& dir, std::vector<EntryInfo>& out,
+                         std::set<std::string>* partials = nullptr) {
     return ep.List(dir, [&](const EntryInfo& e) {
-      if (!IsPartialName(e.name)) out.push_back(e);
+      if (!IsPartialName(e.name)) {
+        out.push_back(e);
+      } else if (partials != nullptr) {
+        partials->insert(e.name);
+      }
       return Status::Ok();
     });
   }
@@ -117,9 +122,10 @@ class Walker {
     std::vector<EntryInfo> src_entries;
     if (Status s = ListInto(source_, src_dir, src_entries); !s.ok()) return s;
     std::map<std::string, EntryInfo> dst_entries;
+    std::set<std::string> partials;
     if (dst_dir_exists) {
       std::vector<EntryInfo> listed;
-      Status s = ListInto(dest_, dst_dir, listed);
+      Status s = ListInto(dest_, dst_dir, listed, &partials);
       if (!s.ok() && s.code() != ErrorCode::kNotFound) return s;
       for (EntryInfo& e : listed) dst_entries.emplace(e.name, std::move(e));
     }
@@ -151,7 +157,12 @@ class Walker {
       }
       const auto dst_it = dst_entries.find(e.name);
       const EntryInfo* dst = dst_it == dst_entries.end() ? nullptr : &dst_it->second;
+      const size_t first_new = plan_.actions.size();
       if (Status s = Entry(src_path, path, e, dst, link_depth); !s.ok()) return s;
+      if (!partials.empty() && plan_.actions.size() > first_new &&
+          plan_.actions[first_new].kind == ActionKind::kCopyFile) {
+        plan_.actions[first_new].partial_seen = partials.count(PartialName(e.name, dst_caps_.max_name_bytes)) != 0;
+      }
     }
 
     if (options_.delete_extraneous) {

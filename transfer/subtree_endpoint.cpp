@@ -52,6 +52,7 @@ class SubtreeEndpoint final : public Endpoint {
     if (Status s = Check(path); !s.ok()) return s;
     return base_->Symlink(target, Map(path));
   }
+  Status Flush() override { return base_->Flush(); }
   Result<std::string> ServerHash(std::string_view path, std::string_view algorithm) override {
     if (Status s = Check(path); !s.ok()) return s;
     return base_->ServerHash(Map(path), algorithm);

@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -206,7 +208,21 @@ class LocalEndpoint final : public Endpoint {
     if (Status s = Check(t); !s.ok()) return s;
     if (::renameat(root_.get(), f.c_str(), root_.get(), t.c_str()) != 0)
       return Status::FromErrno(errno, "rename " + Where(f) + " to " + Where(t));
-    return SyncDirectory(ParentOf(t));
+    Touched(ParentOf(t));
+    return Status::Ok();
+  }
+
+  Status Flush() override {
+    std::set<std::string> dirs;
+    {
+      std::lock_guard lock(dirty_mu_);
+      dirs.swap(dirty_);
+    }
+    // Deepest first: a new directory's entry in its parent is synced after it.
+    for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) {
+      if (Status s = SyncDirectory(*it); !s.ok() && s.code() != ErrorCode::kNotFound) return s;
+    }
+    return Status::Ok();
   }
 
   Status Remove(std::string_view path) override {
@@ -217,6 +233,7 @@ class LocalEndpoint final : public Endpoint {
     if (::fstatat(root_.get(), p.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Status::FromErrno(errno, Where(p));
     const int flags = S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0;
     if (::unlinkat(root_.get(), p.c_str(), flags) != 0) return Status::FromErrno(errno, "remove " + Where(p));
+    Touched(ParentOf(p));
     return Status::Ok();
   }
 
@@ -227,8 +244,12 @@ class LocalEndpoint final : public Endpoint {
     while (pos <= p.size() && !p.empty()) {
       const size_t slash = p.find('/', pos);
       const std::string prefix = p.substr(0, slash);
-      if (::mkdirat(root_.get(), prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      if (::mkdirat(root_.get(), prefix.c_str(), 0755) == 0) {
+        Touched(ParentOf(prefix));
+        Touched(prefix);
+      } else if (errno != EEXIST) {
         return Status::FromErrno(errno, "mkdir " + Where(prefix));
+      }
       if (slash == std::string::npos) break;
       pos = slash + 1;
     }
@@ -264,6 +285,7 @@ class LocalEndpoint final : public Endpoint {
     if (Status s = Check(p); !s.ok()) return s;
     if (::symlinkat(std::string(target).c_str(), root_.get(), p.c_str()) != 0)
       return Status::FromErrno(errno, "symlink " + Where(p));
+    Touched(ParentOf(p));
     return Status::Ok();
   }
 
@@ -291,8 +313,16 @@ class LocalEndpoint final : public Endpoint {
     return Status::Ok();
   }
 
+  // A directory whose entries changed since the last Flush().
+  void Touched(const std::string& dir) {
+    std::lock_guard lock(dirty_mu_);
+    dirty_.insert(dir);
+  }
+
   std::string url_;
   Fd root_;
+  std::mutex dirty_mu_;
+  std::set<std::string> dirty_;
 };
 
 }  // namespace

@@ -45,6 +45,7 @@ Action CopyAction(Endpoint& src, const std::string& path) {
   a.kind = ActionKind::kCopyFile;
   a.path = path;
   a.source = src.Stat(path).value();
+  a.partial_seen = true;  // as the planner marks it when the listing shows a partial file
   return a;
 }
 
@@ -121,6 +122,15 @@ TEST_CASE("copier: resume keeps a partial file only after comparing it with the 
   SECTION("a partial file longer than the source starts over") {
     WriteFile(f.dst / ".sluice-f.bin.part", data + "more");
     const FileResult r = CopyFile(*f.s, f.d, CopyAction(*f.s, "f.bin"), Fast());
+    REQUIRE(r.outcome == FileOutcome::kCopied);
+    CHECK(r.resumed_from == 0);
+    CHECK(ReadFile(f.dst / "f.bin") == data);
+  }
+  SECTION("a partial file the planner did not see is not looked for (and is overwritten)") {
+    WriteFile(f.dst / ".sluice-f.bin.part", data.substr(0, 400'000));
+    Action a = CopyAction(*f.s, "f.bin");
+    a.partial_seen = false;
+    const FileResult r = CopyFile(*f.s, f.d, a, Fast());
     REQUIRE(r.outcome == FileOutcome::kCopied);
     CHECK(r.resumed_from == 0);
     CHECK(ReadFile(f.dst / "f.bin") == data);

@@ -193,6 +193,10 @@ TEST_CASE("planner: partial files are invisible; one named file is all a file SR
   const auto sum = Summary(MakeOk(*s, *d, o));
   CHECK(sum.size() == 2);
   CHECK(sum.count(".sluice-a.part") == 0);
+  for (const Action& a : MakeOk(*s, *d, o).actions) {
+    INFO(a.path);
+    CHECK(a.partial_seen == (a.path == "a"));  // the copier looks for a prefix to resume only there
+  }
 
   PlanOptions only_b;
   only_b.only.assign(1, 'b');
