@@ -19,25 +19,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::string ReadIfExists(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The log from byte `offset` on: what the current start wrote.
-std::string ReadFrom(const fs::path& p, uint64_t offset) {
-  std::string all = ReadIfExists(p);
-  return offset < all.size() ? all.substr(offset) : std::string();
-}
-
-uint64_t SizeOr0(const fs::path& p) {
-  std::error_code ec;
-  const uintmax_t n = fs::file_size(p, ec);
-  return ec ? 0 : static_cast<uint64_t>(n);
-}
 
 // Runs a short tool (openssl, mosquitto_passwd) to completion; throws with the
 // command line and its stderr when it fails.
@@ -141,8 +122,8 @@ pid_t Mosquitto::pid() const { return process_ ? process_->pid() : -1; }
 bool Mosquitto::Running() { return process_ && process_->Running(); }
 
 std::string Mosquitto::log() const {
-  std::string text = ReadIfExists(log_path());
-  const std::string err = ReadIfExists(dir_ / "mosquitto.stderr");
+  std::string text = ReadFileIfExists(log_path());
+  const std::string err = ReadFileIfExists(dir_ / "mosquitto.stderr");
   if (!err.empty()) text += "--- mosquitto.stderr ---\n" + err;
   return text;
 }
@@ -194,7 +175,7 @@ void Mosquitto::WriteConfig() const {
 
 std::string Mosquitto::TryStart() {
   WriteConfig();
-  const uint64_t log_offset = SizeOr0(log_path());
+  const uint64_t log_offset = FileSizeOr0(log_path());
   ProcessOptions o;
   o.program = "mosquitto";
   o.args = {"-c", config_path().string()};
@@ -204,7 +185,7 @@ std::string Mosquitto::TryStart() {
   // mosquitto logs "... running" once every listener is bound, and exits 1
   // when one cannot be (the port alone is no proof: another process may hold
   // it).
-  auto this_start = [&] { return ReadFrom(log_path(), log_offset); };
+  auto this_start = [&] { return ReadFileFrom(log_path(), log_offset); };
   WaitUntil(
       10s, [&] { return this_start().find(" running") != std::string::npos || !process_->Running(); }, 10ms);
   std::string why;
@@ -218,7 +199,7 @@ std::string Mosquitto::TryStart() {
   if (why.empty()) return why;
   last_status_ = process_->Kill9();
   process_.reset();
-  return why + "; log of this start:\n" + this_start() + "stderr:\n" + ReadIfExists(dir_ / "mosquitto.stderr");
+  return why + "; log of this start:\n" + this_start() + "stderr:\n" + ReadFileIfExists(dir_ / "mosquitto.stderr");
 }
 
 void Mosquitto::Start() {

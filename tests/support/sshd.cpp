@@ -31,25 +31,6 @@ namespace fs = std::filesystem;
 
 constexpr const char* kSshd = "/usr/sbin/sshd";  // absolute: sshd re-executes itself per connection
 
-std::string ReadIfExists(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return {};
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// The log from byte `offset` on: what the current start wrote.
-std::string ReadFrom(const fs::path& p, uint64_t offset) {
-  std::string all = ReadIfExists(p);
-  return offset < all.size() ? all.substr(offset) : std::string();
-}
-
-uint64_t SizeOr0(const fs::path& p) {
-  std::error_code ec;
-  const uintmax_t n = fs::file_size(p, ec);
-  return ec ? 0 : static_cast<uint64_t>(n);
-}
 
 std::string CommandLine(const std::string& program, const std::vector<std::string>& args) {
   std::string command = program;
@@ -173,7 +154,7 @@ struct ProcStat {
 };
 
 std::optional<ProcStat> ReadProcStat(pid_t pid) {
-  const std::string text = ReadIfExists(fs::path("/proc") / std::to_string(pid) / "stat");
+  const std::string text = ReadFileIfExists(fs::path("/proc") / std::to_string(pid) / "stat");
   // The command name (field 2) is in parentheses and may hold anything:
   // fields are counted after its last ')'.
   const size_t close = text.rfind(')');
@@ -333,8 +314,8 @@ pid_t Sshd::pid() const { return process_ ? process_->pid() : -1; }
 bool Sshd::Running() { return process_ && process_->Running(); }
 
 std::string Sshd::log() const {
-  std::string text = ReadIfExists(log_path());
-  const std::string err = ReadIfExists(dir_ / "sshd.stderr");
+  std::string text = ReadFileIfExists(log_path());
+  const std::string err = ReadFileIfExists(dir_ / "sshd.stderr");
   if (!err.empty()) text += "--- sshd.stderr ---\n" + err;
   return text;
 }
@@ -397,7 +378,7 @@ std::string Sshd::TryStart() {
   WriteConfig();
   WriteKnownHosts();
   Run(kSshd, {"-t", "-f", config_path().string()});
-  const uint64_t log_offset = SizeOr0(log_path());
+  const uint64_t log_offset = FileSizeOr0(log_path());
   ProcessOptions o;
   o.program = kSshd;
   o.args = {"-D", "-e", "-f", config_path().string(), "-E", log_path().string()};
@@ -407,7 +388,7 @@ std::string Sshd::TryStart() {
   // sshd logs "Server listening on ..." once it is bound, and exits 255 when
   // it cannot bind (the port alone is no proof: another process may hold
   // it).
-  auto this_start = [&] { return ReadFrom(log_path(), log_offset); };
+  auto this_start = [&] { return ReadFileFrom(log_path(), log_offset); };
   const std::string listening = "Server listening on 127.0.0.1 port " + std::to_string(port_) + ".";
   WaitUntil(
       10s, [&] { return this_start().find(listening) != std::string::npos || !process_->Running(); }, 10ms);
@@ -422,7 +403,7 @@ std::string Sshd::TryStart() {
   if (why.empty()) return why;
   last_status_ = process_->Kill9();
   process_.reset();
-  return why + "; log of this start:\n" + this_start() + "stderr:\n" + ReadIfExists(dir_ / "sshd.stderr");
+  return why + "; log of this start:\n" + this_start() + "stderr:\n" + ReadFileIfExists(dir_ / "sshd.stderr");
 }
 
 void Sshd::Start() {

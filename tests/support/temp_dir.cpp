@@ -46,4 +46,23 @@ std::string ReadFile(const std::filesystem::path& path) {
   return s.str();
 }
 
+std::string ReadFileIfExists(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string ReadFileFrom(const std::filesystem::path& path, uint64_t offset) {
+  std::string all = ReadFileIfExists(path);
+  return offset < all.size() ? all.substr(offset) : std::string();
+}
+
+uint64_t FileSizeOr0(const std::filesystem::path& path) {
+  std::error_code ec;
+  const uintmax_t n = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(n);
+}
+
 }  // namespace sluice::test

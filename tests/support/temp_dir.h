@@ -2,6 +2,7 @@
 // TempDir goes out of scope (kept when SLUICE_KEEP_TEST_DIRS is set, for debugging).
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -27,5 +28,11 @@ void WriteFile(const std::filesystem::path& path, std::string_view content);
 // Appends to a file, creating it if needed.
 void AppendFile(const std::filesystem::path& path, std::string_view content);
 std::string ReadFile(const std::filesystem::path& path);
+// The whole file, or "" when it cannot be read (a log not written yet).
+std::string ReadFileIfExists(const std::filesystem::path& path);
+// The file from byte `offset` on (what a server's log gained since then), or "".
+std::string ReadFileFrom(const std::filesystem::path& path, uint64_t offset);
+// Its size, or 0 when it does not exist.
+uint64_t FileSizeOr0(const std::filesystem::path& path);
 
 }  // namespace sluice::test
