@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/agent_command.h"
+#include "app/drop_command.h"
 #include "app/transfer_command.h"
 
 int main(int argc, char** argv) {
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
 
   sluice::app::AgentCommand agent(app);
   sluice::app::TransferCommand transfer(app);
+  sluice::app::DropCommand drop(transfer.command());
 
   try {
     app.parse(argc, argv);
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
     app.exit(e);
     return 2;  // usage error
   }
+  if (drop.selected()) return drop.Execute();
   if (transfer.selected()) return transfer.Execute();
   return agent.Execute();
 }

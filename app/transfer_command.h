@@ -15,6 +15,8 @@ class TransferCommand {
   explicit TransferCommand(CLI::App& app);
   bool selected() const;
   int Execute();
+  // `sluice transfer`, for subcommands that live in their own files (drop).
+  CLI::App* command() const { return transfer_; }
 
  private:
   struct Flags {

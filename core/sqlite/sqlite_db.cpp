@@ -1,4 +1,4 @@
-#include "agent/buffer/sqlite_db.h"
+#include "core/sqlite/sqlite_db.h"
 
 namespace sluice::sqlite {
 
