@@ -264,7 +264,7 @@ TEST_CASE("drop: kill -9 at random moments during 1,000 files lands each exactly
   CHECK(status.find("duplicates 0, quarantined 0, in progress 0, post-action pending 0") != std::string::npos);
 }
 
-TEST_CASE("drop: sidecar mismatch and corrupt .gz are quarantined; the rest lands", "[drop][sftp]") {
+TEST_CASE("drop: sidecar mismatch and corrupt .gz are quarantined, the rest lands", "[drop][sftp]") {
   DropRig rig;
   rig.WriteConfig("decompress = true\nfailed_to = \"../failed\"\n");
   WriteFile(rig.inbox() / "good.csv", "id,v\n1,2\n");

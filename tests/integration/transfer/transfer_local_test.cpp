@@ -62,7 +62,7 @@ TEST_CASE("transfer local: a tree with awkward names arrives exactly, and a seco
   CHECK(again.at("totals").at("files_up_to_date") == 8);  // 7 files and the symlink
 }
 
-TEST_CASE("transfer local: sync --delete removes extras only when asked; --dry-run changes nothing",
+TEST_CASE("transfer local: sync --delete removes extras only when asked, --dry-run changes nothing",
           "[integration][transfer]") {
   TempDir dir("xfer-local");
   const fs::path src = dir / "src", dst = dir / "dst";
@@ -111,7 +111,7 @@ TEST_CASE("transfer local: --checksum finds a change that size and mtime hide", 
   CHECK(e.at("hash").get<std::string>().size() == 32);  // xxh128
 }
 
-TEST_CASE("transfer local: one entry that cannot be copied fails alone; the rest arrive; exit 1",
+TEST_CASE("transfer local: one entry that cannot be copied fails alone, the rest arrive, exit 1",
           "[integration][transfer]") {
   TempDir dir("xfer-local");
   const fs::path src = dir / "src", dst = dir / "dst";

@@ -102,7 +102,7 @@ TEST_CASE("transfer sftp: awkward names, empty files and directories, symlinks, 
   CHECK_FALSE(fs::exists(fs::symlink_status(sshd.data_dir() / "skipped/link-to-big")));
 }
 
-TEST_CASE("transfer sftp: host keys are checked; keys, passphrases and passwords authenticate",
+TEST_CASE("transfer sftp: host keys are checked, keys, passphrases and passwords authenticate",
           "[integration][sftp][transfer]") {
   TempDir dir("xfer-sftp");
   Sshd sshd(dir / "sshd", PasswordToo());

@@ -67,7 +67,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("copier: content, hash, mtime and mode arrive; no partial file is left", "[unit][transfer]") {
+TEST_CASE("copier: content, hash, mtime and mode arrive, no partial file is left", "[unit][transfer]") {
   Fixture f;
   const std::string data = Pattern(300'000);
   WriteFile(f.src / "f.bin", data);

@@ -181,7 +181,7 @@ TEST_CASE("planner: symlinks are copied, followed inside the source, or skipped"
   CHECK(Summary(MakeOk(*s, *d, skip)).at("to-file") == "skip:symlink (--links=skip)");
 }
 
-TEST_CASE("planner: partial files are invisible; one named file is all a file SRC plans", "[unit][transfer]") {
+TEST_CASE("planner: partial files are invisible, one named file is all a file SRC plans", "[unit][transfer]") {
   TempDir src("plan-src"), dst("plan-dst");
   WriteFile(src / "a", "a");
   WriteFile(src / "b", "b");
