@@ -236,6 +236,15 @@ std::optional<ExitStatus> Process::Stop(int sig, std::chrono::milliseconds timeo
 
 bool Process::Running() { return !TryReap(); }
 
+std::string RunResult::Describe() const {
+  return (timed_out ? std::string("timed out") : status.ToString()) + "\nstdout:\n" + out + "\nstderr:\n" + err;
+}
+
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 RunResult RunToCompletion(ProcessOptions options, std::chrono::milliseconds timeout) {
   std::optional<TempDir> logs;
   if (options.log_dir.empty()) {

@@ -91,8 +91,14 @@ struct RunResult {
   bool timed_out = false;
   std::string out;
   std::string err;
+
+  // How it ended and what it printed, for a failed assertion's message.
+  std::string Describe() const;
 };
 RunResult RunToCompletion(ProcessOptions options, std::chrono::milliseconds timeout);
+
+// `a` followed by `b`: for building argument lists.
+std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<std::string>& b);
 
 // Resident set size of a process (VmRSS in /proc/PID/status), in bytes;
 // nullopt when the process is gone.

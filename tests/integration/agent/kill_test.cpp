@@ -23,7 +23,7 @@ using namespace std::chrono_literals;
 
 constexpr int kKills = 32;
 constexpr uint64_t kRotateEveryLines = 2000;
-constexpr double kLinesPerSecond = 1000;
+constexpr double kKillLinesPerSecond = 1000;
 
 // app.log -> app.log.1 -> app.log.2 -> app.log.3 (the old .3 is deleted by
 // the rename over it), then a new empty app.log, all matching app.log*.
@@ -51,7 +51,7 @@ TEST_CASE("agent: kill -9 at random moments across rotations loses and duplicate
   const std::filesystem::path logs = agent.logs();
   LineWriter::Options o;
   o.file = logs / "app.log";
-  o.lines_per_second = kLinesPerSecond;
+  o.lines_per_second = kKillLinesPerSecond;
   o.after_line = [&](uint64_t n) {
     if (n % kRotateEveryLines == 0) Rotate(logs);
   };

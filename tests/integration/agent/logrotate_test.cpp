@@ -19,7 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr uint64_t kLines = 24000;
-constexpr double kLinesPerSecond = 2000;  // 12 s of writing
+constexpr double kRotateLinesPerSecond = 2000;  // 12 s of writing
 constexpr auto kRotateEvery = 1500ms;
 
 // Runs `logrotate -s STATE -f CONF` (forced: the size/time conditions do not matter).
@@ -46,7 +46,7 @@ int WriteWhileRotating(AgentUnderTest& agent, const std::string& mode_lines) {
   LineWriter::Options o;
   o.file = agent.logs() / "app.log";
   o.count = kLines;
-  o.lines_per_second = kLinesPerSecond;
+  o.lines_per_second = kRotateLinesPerSecond;
   LineWriter writer(std::move(o));
   int rotations = 0;
   while (writer.last_written() < kLines && !writer.error()) {

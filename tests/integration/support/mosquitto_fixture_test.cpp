@@ -41,11 +41,6 @@ RunResult Sub(std::vector<std::string> args) {
 
 std::vector<std::string> Args(std::initializer_list<std::string> a) { return a; }
 
-std::vector<std::string> Plus(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);
@@ -57,10 +52,6 @@ std::vector<std::string> SeqLines(uint64_t first, uint64_t last) {
   std::vector<std::string> v;
   for (uint64_t n = first; n <= last; ++n) v.push_back(SeqPayload(n));
   return v;
-}
-
-std::string Describe(const RunResult& r) {
-  return (r.timed_out ? std::string("timed out") : r.status.ToString()) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
 }
 
 // The numbers n of "seq n" lines in `text`, each once.
@@ -92,8 +83,8 @@ TEST_CASE("mosquitto fixture: password on the plain listener, mutual TLS on the 
   const auto client_cert = Args({"--cert", broker.client_cert().string(), "--key", broker.client_key().string()});
 
   SECTION("anonymous clients are refused on the plain listener") {
-    const RunResult anon = Sub(Plus(plain, {"-t", "t/anon", "-E", "-W", "5"}));
-    INFO(Describe(anon));
+    const RunResult anon = Sub(Concat(plain, {"-t", "t/anon", "-E", "-W", "5"}));
+    INFO(anon.Describe());
     CHECK_FALSE(anon.status.Exited(0));
     CHECK(anon.err.find("not authorised") != std::string::npos);
     MqttClientOptions po;
@@ -106,7 +97,7 @@ TEST_CASE("mosquitto fixture: password on the plain listener, mutual TLS on the 
 
   SECTION("with the password, QoS 1 and 2 messages go through") {
     const auto session = Args({"-c", "-i", "sub-plain", "-q", "1", "-t", "t/plain"});
-    const RunResult made = Sub(Plus(Plus(plain, login), Plus(session, {"-E", "-W", "5"})));
+    const RunResult made = Sub(Concat(Concat(plain, login), Concat(session, {"-E", "-W", "5"})));
     REQUIRE(made.status.Exited(0));
     MqttClientOptions po;
     po.port = broker.port();
@@ -124,16 +115,16 @@ TEST_CASE("mosquitto fixture: password on the plain listener, mutual TLS on the 
     const NumberedPublishReport report2 = pub.PublishNumbered("t/plain", 6, 105, qos2);
     CHECK(report2.messages == 100);
     CHECK(report2.reconnects == 0);
-    const RunResult got = Sub(Plus(Plus(plain, login), Plus(session, {"-C", "106", "-W", "10"})));
-    INFO(Describe(got) << "\nbroker log:\n" << broker.log());
+    const RunResult got = Sub(Concat(Concat(plain, login), Concat(session, {"-C", "106", "-W", "10"})));
+    INFO(got.Describe() << "\nbroker log:\n" << broker.log());
     REQUIRE(got.status.Exited(0));
-    CHECK(Lines(got.out) == Plus({"hello"}, SeqLines(1, 105)));
+    CHECK(Lines(got.out) == Concat({"hello"}, SeqLines(1, 105)));
   }
 
   SECTION("mutual TLS with the client certificate; its CN is the username") {
     const auto session = Args({"-c", "-i", "sub-tls", "-q", "1", "-t", "t/tls", "-F", "%t %p"});
-    const RunResult made = Sub(Plus(Plus(tls, client_cert), Plus(session, {"-E", "-W", "5"})));
-    INFO(Describe(made));
+    const RunResult made = Sub(Concat(Concat(tls, client_cert), Concat(session, {"-E", "-W", "5"})));
+    INFO(made.Describe());
     REQUIRE(made.status.Exited(0));
     MqttClientOptions po;
     po.port = broker.port();
@@ -141,21 +132,21 @@ TEST_CASE("mosquitto fixture: password on the plain listener, mutual TLS on the 
     po.password = broker.user_password();
     MqttTestPublisher pub(po);
     pub.PublishNumbered("t/tls", 1, 3);
-    const RunResult got = Sub(Plus(Plus(tls, client_cert), Plus(session, {"-C", "3", "-W", "10"})));
-    INFO(Describe(got) << "\nbroker log:\n" << broker.log());
+    const RunResult got = Sub(Concat(Concat(tls, client_cert), Concat(session, {"-C", "3", "-W", "10"})));
+    INFO(got.Describe() << "\nbroker log:\n" << broker.log());
     REQUIRE(got.status.Exited(0));
     CHECK(Lines(got.out) == std::vector<std::string>{"t/tls seq 1", "t/tls seq 2", "t/tls seq 3"});
     CHECK(broker.log().find(std::string("u'") + Mosquitto::kClientIdentity + "'") != std::string::npos);
   }
 
   SECTION("TLS without a client certificate, with another CA's, or plain MQTT on the TLS port: refused") {
-    const RunResult no_cert = Sub(Plus(tls, {"-t", "t/x", "-E", "-W", "5"}));
-    INFO(Describe(no_cert));
+    const RunResult no_cert = Sub(Concat(tls, {"-t", "t/x", "-E", "-W", "5"}));
+    INFO(no_cert.Describe());
     CHECK_FALSE(no_cert.status.Exited(0));
 
-    const RunResult other = Sub(Plus(tls, {"--cert", broker.other_client_cert().string(), "--key",
+    const RunResult other = Sub(Concat(tls, {"--cert", broker.other_client_cert().string(), "--key",
                                            broker.other_client_key().string(), "-t", "t/x", "-E", "-W", "5"}));
-    INFO(Describe(other) << "\nbroker log:\n" << broker.log());
+    INFO(other.Describe() << "\nbroker log:\n" << broker.log());
     CHECK_FALSE(other.status.Exited(0));
     CHECK(broker.log().find("certificate verify failed") != std::string::npos);
 
@@ -164,20 +155,20 @@ TEST_CASE("mosquitto fixture: password on the plain listener, mutual TLS on the 
     const RunResult wrong_ca = Sub({"-h", "localhost", "-p", std::to_string(broker.tls_port()), "--cafile",
                                     broker.other_ca_cert().string(), "--cert", broker.client_cert().string(), "--key",
                                     broker.client_key().string(), "-t", "t/x", "-E", "-W", "5"});
-    INFO(Describe(wrong_ca));
+    INFO(wrong_ca.Describe());
     CHECK_FALSE(wrong_ca.status.Exited(0));
 
     const RunResult plain_on_tls =
         Sub({"-h", "127.0.0.1", "-p", std::to_string(broker.tls_port()), "-t", "t/x", "-E", "-W", "1"});
-    INFO(Describe(plain_on_tls));
+    INFO(plain_on_tls.Describe());
     CHECK_FALSE(plain_on_tls.status.Exited(0));
 
     // A client that connects by address verifies too: the certificate carries
     // IP:127.0.0.1.
     const RunResult by_ip =
-        Sub(Plus({"-h", "127.0.0.1", "-p", std::to_string(broker.tls_port()), "--cafile", broker.ca_cert().string()},
-                 Plus(client_cert, {"-t", "t/x", "-E", "-W", "5"})));
-    INFO(Describe(by_ip));
+        Sub(Concat({"-h", "127.0.0.1", "-p", std::to_string(broker.tls_port()), "--cafile", broker.ca_cert().string()},
+                 Concat(client_cert, {"-t", "t/x", "-E", "-W", "5"})));
+    INFO(by_ip.Describe());
     CHECK(by_ip.status.Exited(0));
   }
 }
@@ -188,7 +179,7 @@ TEST_CASE("mosquitto fixture: MQTT 5 publish with user properties and content ty
   // MQTT 5 sessions end at disconnect unless given an expiry (-x).
   const auto session = Args({"-h", "127.0.0.1", "-p", std::to_string(broker.port()), "-V", "5", "-c", "-x", "300", "-i",
                              "sub-v5", "-q", "1", "-t", "t/v5", "-F", "%C|%P|%p"});
-  REQUIRE(Sub(Plus(session, {"-E", "-W", "5"})).status.Exited(0));
+  REQUIRE(Sub(Concat(session, {"-E", "-W", "5"})).status.Exited(0));
   MqttPublishProperties props;
   props.content_type = "text/plain";
   props.user_properties = {{"device", "d-17"}, {"site", "north"}};
@@ -200,8 +191,8 @@ TEST_CASE("mosquitto fixture: MQTT 5 publish with user properties and content ty
     pub.Publish("t/v5", "with properties", 1, false, props);
     pub.Publish("t/v5", "without", 1);
   }
-  const RunResult got = Sub(Plus(session, {"-C", "2", "-W", "10"}));
-  INFO(Describe(got) << "\nbroker log:\n" << broker.log());
+  const RunResult got = Sub(Concat(session, {"-C", "2", "-W", "10"}));
+  INFO(got.Describe() << "\nbroker log:\n" << broker.log());
   REQUIRE(got.status.Exited(0));
   const std::vector<std::string> lines = Lines(got.out);
   REQUIRE(lines.size() == 2);
@@ -226,7 +217,7 @@ TEST_CASE("mosquitto fixture: a restart keeps a persistent session's queued QoS 
   const uint16_t port = broker.port();
   const auto session =
       Args({"-h", "127.0.0.1", "-p", std::to_string(port), "-c", "-i", "keeper", "-q", "1", "-t", "t/keep"});
-  REQUIRE(Sub(Plus(session, {"-E", "-W", "5"})).status.Exited(0));
+  REQUIRE(Sub(Concat(session, {"-E", "-W", "5"})).status.Exited(0));
 
   // More than mosquitto's default max_queued_messages (1000), which the
   // fixture lifts: with the default the last 500 would be dropped silently.
@@ -243,8 +234,8 @@ TEST_CASE("mosquitto fixture: a restart keeps a persistent session's queued QoS 
   CHECK(broker.Running());
   CHECK(broker.port() == port);
 
-  const RunResult got = Sub(Plus(session, {"-C", std::to_string(kMessages), "-W", "10"}));
-  INFO(Describe(got) << "\nbroker log:\n" << broker.log());
+  const RunResult got = Sub(Concat(session, {"-C", std::to_string(kMessages), "-W", "10"}));
+  INFO(got.Describe() << "\nbroker log:\n" << broker.log());
   REQUIRE(got.status.Exited(0));
   CHECK(Lines(got.out) == SeqLines(1, kMessages));
 
@@ -264,7 +255,7 @@ TEST_CASE("MqttTestPublisher: PublishNumbered resends across a broker restart un
   Mosquitto broker(dir.path(), mo);
   const auto session = Args(
       {"-h", "127.0.0.1", "-p", std::to_string(broker.port()), "-c", "-i", "counter", "-q", "1", "-t", "t/numbered"});
-  REQUIRE(Sub(Plus(session, {"-E", "-W", "5"})).status.Exited(0));
+  REQUIRE(Sub(Concat(session, {"-E", "-W", "5"})).status.Exited(0));
 
   // The payload function runs just before each publish: at kStopAt it holds
   // the publisher until the broker is down, so the restart lands mid-series
@@ -313,7 +304,7 @@ TEST_CASE("MqttTestPublisher: PublishNumbered resends across a broker restart un
   // whose PUBACK the restart cut off is sent twice): read until all are seen.
   ProcessOptions so;
   so.program = "mosquitto_sub";
-  so.args = Plus(session, {"-W", "20"});
+  so.args = Concat(session, {"-W", "20"});
   so.log_dir = dir.path();
   so.name = "sub-numbered";
   Process sub(std::move(so));

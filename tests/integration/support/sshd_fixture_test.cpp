@@ -28,11 +28,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-std::vector<std::string> Plus(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
 // Client options shared by ssh and sftp: only what the test names counts.
 std::vector<std::string> ClientOptions(const fs::path& known_hosts) {
   return {"-F", "none",
@@ -59,18 +54,14 @@ RunResult Sftp(const Sshd& server, const SftpCall& call) {
   argv.push_back("sftp");
   // Before -b: sftp adds "-oBatchMode yes" for -b where it sees it, and ssh
   // keeps the first value, so "-o BatchMode=no" must come first.
-  argv = Plus(argv, call.options);
-  argv = Plus(argv, {"-b", call.batch.string(), "-P", std::to_string(server.port())});
-  argv = Plus(argv, ClientOptions(call.known_hosts));
+  argv = Concat(argv, call.options);
+  argv = Concat(argv, {"-b", call.batch.string(), "-P", std::to_string(server.port())});
+  argv = Concat(argv, ClientOptions(call.known_hosts));
   argv.push_back(call.user + "@127.0.0.1");
   ProcessOptions o;
   o.program = argv.front();
   o.args.assign(argv.begin() + 1, argv.end());
   return RunToCompletion(std::move(o), 30s);
-}
-
-std::string Describe(const RunResult& r) {
-  return (r.timed_out ? std::string("timed out") : r.status.ToString()) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
 }
 
 // A batch that puts `local` to `remote` and gets it back as `back`.
@@ -94,7 +85,7 @@ size_t Count(const std::string& text, const std::string& needle) {
 ProcessOptions IdleSession(const Sshd& server, const TempDir& dir, const std::string& name) {
   ProcessOptions o;
   o.program = "ssh";
-  o.args = Plus(Plus({"-N", "-p", std::to_string(server.port())}, ClientOptions(server.known_hosts())),
+  o.args = Concat(Concat({"-N", "-p", std::to_string(server.port())}, ClientOptions(server.known_hosts())),
                 {"-o", "BatchMode=yes", "-i", server.client_key().string(), server.user() + "@127.0.0.1"});
   o.log_dir = dir.path();
   o.name = name;
@@ -124,7 +115,7 @@ TEST_CASE("sshd fixture: sftp with the client key, refused with a wrong host key
                     {}};
   {
     const RunResult r = Sftp(server, ok);
-    INFO(Describe(r) << "\nsshd log:\n" << server.log());
+    INFO(r.Describe() << "\nsshd log:\n" << server.log());
     REQUIRE(r.status.Exited(0));
     CHECK(ReadFile(remote) == "hello over sftp\n");
     CHECK(ReadFile(back) == "hello over sftp\n");
@@ -135,7 +126,7 @@ TEST_CASE("sshd fixture: sftp with the client key, refused with a wrong host key
     SftpCall wrong = ok;
     wrong.known_hosts = server.wrong_known_hosts();
     const RunResult w = Sftp(server, wrong);
-    INFO(Describe(w));
+    INFO(w.Describe());
     CHECK_FALSE(w.status.Exited(0));
     CHECK(w.err.find("REMOTE HOST IDENTIFICATION HAS CHANGED") != std::string::npos);
     CHECK(w.err.find("Host key verification failed") != std::string::npos);
@@ -145,7 +136,7 @@ TEST_CASE("sshd fixture: sftp with the client key, refused with a wrong host key
     SftpCall intruder = ok;
     intruder.options = {"-i", server.unauthorized_key().string()};
     const RunResult u = Sftp(server, intruder);
-    INFO(Describe(u));
+    INFO(u.Describe());
     CHECK_FALSE(u.status.Exited(0));
     CHECK(u.err.find("Permission denied (publickey)") != std::string::npos);
   }
@@ -157,7 +148,7 @@ TEST_CASE("sshd fixture: sftp with the client key, refused with a wrong host key
     encrypted.options = {"-o", "BatchMode=no", "-i", server.encrypted_client_key().string()};
     encrypted.wrapper = {"sshpass", "-P", "passphrase", "-f", server.key_passphrase_file().string()};
     const RunResult e = Sftp(server, encrypted);
-    INFO(Describe(e) << "\nsshd log:\n" << server.log());
+    INFO(e.Describe() << "\nsshd log:\n" << server.log());
     CHECK(e.status.Exited(0));
     CHECK(e.out.find("upload.txt") != std::string::npos);
 
@@ -165,7 +156,7 @@ TEST_CASE("sshd fixture: sftp with the client key, refused with a wrong host key
     encrypted.options = {"-i", server.encrypted_client_key().string()};
     encrypted.wrapper.clear();
     const RunResult no = Sftp(server, encrypted);
-    INFO(Describe(no));
+    INFO(no.Describe());
     CHECK_FALSE(no.status.Exited(0));
   }
 
@@ -198,7 +189,7 @@ TEST_CASE("sshd fixture: the password user logs in with its password and with th
                              {"-o", "BatchMode=no", "-o", "PubkeyAuthentication=no"},
                              {"sshpass", "-f", server.password_file().string()}};
   const RunResult r = Sftp(server, by_password);
-  INFO(Describe(r) << "\nsshd log:\n" << server.log());
+  INFO(r.Describe() << "\nsshd log:\n" << server.log());
   REQUIRE(r.status.Exited(0));
   CHECK(ReadFile(back) == "password login\n");
   CHECK(server.log().find("Accepted password for sluicetest") != std::string::npos);
@@ -216,7 +207,7 @@ TEST_CASE("sshd fixture: the password user logs in with its password and with th
   WriteFile(wrong_file, "not-the-password");
   wrong.wrapper = {"sshpass", "-f", wrong_file.string()};
   const RunResult w = Sftp(server, wrong);
-  INFO(Describe(w));
+  INFO(w.Describe());
   CHECK_FALSE(w.status.Exited(0));
 
   // The absolute AuthorizedKeysFile serves every user: the key works for the
@@ -225,7 +216,7 @@ TEST_CASE("sshd fixture: the password user logs in with its password and with th
       client / "ls.batch", server.password_user(), server.known_hosts(), {"-i", server.client_key().string()}, {}};
   WriteFile(by_key.batch, "ls " + server.data_dir().string() + "\n");
   const RunResult k = Sftp(server, by_key);
-  INFO(Describe(k) << "\nsshd log:\n" << server.log());
+  INFO(k.Describe() << "\nsshd log:\n" << server.log());
   CHECK(k.status.Exited(0));
   CHECK(k.out.find("by-password.txt") != std::string::npos);
 }
@@ -260,7 +251,7 @@ TEST_CASE("sshd fixture: Stop()/Start() and Kill9()/Start() keep port and host k
     REQUIRE(ended.has_value());
     CHECK(ended->Exited(255));
     const RunResult refused = Sftp(server, call);
-    INFO(Describe(refused));
+    INFO(refused.Describe());
     CHECK_FALSE(refused.status.Exited(0));
     CHECK(refused.err.find("Connection refused") != std::string::npos);
 
@@ -269,7 +260,7 @@ TEST_CASE("sshd fixture: Stop()/Start() and Kill9()/Start() keep port and host k
     CHECK(server.port() == port);
     CHECK(ReadFile(server.known_hosts()) == known);
     const RunResult again = Sftp(server, call);  // StrictHostKeyChecking=yes with the old known_hosts
-    INFO(Describe(again));
+    INFO(again.Describe());
     CHECK(again.status.Exited(0));
     return how;
   };

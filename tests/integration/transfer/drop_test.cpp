@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <catch2/catch.hpp>
 #include <csignal>
@@ -21,6 +20,7 @@
 #include <thread>
 
 #include "protocols/sftp/sftp_url.h"
+#include "tests/support/compress.h"
 #include "tests/support/sshd.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_seed.h"
@@ -122,20 +122,6 @@ std::vector<std::string> FilesIn(const fs::path& dir) {
   return out;
 }
 
-std::string Gzip(const std::string& data) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, data.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
 std::string Sha256Hex(const fs::path& p) { return Sha256File(p); }
 
 TEST_CASE("drop: partners uploading slowly and concurrently are never taken early", "[drop][sftp]") {
@@ -222,7 +208,7 @@ TEST_CASE("drop: kill -9 at random moments during 1,000 files lands each exactly
     WriteRandomFile(pristine / name, 1 + rng() % 20000, rng());
     want[name] = Sha256File(pristine / name);
     if (i % 10 == 0) {  // some arrive compressed and land decompressed
-      WriteFile(rig.inbox() / (name + ".gz"), Gzip(ReadFile(pristine / name)));
+      WriteFile(rig.inbox() / (name + ".gz"), GzipBytes(ReadFile(pristine / name)));
     } else {
       fs::copy_file(pristine / name, rig.inbox() / name);
     }
@@ -273,8 +259,8 @@ TEST_CASE("drop: sidecar mismatch and corrupt .gz are quarantined, the rest land
   WriteFile(rig.inbox() / "bad.csv.sha256", Sha256File(rig.inbox() / "good.csv") + "  bad.csv\n");
   WriteFile(rig.inbox() / "md5.csv", "x\n");
   WriteFile(rig.inbox() / "md5.csv.md5", "401b30e3b8b5d629635a5c613cdb7919  md5.csv\n");  // md5 of "x\n"
-  WriteFile(rig.inbox() / "ok.log.gz", Gzip("line 1\nline 2\n"));
-  std::string truncated = Gzip(std::string(100000, 'z'));
+  WriteFile(rig.inbox() / "ok.log.gz", GzipBytes("line 1\nline 2\n"));
+  std::string truncated = GzipBytes(std::string(100000, 'z'));
   truncated.resize(truncated.size() / 2);
   WriteFile(rig.inbox() / "corrupt.log.gz", truncated);
   WriteFile(rig.inbox() / "still.uploading.part", "x");

@@ -11,7 +11,6 @@ using sluice::test::DecodeLines;
 using sluice::test::MakeBatch;
 
 namespace {
-Logger TestLog() { return sluice::test::QuietLogger(); }
 }  // namespace
 
 TEST_CASE("async committer: batches land in order with their checkpoints", "[unit]") {
@@ -20,7 +19,7 @@ TEST_CASE("async committer: batches land in order with their checkpoints", "[uni
   auto buf = sluice::test::OpenTestBuffer(dir.path(), m);
   REQUIRE(buf->RegisterSink("k", {"s"}).ok());
   {
-    AsyncCommitter committer(*buf, "s", TestLog());
+    AsyncCommitter committer(*buf, "s", sluice::test::QuietLogger());
     for (int i = 0; i < 50; ++i) {
       std::vector<CheckpointUpdate> cp{{"pos", std::to_string(i)}};
       REQUIRE(committer.Submit(MakeBatch({"r" + std::to_string(i)}), std::move(cp), {}).ok());
@@ -42,7 +41,7 @@ TEST_CASE("async committer: a stop while the buffer is full cancels, and nothing
   REQUIRE(buf->RegisterSink("k", {"s"}).ok());
   const std::string noise = sluice::test::RandomBytes(700 * 1024, 7);
   std::stop_source stop;
-  AsyncCommitter committer(*buf, "s", TestLog());
+  AsyncCommitter committer(*buf, "s", sluice::test::QuietLogger());
   REQUIRE(committer.Submit(MakeBatch({noise}), {{"pos", std::string("1")}}, stop.get_token()).ok());
   // The second does not fit (block): it waits in the committer, not in Submit.
   REQUIRE(committer.Submit(MakeBatch({noise}), {{"pos", std::string("2")}}, stop.get_token()).ok());

@@ -17,7 +17,6 @@ using sluice::test::MakeBatch;
 
 namespace {
 
-Logger TestLog() { return sluice::test::QuietLogger(); }
 
 std::unique_ptr<Buffer> OpenBuffer(const std::filesystem::path& dir, MetricsRegistry& m, BufferOptions o = {}) {
   return sluice::test::OpenTestBuffer(dir, m, o);
@@ -264,7 +263,7 @@ TEST_CASE("buffer: a database from a newer format is refused, not quarantined", 
   }
   BufferOptions o;
   o.dir = dir.path();
-  auto b = Buffer::Open(o, TestLog(), m);
+  auto b = Buffer::Open(o, sluice::test::QuietLogger(), m);
   REQUIRE_FALSE(b.ok());
   CHECK(b.status().message().find("format version 99") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(dir / "quarantine"));

@@ -15,7 +15,6 @@ using sluice::test::MakeBatch;
 
 namespace {
 
-Logger TestLog() { return sluice::test::QuietLogger(); }
 
 // A sink that records what it got and fails while told to.
 class RecordingSink final : public Sink {
@@ -68,7 +67,7 @@ TEST_CASE("sink runner: retries a failing sink without advancing, then delivers 
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
   sink.fail_remaining = 3;
-  SinkRunner runner(sink, *buf, m, TestLog(), {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(), {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
   std::stop_source drain, abort;
   std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
   for (int i = 0; i < 5; ++i) REQUIRE(buf->Commit("s", MakeBatch({"l" + std::to_string(i)}), {}, {}).ok());
@@ -90,7 +89,7 @@ TEST_CASE("sink runner: waits for max_age unless the group is full, and drains o
   auto buf = sluice::test::OpenTestBuffer(dir.path(), m);
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::hours(1)});
-  SinkRunner runner(sink, *buf, m, TestLog(), {});
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(), {});
   std::stop_source drain, abort;
   std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
   REQUIRE(buf->Commit("s", MakeBatch({"young"}), {}, {}).ok());
@@ -111,7 +110,7 @@ TEST_CASE("sink runner: abort returns while the sink keeps failing, leaving data
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
   sink.fail_remaining = 1'000'000;
-  SinkRunner runner(sink, *buf, m, TestLog(), {std::chrono::milliseconds(50), std::chrono::seconds(10)});
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(), {std::chrono::milliseconds(50), std::chrono::seconds(10)});
   std::stop_source drain, abort;
   REQUIRE(buf->Commit("s", MakeBatch({"kept"}), {}, {}).ok());
   std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
@@ -128,7 +127,7 @@ TEST_CASE("sink runner: a corrupt batch is skipped and counted, the rest deliver
   BufferOptions o;
   o.dir = dir.path();
   {
-    auto buf = std::move(Buffer::Open(o, TestLog(), m)).value();
+    auto buf = std::move(Buffer::Open(o, sluice::test::QuietLogger(), m)).value();
     for (int i = 0; i < 3; ++i) REQUIRE(buf->Commit("s", MakeBatch({"b" + std::to_string(i)}), {}, {}).ok());
   }
   sqlite3* db = nullptr;
@@ -136,10 +135,10 @@ TEST_CASE("sink runner: a corrupt batch is skipped and counted, the rest deliver
   REQUIRE(sqlite3_exec(db, "UPDATE batches SET crc32c = crc32c + 1 WHERE seq = 2", nullptr, nullptr, nullptr) ==
           SQLITE_OK);
   sqlite3_close(db);
-  auto buf = std::move(Buffer::Open(o, TestLog(), m)).value();
+  auto buf = std::move(Buffer::Open(o, sluice::test::QuietLogger(), m)).value();
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
-  SinkRunner runner(sink, *buf, m, TestLog(), {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(), {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
   std::stop_source drain, abort;
   std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
   REQUIRE(WaitUntil([&] { return buf->ListPending("rec", 100, 1 << 30)->empty(); }));

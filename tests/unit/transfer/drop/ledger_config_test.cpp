@@ -8,7 +8,7 @@
 namespace sluice::transfer::drop {
 namespace {
 
-using test::TempDir;
+using sluice::test::TempDir;
 
 FileRow NewRow(const std::string& path, uint64_t size) {
   FileRow r;

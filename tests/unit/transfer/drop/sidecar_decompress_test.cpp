@@ -1,14 +1,15 @@
-#include <zlib.h>
-#include <zstd.h>
-
 #include <catch2/catch.hpp>
 #include <string>
 
+#include "tests/support/compress.h"
 #include "transfer/drop/decompress.h"
 #include "transfer/drop/sidecar.h"
 
 namespace sluice::transfer::drop {
 namespace {
+
+using sluice::test::GzipBytes;
+using sluice::test::ZstdBytes;
 
 const std::string kSha(64, 'a');
 const std::string kMd5 = "0123456789ABCDEF0123456789abcdef";
@@ -39,28 +40,6 @@ TEST_CASE("md5 hasher matches the reference digest", "[drop]") {
   CHECK(h->HexDigest() == "9e107d9d372bb6826bd81d3542a419d6");
 }
 
-std::string Gzip(const std::string& data) {
-  z_stream z{};
-  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, data.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
-
-std::string Zstd(const std::string& data) {
-  std::string out(ZSTD_compressBound(data.size()), '\0');
-  const size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
-  REQUIRE_FALSE(ZSTD_isError(n));
-  out.resize(n);
-  return out;
-}
-
 // Feeds `in` in pieces of `piece` bytes; the output, or the error.
 Result<std::string> Decompress(std::string_view suffix, const std::string& in, size_t piece) {
   auto d = Decompressor::ForSuffix(suffix);
@@ -87,19 +66,19 @@ std::string Sample(size_t n) {
 TEST_CASE("decompress: gzip and zstd, whole or in pieces, several members", "[drop]") {
   const std::string a = Sample(3 << 20), b = Sample(1000);
   for (size_t piece : {size_t{1} << 20, size_t{7}, size_t{65536}}) {
-    CHECK(Decompress(".gz", Gzip(a), piece).value() == a);
-    CHECK(Decompress(".zst", Zstd(a), piece).value() == a);
-    CHECK(Decompress(".GZ", Gzip(a) + Gzip(b), piece).value() == a + b);  // gzip -c a >> f; gzip -c b >> f
-    CHECK(Decompress(".zst", Zstd(b) + Zstd(a), piece).value() == b + a);
+    CHECK(Decompress(".gz", GzipBytes(a), piece).value() == a);
+    CHECK(Decompress(".zst", ZstdBytes(a), piece).value() == a);
+    CHECK(Decompress(".GZ", GzipBytes(a) + GzipBytes(b), piece).value() == a + b);  // gzip -c a >> f; gzip -c b >> f
+    CHECK(Decompress(".zst", ZstdBytes(b) + ZstdBytes(a), piece).value() == b + a);
   }
-  CHECK(Decompress(".gz", Gzip(""), 10).value().empty());
+  CHECK(Decompress(".gz", GzipBytes(""), 10).value().empty());
   CHECK(Decompressor::ForSuffix(".bz2") == nullptr);
 }
 
 TEST_CASE("decompress: corrupt, truncated and empty input are errors", "[drop]") {
   const std::string a = Sample(200000);
-  std::string gz = Gzip(a);
-  std::string zs = Zstd(a);
+  std::string gz = GzipBytes(a);
+  std::string zs = ZstdBytes(a);
   auto corrupt = [](std::string_view suffix, const std::string& in) {
     Result<std::string> r = Decompress(suffix, in, 4096);
     REQUIRE_FALSE(r.ok());
@@ -113,7 +92,7 @@ TEST_CASE("decompress: corrupt, truncated and empty input are errors", "[drop]")
   CHECK(corrupt(".gz", "").find("empty") != std::string::npos);
   gz[gz.size() - 6] ^= 0x40;  // the CRC-32 in the trailer
   corrupt(".gz", gz);
-  std::string flipped = Gzip(a);
+  std::string flipped = GzipBytes(a);
   flipped[flipped.size() / 2] ^= 0x01;  // inside the deflate data
   corrupt(".gz", flipped);
 }

@@ -11,7 +11,6 @@ using sluice::test::MakeBatch;
 
 namespace {
 
-Logger TestLog() { return MakeLogger("test", LogFormat::kText, spdlog::level::off); }
 
 struct Fixture {
   sluice::test::TempDir dir;
@@ -55,7 +54,7 @@ TEST_CASE("lake: groups by source and hour, names files after the first batch", 
   f.Add(3, "app", kTen + 1, {"a4"});
   f.Add(4, "db", kTen + 1, {"d1"});
   f.Add(5, "app", kTen + 1, {"a5"});
-  auto sink = MakeLakeSink("lake", {f.dir / "lake", true}, {}, TestLog());
+  auto sink = MakeLakeSink("lake", {f.dir / "lake", true}, {}, sluice::test::QuietLogger());
   REQUIRE(sink->Deliver(f.infos, f.load).ok());
   const std::vector<std::filesystem::path> expected{
       "raw/app/dt=2026-11-21/hr=10/e-1.jsonl.zst", "raw/app/dt=2026-11-21/hr=11/e-3.jsonl.zst",
@@ -69,7 +68,7 @@ TEST_CASE("lake: groups by source and hour, names files after the first batch", 
 TEST_CASE("lake: delivering the same batches again rewrites the same files", "[unit]") {
   Fixture f;
   f.Add(7, "app", kTen, {"x"});
-  auto sink = MakeLakeSink("lake", {f.dir / "lake", true}, {}, TestLog());
+  auto sink = MakeLakeSink("lake", {f.dir / "lake", true}, {}, sluice::test::QuietLogger());
   REQUIRE(sink->Deliver(f.infos, f.load).ok());
   // Redelivery after a crash may include more batches; the name stays the first batch's.
   f.Add(8, "app", kTen, {"y"});
@@ -87,7 +86,7 @@ TEST_CASE("lake: a failure leaves no partial file under a final name", "[unit]")
     if (b.seq == 2) return Status::Io("simulated read failure");
     return f.data.at(b.seq);
   };
-  auto sink = MakeLakeSink("lake", {f.dir / "lake", true}, {}, TestLog());
+  auto sink = MakeLakeSink("lake", {f.dir / "lake", true}, {}, sluice::test::QuietLogger());
   CHECK(sink->Deliver(f.infos, failing).code() == ErrorCode::kIo);
   CHECK(f.Files().empty());  // neither the final file nor the temporary one remains
 }
@@ -98,7 +97,7 @@ TEST_CASE("lake: an unwritable destination is an error the runner retries", "[un
   // A regular file where the raw/ directory should be: fails even for root.
   std::filesystem::create_directories(f.dir / "lake");
   sluice::test::WriteFile(f.dir / "lake" / "raw", "not a directory");
-  auto sink = MakeLakeSink("lake", {f.dir / "lake", true}, {}, TestLog());
+  auto sink = MakeLakeSink("lake", {f.dir / "lake", true}, {}, sluice::test::QuietLogger());
   const Status s = sink->Deliver(f.infos, f.load);
   CHECK_FALSE(s.ok());
   CHECK(s.message().find("raw") != std::string::npos);

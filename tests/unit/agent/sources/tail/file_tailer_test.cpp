@@ -20,8 +20,8 @@ using test::AppendFile;
 using test::TempDir;
 using test::WriteFile;
 
-struct Harness {
-  explicit Harness(const std::filesystem::path& p, TailerOptions o = {}, LineRegex* ml = nullptr, uint64_t offset = 0)
+struct TailerHarness {
+  explicit TailerHarness(const std::filesystem::path& p, TailerOptions o = {}, LineRegex* ml = nullptr, uint64_t offset = 0)
       : path(p), buf(8, '\0') {
     UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
     REQUIRE(fd.valid());
@@ -55,7 +55,7 @@ struct Harness {
 TEST_CASE("tail: a tailer reads lines across small read chunks", "[unit]") {
   TempDir dir("sluice-tail");
   WriteFile(dir / "a.log", "first line\nsecond, a longer line\nthird");
-  Harness h(dir / "a.log");
+  TailerHarness h(dir / "a.log");
   const FileTailer::ReadResult r = h.Read();
   CHECK(r.bytes == 38);
   CHECK(h.lines == std::vector<std::string>{"first line", "second, a longer line"});
@@ -71,7 +71,7 @@ TEST_CASE("tail: bytes that are not UTF-8 are passed on unchanged", "[unit]") {
   TempDir dir("sluice-tail");
   const std::string bad("caf\xe9 \xff\xfe\x00 end", 12);
   WriteFile(dir / "a.log", bad + "\n");
-  Harness h(dir / "a.log");
+  TailerHarness h(dir / "a.log");
   h.Read();
   REQUIRE(h.lines.size() == 1);
   CHECK(h.lines[0] == bad);
@@ -82,7 +82,7 @@ TEST_CASE("tail: a last line without newline is emitted after idle_flush", "[uni
   WriteFile(dir / "a.log", "done\npartial");
   TailerOptions o;
   o.idle_flush = milliseconds(200);
-  Harness h(dir / "a.log", o);
+  TailerHarness h(dir / "a.log", o);
   const Clock::time_point t0 = Clock::now();
   h.Read(t0);
   CHECK(h.lines == std::vector<std::string>{"done"});
@@ -102,7 +102,7 @@ TEST_CASE("tail: a tailer splits lines longer than max_line", "[unit]") {
   WriteFile(dir / "a.log", std::string(50, 'x') + "\nshort\n");
   TailerOptions o;
   o.max_line = 16;
-  Harness h(dir / "a.log", o);
+  TailerHarness h(dir / "a.log", o);
   h.Read();
   CHECK(h.lines == std::vector<std::string>{std::string(16, 'x'), std::string(16, 'x'), std::string(16, 'x'), "xx",
                                             "short"});
@@ -112,7 +112,7 @@ TEST_CASE("tail: a tailer splits lines longer than max_line", "[unit]") {
 TEST_CASE("tail: a tailer restarts at 0 when its file is truncated", "[unit]") {
   TempDir dir("sluice-tail");
   WriteFile(dir / "a.log", "one\ntwo\nthree\n");
-  Harness h(dir / "a.log");
+  TailerHarness h(dir / "a.log");
   h.Read();
   CHECK(h.lines.size() == 3);
   // copytruncate: truncated to 0, then the writer goes on.
@@ -128,7 +128,7 @@ TEST_CASE("tail: a tailer restarts at 0 when its file is truncated", "[unit]") {
 TEST_CASE("tail: a file rewritten in place past our offset is detected by its fingerprint", "[unit]") {
   TempDir dir("sluice-tail");
   WriteFile(dir / "a.log", "aaaa\n");
-  Harness h(dir / "a.log");
+  TailerHarness h(dir / "a.log");
   h.Read();
   WriteFile(dir / "a.log", "bbbb\ncccc\n");  // same inode, larger than our offset
   Result<FileTailer::CheckResult> c = h.tailer->Check(h.emit());
@@ -141,7 +141,7 @@ TEST_CASE("tail: a file rewritten in place past our offset is detected by its fi
 TEST_CASE("tail: the fingerprint grows with a short file, and deletion is seen", "[unit]") {
   TempDir dir("sluice-tail");
   WriteFile(dir / "a.log", "ab\n");
-  Harness h(dir / "a.log");
+  TailerHarness h(dir / "a.log");
   CHECK(h.tailer->fingerprint().len == 3);
   AppendFile(dir / "a.log", "cd\n");
   Result<FileTailer::CheckResult> c = h.tailer->Check(h.emit());
@@ -165,7 +165,7 @@ TEST_CASE("tail: a tailer with multiline.start groups lines and flushes on timeo
   REQUIRE(re.ok());
   TailerOptions o;
   o.multiline_timeout = milliseconds(100);
-  Harness h(dir / "a.log", o, &*re);
+  TailerHarness h(dir / "a.log", o, &*re);
   const Clock::time_point t0 = Clock::now();
   h.Read(t0);
   CHECK(h.lines == std::vector<std::string>{"S 1\n  at x\n  at y"});

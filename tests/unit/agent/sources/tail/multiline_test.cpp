@@ -11,10 +11,10 @@ namespace {
 using Clock = MultilineAggregator::Clock;
 using std::chrono::milliseconds;
 
-struct Rec {
+struct MultilineRec {
   std::string bytes;
   uint64_t end = 0;
-  bool operator==(const Rec&) const = default;
+  bool operator==(const MultilineRec&) const = default;
 };
 
 LineRegex Re(const char* p) {
@@ -40,7 +40,7 @@ struct Fixture {
   LineRegex re;
   MultilineAggregator agg;
   uint64_t offset = 0;
-  std::vector<Rec> out;
+  std::vector<MultilineRec> out;
 };
 
 TEST_CASE("tail: multiline groups continuation lines with their start line", "[unit]") {
@@ -51,11 +51,11 @@ TEST_CASE("tail: multiline groups continuation lines with their start line", "[u
   CHECK(f.out.empty());
   f.Line("2026-01-01 second");
   REQUIRE(f.out.size() == 1);
-  CHECK(f.out[0] == Rec{"2026-01-01 first\njava.lang.Exception: boom\n\tat a.b(C.java:1)", 61});
+  CHECK(f.out[0] == MultilineRec{"2026-01-01 first\njava.lang.Exception: boom\n\tat a.b(C.java:1)", 61});
   CHECK(f.agg.pending());
   f.agg.Flush(f.emit());
   REQUIRE(f.out.size() == 2);
-  CHECK(f.out[1] == Rec{"2026-01-01 second", 79});
+  CHECK(f.out[1] == MultilineRec{"2026-01-01 second", 79});
   CHECK_FALSE(f.agg.pending());
 }
 
@@ -89,7 +89,7 @@ TEST_CASE("tail: multiline records are capped at max_line", "[unit]") {
   f.Line("abc");      // +4 = 10: fits
   f.Line("d");        // +2 = 12: cut before it
   REQUIRE(f.out.size() == 1);
-  CHECK(f.out[0] == Rec{"S 1234\nabc", 11});
+  CHECK(f.out[0] == MultilineRec{"S 1234\nabc", 11});
   CHECK(f.agg.splits() == 1);
   f.agg.Flush(f.emit());
   CHECK(f.out[1].bytes == "d");

@@ -34,7 +34,7 @@ using test::WriteFile;
 
 constexpr const char* kSource = "app";
 
-struct Rec {
+struct TailRec {
   std::string path;
   std::string msg;  // decoded: base64 payloads are turned back into bytes
 };
@@ -62,9 +62,9 @@ Logger TestLogger() {
   return std::make_shared<spdlog::logger>("tail-test");
 }
 
-class Harness {
+class TailHarness {
  public:
-  Harness() : log_(TestLogger()) {
+  TailHarness() : log_(TestLogger()) {
     fs::create_directories(dir_ / "logs");
     BufferOptions o;
     o.dir = dir_ / "data";
@@ -75,7 +75,7 @@ class Harness {
     buffer_ = std::move(b).value();
     REQUIRE(buffer_->RegisterSink("test", {kSource}).ok());
   }
-  ~Harness() { Stop(); }
+  ~TailHarness() { Stop(); }
 
   fs::path Log(const std::string& name) const { return dir_ / "logs" / name; }
   std::string LogDir() const { return (dir_ / "logs").string(); }
@@ -118,7 +118,7 @@ class Harness {
   }
 
   // Everything committed so far (each batch read once, in order).
-  const std::vector<Rec>& Records() {
+  const std::vector<TailRec>& Records() {
     Result<std::vector<StoredBatch>> batches = buffer_->ReadPending("test", 1000, 1ULL << 40);
     REQUIRE(batches.ok());
     for (const StoredBatch& b : *batches) {
@@ -130,7 +130,7 @@ class Harness {
         const nlohmann::json j = nlohmann::json::parse(text.substr(pos, nl - pos));
         CHECK(j.at("source") == kSource);
         CHECK(j.at("host") == "edge-7");
-        Rec r;
+        TailRec r;
         r.path = j.at("path").get<std::string>();
         if (j.at("msg").is_string()) {
           r.msg = j.at("msg").get<std::string>();
@@ -147,7 +147,7 @@ class Harness {
 
   std::vector<std::string> Messages() {
     std::vector<std::string> out;
-    for (const Rec& r : Records()) out.push_back(r.msg);
+    for (const TailRec& r : Records()) out.push_back(r.msg);
     return out;
   }
 
@@ -190,7 +190,7 @@ class Harness {
   std::unique_ptr<Source> source_;
   Status status_;
   std::jthread thread_;
-  std::vector<Rec> records_;
+  std::vector<TailRec> records_;
 };
 
 std::string Lines(const std::string& prefix, int from, int to) {
@@ -229,7 +229,7 @@ int OpenFdsTo(const std::string& needle) {
 }
 
 TEST_CASE("tail: source commits lines with path, keeps \\r and carries invalid UTF-8", "[unit]") {
-  Harness h;
+  TailHarness h;
   const std::string bad("bad \xff\xfe bytes", 11);
   WriteFile(h.Log("a.log"), "first\nwindows\r\n" + bad + "\n");
   h.Start(h.Config({"*.log"}));
@@ -257,7 +257,7 @@ TEST_CASE("tail: source commits lines with path, keeps \\r and carries invalid U
 }
 
 TEST_CASE("tail: polling mode reads and discovers files without inotify", "[unit]") {
-  Harness h;
+  TailHarness h;
   TailConfig c = h.Config({"*.log"});
   c.poll = true;
   h.Start(std::move(c));
@@ -266,7 +266,7 @@ TEST_CASE("tail: polling mode reads and discovers files without inotify", "[unit
 }
 
 TEST_CASE("tail: new files and subdirectories under ** are discovered", "[unit]") {
-  Harness h;
+  TailHarness h;
   fs::create_directories(h.Log("a"));
   WriteFile(h.Log("a/one.log"), "one\n");
   h.Start(h.Config({"**/*.log"}));
@@ -279,7 +279,7 @@ TEST_CASE("tail: new files and subdirectories under ** are discovered", "[unit]"
 }
 
 TEST_CASE("tail: excluded files are not read", "[unit]") {
-  Harness h;
+  TailHarness h;
   TailConfig c = h.Config({"app*"});
   c.exclude.push_back(std::move(Glob::Compile("*.gz")).value());
   WriteFile(h.Log("app.log"), "keep\n");
@@ -291,7 +291,7 @@ TEST_CASE("tail: excluded files are not read", "[unit]") {
 }
 
 TEST_CASE("tail: start_at = end applies only to files present at the very first start", "[unit]") {
-  Harness h;
+  TailHarness h;
   WriteFile(h.Log("old.log"), "old 1\nold 2\n");
   TailConfig c = h.Config({"*.log"});
   c.start_at = TailConfig::StartAt::kEnd;
@@ -313,7 +313,7 @@ TEST_CASE("tail: start_at = end applies only to files present at the very first 
 }
 
 TEST_CASE("tail: restart resumes at the checkpoint, nothing re-read", "[unit]") {
-  Harness h;
+  TailHarness h;
   WriteFile(h.Log("a.log"), Lines("l", 0, 100));
   TailConfig c = h.Config({"a.log"});
   c.idle_flush = milliseconds(10'000);  // the partial line must still be pending at Stop
@@ -330,7 +330,7 @@ TEST_CASE("tail: restart resumes at the checkpoint, nothing re-read", "[unit]") 
 }
 
 TEST_CASE("tail: source emits a last line without newline after idle_flush", "[unit]") {
-  Harness h;
+  TailHarness h;
   WriteFile(h.Log("a.log"), "full\nno newline");
   const auto t0 = std::chrono::steady_clock::now();
   h.Start(h.Config({"a.log"}));
@@ -340,7 +340,7 @@ TEST_CASE("tail: source emits a last line without newline after idle_flush", "[u
 }
 
 TEST_CASE("tail: multiline records and max_line splits end to end", "[unit]") {
-  Harness h;
+  TailHarness h;
   TailConfig c = h.Config({"a.log"});
   c.multiline_start = "^\\d{4}-";
   c.max_line = 64;
@@ -355,7 +355,7 @@ TEST_CASE("tail: multiline records and max_line splits end to end", "[unit]") {
 }
 
 TEST_CASE("tail: rename+create rotation loses and repeats nothing", "[unit]") {
-  Harness h;
+  TailHarness h;
   h.Start(h.Config({"app.log"}));  // the rotated name does not match: the old file is finished, then closed
   WriteFile(h.Log("app.log"), Lines("a", 0, 50));
   h.WaitForRecords(50);
@@ -371,11 +371,11 @@ TEST_CASE("tail: rename+create rotation loses and repeats nothing", "[unit]") {
     for (const auto& [k, v] : h.Checkpoints()) n += k.rfind("file:", 0) == 0 ? 1 : 0;
     return n == 1;
   }));
-  CHECK(h.GaugeValue("sluice_tail_files_open") == 1);
+  CHECK(h.WaitUntil([&] { return h.GaugeValue("sluice_tail_files_open") == 1; }));
 }
 
 TEST_CASE("tail: copytruncate and truncate in place restart the file at 0", "[unit]") {
-  Harness h;
+  TailHarness h;
   h.Start(h.Config({"app.log"}));
   WriteFile(h.Log("app.log"), Lines("a", 0, 20));
   h.WaitForRecords(20);
@@ -397,7 +397,7 @@ TEST_CASE("tail: copytruncate and truncate in place restart the file at 0", "[un
 }
 
 TEST_CASE("tail: copytruncate while stopped: the unread end is read from the copy", "[unit]") {
-  Harness h;
+  TailHarness h;
   const TailConfig c = h.Config({"app.log"});
   WriteFile(h.Log("app.log"), Lines("a", 0, 10));
   h.Start(c);
@@ -411,13 +411,13 @@ TEST_CASE("tail: copytruncate while stopped: the unread end is read from the cop
   h.WaitForRecords(20);
   std::this_thread::sleep_for(milliseconds(100));
   CheckExactlyOnce(h.Messages(), Concat({Expected("a", 0, 15), Expected("b", 0, 5)}));
-  for (const Rec& r : h.Records()) CHECK(r.path == h.Log("app.log").string());
+  for (const TailRec& r : h.Records()) CHECK(r.path == h.Log("app.log").string());
   // The copy is finished and closed like a rotated file.
   REQUIRE(h.WaitUntil([&] { return OpenFdsTo(h.Log("app.log.1").string()) == 0; }));
 }
 
 TEST_CASE("tail: a reused inode is a new file, told apart by the fingerprint", "[unit]") {
-  Harness h;
+  TailHarness h;
   WriteFile(h.Log("app.log"), "old content line 1\nold content line 2\n");
   h.Start(h.Config({"app.log"}));
   h.WaitForRecords(2);
@@ -433,7 +433,7 @@ TEST_CASE("tail: a reused inode is a new file, told apart by the fingerprint", "
 }
 
 TEST_CASE("tail: several rotations while stopped: every line exactly once", "[unit]") {
-  Harness h;
+  TailHarness h;
   const TailConfig c = h.Config({"app.log*"});
   WriteFile(h.Log("app.log"), Lines("a", 0, 10));
   h.Start(c);
@@ -453,7 +453,7 @@ TEST_CASE("tail: several rotations while stopped: every line exactly once", "[un
 }
 
 TEST_CASE("tail: a file rotated out of the globs while stopped is finished", "[unit]") {
-  Harness h;
+  TailHarness h;
   const TailConfig c = h.Config({"app.log"});
   WriteFile(h.Log("app.log"), Lines("a", 0, 5));
   h.Start(c);
@@ -465,11 +465,11 @@ TEST_CASE("tail: a file rotated out of the globs while stopped is finished", "[u
   h.Start(c);
   CheckExactlyOnce(h.WaitForRecords(11), Concat({Expected("a", 0, 8), Expected("b", 0, 3)}));
   // Records keep the path the file was discovered under.
-  for (const Rec& r : h.Records()) CHECK(r.path == h.Log("app.log").string());
+  for (const TailRec& r : h.Records()) CHECK(r.path == h.Log("app.log").string());
 }
 
 TEST_CASE("tail: a file gone while stopped is counted as lost", "[unit]") {
-  Harness h;
+  TailHarness h;
   const TailConfig c = h.Config({"app.log"});
   WriteFile(h.Log("app.log"), Lines("a", 0, 5));
   h.Start(c);
@@ -487,19 +487,20 @@ TEST_CASE("tail: a file gone while stopped is counted as lost", "[unit]") {
 }
 
 TEST_CASE("tail: a deleted file is finished and closed", "[unit]") {
-  Harness h;
+  TailHarness h;
   h.Start(h.Config({"*.log"}));
   WriteFile(h.Log("gone.log"), Lines("g", 0, 5));
   h.WaitForRecords(5);
   REQUIRE(OpenFdsTo(h.Log("gone.log").string()) == 1);
   fs::remove(h.Log("gone.log"));
   REQUIRE(h.WaitUntil([&] { return OpenFdsTo(h.Log("gone.log").string()) == 0; }, milliseconds(3000)));
-  CHECK(h.GaugeValue("sluice_tail_files_open") == 0);
+  // The gauge follows at the end of the source's next step, after the close.
+  CHECK(h.WaitUntil([&] { return h.GaugeValue("sluice_tail_files_open") == 0; }));
   CHECK(h.Messages().size() == 5);
 }
 
 TEST_CASE("tail: bytes behind are exported per file", "[unit]") {
-  Harness h;
+  TailHarness h;
   WriteFile(h.Log("a.log"), Lines("x", 0, 3));
   h.Start(h.Config({"a.log"}));
   h.WaitForRecords(3);

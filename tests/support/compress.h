@@ -1,0 +1,16 @@
+// Whole-buffer gzip and zstd compression, the way a partner's tools would
+// produce a .gz or .zst file: test input for the decompressing readers.
+// Throws std::runtime_error if the library fails (it does not on valid input).
+#pragma once
+
+#include <string>
+
+namespace sluice::test {
+
+// One gzip member (RFC 1952), level 6, as `gzip -c` writes it.
+std::string GzipBytes(const std::string& data);
+
+// One zstd frame, level 3, as `zstd -c` writes it.
+std::string ZstdBytes(const std::string& data);
+
+}  // namespace sluice::test
