@@ -28,6 +28,7 @@ CREATE INDEX IF NOT EXISTS files_unfinished ON files(drop_name, finished);
 CREATE INDEX IF NOT EXISTS files_content ON files(drop_name, sha256);
 CREATE INDEX IF NOT EXISTS files_updated ON files(drop_name, updated_ms);
 CREATE UNIQUE INDEX IF NOT EXISTS files_landed_path ON files(landed_path) WHERE landed_path <> '';
+CREATE INDEX IF NOT EXISTS files_unlogged ON files(drop_name, id) WHERE logged = 0;
 )sql";
 
 constexpr const char* kColumns =
@@ -232,7 +233,7 @@ Result<FileRow> Ledger::Get(int64_t id) {
 }
 
 Result<bool> Ledger::PathTaken(std::string_view landed_path, int64_t except_id) {
-  Result<sqlite::Statement*> st = Stmt("SELECT 1 FROM files WHERE landed_path = ?1 AND id <> ?2");
+  Result<sqlite::Statement*> st = Stmt("SELECT 1 FROM files WHERE landed_path = ?1 AND landed_path <> '' AND id <> ?2");
   if (!st.ok()) return st.status();
   sqlite::Statement& q = *st.value();
   q.Bind(1, landed_path).Bind(2, except_id);
