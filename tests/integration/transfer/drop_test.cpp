@@ -87,11 +87,14 @@ stable_for = "{}"
     return RunSluiceTransfer({"drop", "--config", config().string(), "--status", "--recent", "100"}, tmp_.path()).out;
   }
   // The files under the lake's raw/ tree, by name, with their SHA-256.
+  // Final files only: a dot-prefixed name is a copy in progress (readers of the
+  // lake skip them), and may be renamed away while this reads it.
   std::map<std::string, std::string> Landed() const {
     std::map<std::string, std::string> out;
     if (!fs::exists(lake() / "raw")) return out;
     for (const auto& e : fs::recursive_directory_iterator(lake() / "raw")) {
-      if (e.is_regular_file()) out[e.path().filename().string()] = Sha256File(e.path());
+      const std::string name = e.path().filename().string();
+      if (e.is_regular_file() && !name.starts_with('.')) out[name] = Sha256File(e.path());
     }
     return out;
   }
