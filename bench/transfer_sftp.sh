@@ -30,37 +30,10 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-port=$(( 20000 + RANDOM % 20000 ))
 cipher=aes128-gcm@openssh.com
-
-# --- a loopback sshd (recipe: shared/TEST-SERVERS.md) ---
-mkdir -p "$work/sshd" "$work/remote" && mkdir -p -m 0755 /run/sshd
-ssh-keygen -q -t ed25519 -N '' -f "$work/sshd/host_key"
-ssh-keygen -q -t ed25519 -N '' -f "$work/sshd/client_key"
-cp "$work/sshd/client_key.pub" "$work/sshd/authorized_keys"
-cat > "$work/sshd/sshd_config" <<CONF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $work/sshd/host_key
-PidFile $work/sshd/sshd.pid
-AuthorizedKeysFile $work/sshd/authorized_keys
-StrictModes no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-UsePAM no
-MaxSessions 64
-MaxStartups 200
-Subsystem sftp internal-sftp
-CONF
-/usr/sbin/sshd -D -e -f "$work/sshd/sshd_config" 2> "$work/sshd/log" &
-sshd_pid=$!
-for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-echo "[127.0.0.1]:$port $(cut -d' ' -f1-2 "$work/sshd/host_key.pub")" > "$work/sshd/known_hosts"
-key="$work/sshd/client_key"
-kh="$work/sshd/known_hosts"
-user=$(id -un)
+mkdir -p "$work/remote"
+# shellcheck source=bench/loopback_sshd.sh
+source "$(dirname "$0")/loopback_sshd.sh"
 ssh_opts=(-o "UserKnownHostsFile=$kh" -o StrictHostKeyChecking=yes -i "$key" -c "$cipher")
 url() { echo "sftp://$user@127.0.0.1:$port$1"; }
 sl() { "$sluice" transfer copy "$@" --ssh-key "$key" --known-hosts "$kh" --progress=none 2>/dev/null; }
