@@ -1,12 +1,10 @@
 #include "app/agent_command.h"
 
-#include <csignal>
-#include <ctime>
 #include <iostream>
-#include <thread>
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
+#include "app/signal_loop.h"
 
 namespace sluice::app {
 
@@ -45,37 +43,19 @@ int AgentCommand::Run() {
   }
   Logger log = MakeLogger("agent", config.log_format, config.log_level);
 
-  // Signals are taken synchronously by this thread only; every thread started
-  // after this inherits the blocked mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   std::stop_source stop, abort;
-  Status result;
-  std::atomic<bool> done{false};
-  std::jthread runner([&] {
-    result = RunAgent(config, log, stop.get_token(), abort.get_token());
-    done = true;
-  });
-
-  int received = 0;
-  while (!done) {
-    const timespec tick{0, 200'000'000};
-    const int sig = sigtimedwait(&signals, nullptr, &tick);
-    if (sig <= 0) continue;
-    ++received;
-    if (received == 1) {
-      log->info("received {}: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      stop.request_stop();
-    } else {
-      log->warn("received a second signal: abandoning the flush (pending data stays in the buffer)");
-      abort.request_stop();
-    }
-  }
-  runner.join();
+  const Status result = RunUntilDone([&] { return RunAgent(config, log, stop.get_token(), abort.get_token()); },
+                                     [&](int count, std::string_view name) {
+                                       if (count == 1) {
+                                         log->info("received {}: shutting down", name);
+                                         stop.request_stop();
+                                       } else {
+                                         log->warn(
+                                             "received a second signal: abandoning the flush (pending data stays in "
+                                             "the buffer)");
+                                         abort.request_stop();
+                                       }
+                                     });
   if (!result.ok()) {
     log->error("agent failed: {}", result.message());
     return result.code() == ErrorCode::kInvalidArgument ? 2 : 1;

@@ -1,12 +1,10 @@
 #include "app/drop_command.h"
 
-#include <pthread.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <iostream>
-#include <thread>
 
+#include "app/signal_loop.h"
 #include "core/config/reader.h"
 #include "core/log/log.h"
 #include "transfer/drop/drop_service.h"
@@ -50,37 +48,21 @@ int DropCommand::Execute() {
   Logger log = MakeLogger("drop", config.log_format == "json" ? LogFormat::kJson : LogFormat::kText,
                           ParseLogLevel(config.log_level).value());
 
-  // Signals are taken synchronously by this thread; the ingester's threads
-  // inherit the blocked mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   transfer::drop::StopFlag stop;
-  Status result;
-  std::atomic<bool> done{false};
-  std::jthread runner([&] {
-    result = transfer::drop::RunDropService(config, once_, log, stop);
-    done = true;
-  });
-  int received = 0;
-  while (!done) {
-    const timespec tick{0, 100'000'000};
-    const int sig = sigtimedwait(&signals, nullptr, &tick);
-    if (sig <= 0) continue;
-    if (++received == 1) {
-      log->info("received {}: stopping after the current step (unfinished files resume next run)",
-                sig == SIGTERM ? "SIGTERM" : "SIGINT");
-      stop.Stop();
-    } else {
-      // Safe at any point: the ledger resumes whatever was in flight.
-      log->warn("received a second signal: exiting now");
-      _exit(1);
-    }
-  }
-  runner.join();
+  const Status result = RunUntilDone([&] { return transfer::drop::RunDropService(config, once_, log, stop); },
+                                     [&](int count, std::string_view name) {
+                                       if (count == 1) {
+                                         log->info(
+                                             "received {}: stopping after the current step (unfinished files "
+                                             "resume next run)",
+                                             name);
+                                         stop.Stop();
+                                       } else {
+                                         // Safe at any point: the ledger resumes whatever was in flight.
+                                         log->warn("received a second signal: exiting now");
+                                         _exit(1);
+                                       }
+                                     });
   if (!result.ok()) {
     log->error("{}", result.message());
     return 1;
