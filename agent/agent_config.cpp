@@ -6,6 +6,7 @@
 #include <set>
 
 #include "agent/sinks/lake/lake_sink.h"
+#include "agent/sinks/s3/s3_sink.h"
 #include "agent/sources/mqtt/mqtt_config.h"
 #include "agent/sources/mqtt/mqtt_source.h"
 #include "agent/sources/tail/tail_source.h"
@@ -40,8 +41,13 @@ SinkBuilder ParseLake(const std::string& name, TableReader& r, const BatchPolicy
   return [name, config, policy](Logger log) { return MakeLakeSink(name, config, policy, std::move(log)); };
 }
 
+SinkBuilder ParseS3(const std::string& name, TableReader& r, const BatchPolicy& policy) {
+  S3SinkConfig config = ParseS3SinkConfig(r);
+  return [name, config, policy](Logger log) { return MakeS3Sink(name, config, policy, std::move(log)); };
+}
+
 constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}, {"mqtt", &ParseMqtt}};
-constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake}};
+constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake}, {"s3", &ParseS3}};
 
 template <class T>
 std::string TypeList(const T& types) {
@@ -74,8 +80,8 @@ AgentConfig ParseAgentConfig(const ConfigDocument& doc) {
   TableReader agent = root.Section("agent");
   c.buffer.dir = agent.String("data_dir", "/var/lib/sluice", "where the buffer database lives");
   c.buffer.max_bytes = agent.Size("buffer_max", "1GiB", 1 << 20, UINT64_MAX, "byte cap on the buffer's stored data");
-  const std::string overflow =
-      agent.Enum("overflow", "block", {"block", "drop_oldest"}, "when the buffer is full: stop reading, or drop oldest");
+  const std::string overflow = agent.Enum("overflow", "block", {"block", "drop_oldest"},
+                                          "when the buffer is full: stop reading, or drop oldest");
   c.buffer.overflow = overflow == "block" ? Overflow::kBlock : Overflow::kDropOldest;
   const std::string durability = agent.Enum("durability", "full", {"off", "normal", "full", "extra"},
                                             "SQLite synchronous mode of each commit (see buffer_format.md)");
@@ -88,8 +94,8 @@ AgentConfig ParseAgentConfig(const ConfigDocument& doc) {
   c.metrics_address = agent.String("metrics", "", "host:port for /metrics and /healthz; empty disables");
   const std::string log_format = agent.Enum("log_format", "text", {"text", "json"}, "log line format on stderr");
   c.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;
-  const std::string level = agent.Enum("log_level", "info", {"trace", "debug", "info", "warn", "error", "off"},
-                                       "lowest level logged");
+  const std::string level =
+      agent.Enum("log_level", "info", {"trace", "debug", "info", "warn", "error", "off"}, "lowest level logged");
   c.log_level = ParseLogLevel(level).value();
   c.shutdown_timeout = agent.Duration("shutdown_timeout", "30s", "how long SIGTERM waits for sinks to flush");
   agent.Finish();
@@ -105,7 +111,8 @@ AgentConfig ParseAgentConfig(const ConfigDocument& doc) {
     for (const auto& t : kSourceTypes) {
       if (t.type == type) st = &t;
     }
-    if (st == nullptr) r.Fail("type", "unknown source type \"" + type + "\"; expected one of " + TypeList(kSourceTypes));
+    if (st == nullptr)
+      r.Fail("type", "unknown source type \"" + type + "\"; expected one of " + TypeList(kSourceTypes));
     c.sources.push_back({name, type, st->parse(name, r)});
     r.Finish();
     source_names.insert(name);
@@ -152,8 +159,8 @@ AgentConfig ParseAgentConfig(const ConfigDocument& doc) {
   if (c.sinks.empty()) root.Fail("", "no [sinks.NAME] table: the agent needs at least one sink");
   for (const auto& s : c.sources) {
     if (fed.count(s.name) == 0) {
-      sources.Section(s.name).Fail("", "source \"" + s.name +
-                                           "\" is not in the inputs of any sink; its records would only fill the buffer");
+      sources.Section(s.name).Fail(
+          "", "source \"" + s.name + "\" is not in the inputs of any sink; its records would only fill the buffer");
     }
   }
   return c;

@@ -41,9 +41,9 @@ TransferCommand::TransferCommand(CLI::App& app) {
 bool TransferCommand::selected() const { return transfer_->parsed(); }
 
 void TransferCommand::AddFlags(CLI::App* cmd, bool sync) {
-  cmd->add_option("SRC", f_.source, "Source: /local/path or sftp://user@host:port/path (a directory or one file)")
+  cmd->add_option("SRC", f_.source, "Source: /local/path, sftp://user@host:port/path or s3://bucket/prefix (a directory or one file)")
       ->required();
-  cmd->add_option("DST", f_.dest, "Destination directory: /local/path or sftp://user@host:port/path")->required();
+  cmd->add_option("DST", f_.dest, "Destination directory: /local/path, sftp://user@host:port/path or s3://bucket/prefix")->required();
   cmd->add_flag("--checksum", f_.checksum,
                 "Compare contents (not size and mtime) to decide what to copy, and read every copy back to verify it");
   cmd->add_option("--hash", f_.hash, "Content hash: sha256 (default), xxh128 or crc64nvme")
@@ -76,6 +76,12 @@ void TransferCommand::AddFlags(CLI::App* cmd, bool sync) {
                   "SFTP: password in a file (else SLUICE_SSH_PASSWORD from the environment)");
   cmd->add_option("--sftp-connections", f_.sftp_connections, "SFTP: SSH connections per endpoint (default: automatic)")
       ->check(CLI::Range(0, 64));
+  cmd->add_option("--s3-endpoint", f_.s3_endpoint,
+                  "S3: endpoint URL of a VPC endpoint or S3-compatible store (default AWS, or AWS_ENDPOINT_URL_S3)");
+  cmd->add_option("--s3-region", f_.s3_region, "S3: region (default AWS_REGION, else us-east-1)");
+  cmd->add_flag("--s3-path-style", f_.s3_path_style, "S3: address buckets as https://host/bucket (emulators, MinIO)");
+  cmd->add_option("--s3-profile", f_.s3_profile, "S3: profile in ~/.aws/credentials and ~/.aws/config");
+  cmd->add_option("--s3-part-size", f_.s3_part_size, "S3: multipart upload part size (default 8M, at least 5M)");
 }
 
 int TransferCommand::Execute() {
@@ -127,6 +133,18 @@ int TransferCommand::Run(bool sync) {
   eo.sftp.key_passphrase_file = f_.ssh_key_passphrase_file;
   eo.sftp.password_file = f_.ssh_password_file;
   eo.sftp.connections = f_.sftp_connections > 0 ? f_.sftp_connections : 0;
+  eo.s3.endpoint = f_.s3_endpoint;
+  eo.s3.region = f_.s3_region;
+  eo.s3.path_style = f_.s3_path_style;
+  eo.s3.profile = f_.s3_profile;
+  if (!f_.s3_part_size.empty()) {
+    Result<uint64_t> part = ParseSize(f_.s3_part_size);
+    if (!part.ok()) return Usage(fmt::format("--s3-part-size {}: {}", f_.s3_part_size, part.status().message()));
+    if (part.value() < (5u << 20) || part.value() > (5ull << 30)) {
+      return Usage(fmt::format("--s3-part-size {}: S3 parts are 5 MiB to 5 GiB", f_.s3_part_size));
+    }
+    eo.s3.part_bytes = part.value();
+  }
 
   // Signals are taken by one thread, synchronously; the copier's workers
   // inherit the blocked mask. The first SIGINT/SIGTERM stops between chunks,

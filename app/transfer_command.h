@@ -38,6 +38,11 @@ class TransferCommand {
     bool accept_new_host_key = false;
     std::string ssh_key, ssh_key_passphrase_file, ssh_password_file;
     int sftp_connections = 0;
+    std::string s3_endpoint;
+    std::string s3_region;
+    bool s3_path_style = false;
+    std::string s3_profile;
+    std::string s3_part_size;
   };
   void AddFlags(CLI::App* cmd, bool sync);
   int Run(bool sync);

@@ -11,13 +11,18 @@ packages=(
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   catch2
   libpaho-mqttpp-dev libpaho-mqtt-dev libcurl4-openssl-dev libssh-dev
-  librdkafka-dev libxxhash-dev libunistring-dev
+  librdkafka-dev libxxhash-dev libunistring-dev libpugixml-dev
   # real tools the tests drive
   libpcre2-dev ccache python3
   logrotate procps sqlite3 zstd curl bc
   mosquitto mosquitto-clients openssl
   openssh-server openssh-client sshpass rsync rclone
 )
+
+# The npm emulators (tests/servers) need Node.js; a machine that has it from
+# elsewhere keeps its own.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,3 +39,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 echo "setup: all ${#packages[@]} packages present"
+
+# The emulators, exactly as the committed lockfile pins them. Skipped when
+# node_modules was installed from this very lockfile (a stamp of its hash).
+servers="$(cd "$(dirname "$0")/../tests/servers" && pwd)"
+lock_hash="$(sha256sum "$servers/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$servers/node_modules/.sluice-lock-sha256" 2>/dev/null)" != "$lock_hash" ]; then
+  (cd "$servers" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_hash" >"$servers/node_modules/.sluice-lock-sha256"
+fi
+echo "setup: npm emulators in tests/servers/node_modules"

@@ -79,7 +79,10 @@ class FileCopy {
         o_(options),
         r_(result),
         caps_(dest.capabilities()),
-        tmp_(JoinPath(ParentOf(action.path), PartialName(NameOf(action.path), caps_.max_name_bytes))),
+        // An endpoint whose writes appear whole at Close() needs no partial name.
+        tmp_(caps_.atomic_writes
+                 ? action.path
+                 : JoinPath(ParentOf(action.path), PartialName(NameOf(action.path), caps_.max_name_bytes))),
         buf_(options.buffer_bytes),
         back_(options.buffer_bytes) {}
 
@@ -146,11 +149,15 @@ class FileCopy {
     }
 
     if (Status v = Verify(digest, total); !v.ok()) return v;
-    if (Status t = dst_.SetTimes(tmp_, before.value().mtime_ns); !t.ok()) return t;
+    if (caps_.settable_times) {
+      if (Status t = dst_.SetTimes(tmp_, before.value().mtime_ns); !t.ok()) return t;
+    }
     if (before.value().mode.has_value() && caps_.modes) {
       if (Status m = dst_.SetMode(tmp_, *before.value().mode & 07777); !m.ok()) return m;
     }
-    if (Status n = dst_.Rename(tmp_, action_.path); !n.ok()) return n;
+    if (tmp_ != action_.path) {
+      if (Status n = dst_.Rename(tmp_, action_.path); !n.ok()) return n;
+    }
     r_.hash = digest;
     return Status::Ok();
   }
@@ -329,7 +336,8 @@ FileResult CopyFile(Endpoint& source, Endpoint& dest, const Action& action, cons
   bool mismatch_retried = false;
   // Look for a partial file only where the planner saw one, or after an
   // attempt of ours may have left one.
-  bool allow_resume = options.resume && action.partial_seen;
+  const bool resumable = options.resume && !dest.capabilities().atomic_writes;
+  bool allow_resume = resumable && action.partial_seen;
   bool compare = action.compare_content;
   for (;;) {
     ++r.attempts;
@@ -357,7 +365,7 @@ FileResult CopyFile(Endpoint& source, Endpoint& dest, const Action& action, cons
       }
     }
     if (s.code() == ErrorCode::kCancelled) return finish(FileOutcome::kCancelled, s.message());
-    if (s.code() != ErrorCode::kCorrupt) allow_resume = options.resume;
+    if (s.code() != ErrorCode::kCorrupt) allow_resume = resumable;
     if (!Transient(s) || r.attempts > options.retries) {
       return finish(FileOutcome::kFailed,
                     r.attempts > 1 ? fmt::format("{} (after {} attempts)", s.message(), r.attempts) : s.message());

@@ -52,6 +52,18 @@ struct EndpointCapabilities {
   bool normalizes_unicode = false;  // NFC and NFD forms of a name are the same name
   int64_t mtime_precision_ns = 1;   // what SetTimes keeps (1 s on some servers)
   size_t max_name_bytes = 255;      // one path component
+  // SetTimes keeps what it is given. Without it (S3: an object's time is
+  // when it was stored) SetTimes is kUnsupported, and a destination file is
+  // up to date when it is the same size and not older than the source's.
+  bool settable_times = true;
+  // A file being written appears under its name only once Close() returns Ok,
+  // whole (an S3 PUT or completed multipart upload): the copier writes to the
+  // final name directly, with no partial name, rename or resume.
+  bool atomic_writes = false;
+  // A directory exists while anything is under it (S3 prefixes): files can be
+  // written under a path whose directories were never made. MakeDirectory
+  // still makes an empty one that Stat and List see.
+  bool implicit_directories = false;
 };
 
 class ReadStream {

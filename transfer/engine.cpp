@@ -68,11 +68,19 @@ class Run {
       return Status(s.code(), fmt::format("cannot create the destination {}: {}", dst_.url(), s.message()));
     }
     std::vector<const Action*> files;
-    for (const Action& a : plan.actions) {
+    const bool implicit_dirs = dst_.capabilities().implicit_directories;
+    for (size_t i = 0; i < plan.actions.size(); ++i) {
+      const Action& a = plan.actions[i];
       switch (a.kind) {
         case ActionKind::kMakeDirectory: {
           ReportEntry e = EntryFor(a);
-          const Status s = dst_.MakeDirectory(a.path);
+          // Where directories are key prefixes (S3), one that will hold
+          // something (the plan lists its contents right after it) comes into
+          // being with its contents; only an empty one needs a marker.
+          const Action* next = i + 1 < plan.actions.size() ? &plan.actions[i + 1] : nullptr;
+          const bool filled = implicit_dirs && next != nullptr && next->path.starts_with(a.path + "/") &&
+                              (next->kind == ActionKind::kCopyFile || next->kind == ActionKind::kMakeDirectory);
+          const Status s = filled ? Status::Ok() : dst_.MakeDirectory(a.path);
           Outcome(e, s, "created");
           Record(std::move(e));
           break;

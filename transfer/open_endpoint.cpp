@@ -8,6 +8,7 @@
 
 #include "protocols/sftp/sftp_url.h"
 #include "transfer/local/local_endpoint.h"
+#include "transfer/s3/s3_url.h"
 #include "transfer/subtree_endpoint.h"
 
 namespace sluice::transfer {
@@ -43,8 +44,12 @@ std::string UrlProblem(std::string_view url) {
     Result<sftp::SftpUrl> parsed = sftp::ParseSftpUrl(url);
     return parsed.ok() ? "" : parsed.status().message();
   }
+  if (IsS3Url(url)) {
+    Result<S3Url> parsed = ParseS3Url(url);
+    return parsed.ok() ? "" : parsed.status().message();
+  }
   if (HasScheme(url)) {
-    return fmt::format("{}: unsupported scheme (this build reads local paths and sftp:// URLs)", url);
+    return fmt::format("{}: unsupported scheme (this build reads local paths, sftp:// and s3:// URLs)", url);
   }
   return "";
 }
@@ -52,6 +57,28 @@ std::string UrlProblem(std::string_view url) {
 Result<OpenedSource> OpenSource(std::string_view url, const EndpointOptions& options) {
   if (std::string problem = UrlProblem(url); !problem.empty()) return Status::InvalidArgument(problem);
   OpenedSource out;
+  if (IsS3Url(url)) {
+    const S3Url parsed = ParseS3Url(url).value();
+    Result<std::unique_ptr<Endpoint>> ep = OpenS3Endpoint(parsed, options.s3);
+    if (!ep.ok()) return ep.status();
+    // The prefix may name one object: s3://b/dir/file.csv.
+    if (!parsed.prefix.empty()) {
+      auto [dir, name] = SplitLast(parsed.prefix);
+      S3Url up = parsed;
+      up.prefix = dir;
+      Result<std::unique_ptr<Endpoint>> parent = OpenS3Endpoint(up, options.s3);
+      if (parent.ok()) {
+        Result<EntryInfo> info = parent.value()->Stat(name);
+        if (info.ok() && info.value().type == EntryType::kFile) {
+          out.endpoint = std::move(parent).value();
+          out.only = name;
+          return out;
+        }
+      }
+    }
+    out.endpoint = std::move(ep).value();
+    return out;
+  }
   if (IsSftp(url)) {
     Result<sftp::SftpUrl> parsed = sftp::ParseSftpUrl(url);
     Result<std::unique_ptr<Endpoint>> ep = OpenSftpEndpoint(parsed.value(), options.sftp);
@@ -92,6 +119,8 @@ Result<OpenedSource> OpenSource(std::string_view url, const EndpointOptions& opt
 
 Result<std::unique_ptr<Endpoint>> OpenDestination(std::string_view url, const EndpointOptions& options) {
   if (std::string problem = UrlProblem(url); !problem.empty()) return Status::InvalidArgument(problem);
+  // S3 has no directories to create: every prefix can be written to.
+  if (IsS3Url(url)) return OpenS3Endpoint(ParseS3Url(url).value(), options.s3);
   std::string missing;  // the part below the nearest existing ancestor
   if (IsSftp(url)) {
     Result<sftp::SftpUrl> parsed = sftp::ParseSftpUrl(url);

@@ -1,6 +1,7 @@
 // Endpoints by URL, as the command line names them: "/local/path" (or a
-// relative local path) and "sftp://user@host:port/path". More schemes
-// (smb://, nfs://, s3://) arrive with their endpoints.
+// relative local path), "sftp://user@host:port/path" and
+// "s3://bucket/prefix". More schemes (smb://, nfs://) arrive with their
+// endpoints.
 //
 // A source may name a single file: it is opened as its parent directory with
 // `only` set to the file's name. A destination that does not exist yet is
@@ -14,12 +15,14 @@
 
 #include "core/status.h"
 #include "transfer/endpoint.h"
+#include "transfer/s3/s3_endpoint.h"
 #include "transfer/sftp/sftp_endpoint.h"
 
 namespace sluice::transfer {
 
 struct EndpointOptions {
   SftpOptions sftp;
+  S3Options s3;
 };
 
 struct OpenedSource {

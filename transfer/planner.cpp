@@ -251,6 +251,15 @@ class Walker {
     } else if (options_.checksum) {
       Add(ActionKind::kCopyFile, path, e, dst, "content to compare (--checksum)");
       plan_.actions.back().compare_content = true;
+    } else if (!dst_caps_.settable_times) {
+      // The destination's time is when it stored the file (S3), in whole
+      // seconds: a copy stored in a later second than the source's last
+      // change is that version; the same second is too close to tell.
+      if (e.mtime_ns >= dst->mtime_ns) {
+        Add(ActionKind::kCopyFile, path, e, dst, "the source changed after the destination's copy was stored");
+      } else {
+        Add(ActionKind::kUpToDate, path, e, dst, "same size, stored after the source's last change");
+      }
     } else if (!MtimesAgree(e.mtime_ns, dst->mtime_ns, precision_)) {
       Add(ActionKind::kCopyFile, path, e, dst, "modification time differs");
     } else {

@@ -14,11 +14,20 @@ std::string TomlString(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += c;
     }
   }
   return out + "\"";
@@ -59,10 +68,14 @@ std::string AgentUnderTest::RenderConfig() const {
     c << o.extra_source_toml << (o.extra_source_toml.empty() || o.extra_source_toml.back() == '\n' ? "" : "\n") << "\n";
   }
   c << "[sinks.lake]\n"
-    << "type = \"lake\"\n"
-    << "inputs = [\"app\"]\n"
-    << "path = " << TomlString(lake().string()) << "\n"
-    << "batch.max_age = " << TomlString(o.batch_max_age) << "\n"
+    << "inputs = [\"app\"]\n";
+  if (o.sink_toml.empty()) {
+    c << "type = \"lake\"\n"
+      << "path = " << TomlString(lake().string()) << "\n";
+  } else {
+    c << o.sink_toml << (o.sink_toml.back() == '\n' ? "" : "\n");
+  }
+  c << "batch.max_age = " << TomlString(o.batch_max_age) << "\n"
     << "batch.max_bytes = " << TomlString(o.batch_max_bytes) << "\n"
     << "retry.initial = " << TomlString(o.retry_initial) << "\n"
     << "retry.max = " << TomlString(o.retry_max) << "\n";
@@ -84,11 +97,14 @@ void AgentUnderTest::Start(bool wait_ready) {
   p.env = options_.env;
   process_ = std::make_unique<Process>(std::move(p));
   if (!wait_ready) return;
-  const bool ready = WaitUntil(std::chrono::seconds(60), [&] {
-    if (!process_->Running()) return true;
-    auto r = HttpGet(metrics_port_, "/healthz", std::chrono::seconds(2));
-    return r.has_value() && r->status == 200;
-  }, std::chrono::milliseconds(20));
+  const bool ready = WaitUntil(
+      std::chrono::seconds(60),
+      [&] {
+        if (!process_->Running()) return true;
+        auto r = HttpGet(metrics_port_, "/healthz", std::chrono::seconds(2));
+        return r.has_value() && r->status == 200;
+      },
+      std::chrono::milliseconds(20));
   INFO("agent stderr (tail):\n" << StderrTail());
   REQUIRE(process_->Running());
   REQUIRE(ready);
@@ -122,7 +138,8 @@ double AgentUnderTest::Metric(std::string_view name, const Labels& labels) const
 }
 
 bool AgentUnderTest::WaitForLakeLines(uint64_t n, std::chrono::milliseconds timeout) {
-  return WaitUntil(timeout, [&] { return lake_lines_.Count() >= n; }, std::chrono::milliseconds(200));
+  return WaitUntil(
+      timeout, [&] { return lake_lines_.Count() >= n; }, std::chrono::milliseconds(200));
 }
 
 uint64_t AgentUnderTest::LakeLines() { return lake_lines_.Count(); }
@@ -131,19 +148,22 @@ bool AgentUnderTest::WaitUntilCaughtUp(std::chrono::milliseconds timeout, std::c
   using Clock = std::chrono::steady_clock;
   double last_in = -1;
   Clock::time_point still_since = Clock::now();
-  return WaitUntil(timeout, [&] {
-    std::optional<MetricsSnapshot> m = Metrics();
-    if (!m) return false;
-    const double in = m->Sum("sluice_source_records_total");
-    const double out = m->Sum("sluice_sink_records_total");
-    const bool idle = m->Sum("sluice_tail_bytes_behind") == 0 && in == out;
-    if (!idle || in != last_in) {
-      last_in = idle ? in : -1;
-      still_since = Clock::now();
-      return false;
-    }
-    return Clock::now() - still_since >= quiet;
-  }, std::chrono::milliseconds(200));
+  return WaitUntil(
+      timeout,
+      [&] {
+        std::optional<MetricsSnapshot> m = Metrics();
+        if (!m) return false;
+        const double in = m->Sum("sluice_source_records_total");
+        const double out = m->Sum("sluice_sink_records_total");
+        const bool idle = m->Sum("sluice_tail_bytes_behind") == 0 && in == out;
+        if (!idle || in != last_in) {
+          last_in = idle ? in : -1;
+          still_since = Clock::now();
+          return false;
+        }
+        return Clock::now() - still_since >= quiet;
+      },
+      std::chrono::milliseconds(200));
 }
 
 std::string AgentUnderTest::StderrTail(size_t lines) const {

@@ -46,6 +46,10 @@ struct AgentOptions {
   // When set, the whole body of [sources.app] (e.g. an MQTT source) instead
   // of the tail source the fields above describe.
   std::string source_toml;
+  // When set, the sink's own keys (type and its settings, e.g. an S3 sink)
+  // instead of the lake sink at <root>/lake; the batch and retry keys above
+  // are added either way, and the sink keeps the name "lake".
+  std::string sink_toml;
   // Environment variables for the agent process (added to the test's own).
   std::vector<std::pair<std::string, std::string>> env;
 };

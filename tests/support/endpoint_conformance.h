@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "transfer/endpoint.h"
 
@@ -16,6 +17,10 @@ namespace sluice::transfer::test {
 using EndpointFactory = std::function<std::unique_ptr<Endpoint>()>;
 
 void RunEndpointConformance(const EndpointFactory& fresh);
+
+// `n` deterministic pseudo-random bytes (xorshift from `seed`): file contents
+// whose every byte matters.
+std::string Pattern(size_t n, uint32_t seed);
 
 // The local endpoint at `root`, failing the test (REQUIRE) if it cannot be opened.
 std::unique_ptr<Endpoint> OpenLocalOrFail(const std::filesystem::path& root);

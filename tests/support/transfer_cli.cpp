@@ -37,8 +37,9 @@ RunResult RunSluiceTransfer(const std::vector<std::string>& args, const fs::path
   return RunToCompletion(TransferOptions(args, log_dir, std::move(env)), timeout);
 }
 
-Process StartSluiceTransfer(const std::vector<std::string>& args, const fs::path& log_dir) {
-  return Process(TransferOptions(args, log_dir, {}));
+Process StartSluiceTransfer(const std::vector<std::string>& args, const fs::path& log_dir,
+                            std::vector<std::pair<std::string, std::string>> env) {
+  return Process(TransferOptions(args, log_dir, std::move(env)));
 }
 
 std::string Sha256File(const fs::path& path) {

@@ -22,7 +22,8 @@ RunResult RunSluiceTransfer(const std::vector<std::string>& args, const std::fil
                             std::vector<std::pair<std::string, std::string>> env = {});
 
 // Starts it without waiting (for kill -9 tests).
-Process StartSluiceTransfer(const std::vector<std::string>& args, const std::filesystem::path& log_dir);
+Process StartSluiceTransfer(const std::vector<std::string>& args, const std::filesystem::path& log_dir,
+                            std::vector<std::pair<std::string, std::string>> env = {});
 
 struct TreeEntry {
   char type = '?';  // f file, d directory, l symlink

@@ -7,6 +7,7 @@
 #include "transfer/drop/landing.h"
 #include "transfer/drop/source_layout.h"
 #include "transfer/open_endpoint.h"
+#include "transfer/s3/s3_url.h"
 
 namespace sluice::transfer::drop {
 namespace {
@@ -42,7 +43,11 @@ DropSpec ParseDrop(const std::string& name, TableReader& r) {
   d.name = name;
   if (!IsSafeName(name)) r.Fail("", "a drop name may use only letters, digits, '_' and '-' (64 at most)");
   d.source = r.RequiredString("source", "the inbox: a local directory or sftp://user@host:port/path");
-  if (std::string p = UrlProblem(d.source); !p.empty()) r.Fail("source", p);
+  if (IsS3Url(d.source)) {
+    r.Fail("source", d.source + ": an inbox is a local directory or sftp:// (an s3:// inbox is not supported)");
+  } else if (std::string p = UrlProblem(d.source); !p.empty()) {
+    r.Fail("source", p);
+  }
 
   d.sftp.known_hosts = r.String("known_hosts", "", "known_hosts file for sftp:// (empty: ~/.ssh/known_hosts)");
   d.sftp.accept_new_host_key =
@@ -75,8 +80,12 @@ DropSpec ParseDrop(const std::string& name, TableReader& r) {
   d.require_sidecar = r.Bool("require_sidecar", false, "wait for a sidecar checksum before taking a file");
   if (d.require_sidecar && d.sidecars.empty()) r.Fail("require_sidecar", "needs at least one entry in sidecars");
 
-  d.destination = r.RequiredString("destination", "the lake root: a local directory (or sftp://)");
+  d.destination = r.RequiredString("destination", "the lake root: a local directory, s3://bucket/prefix (or sftp://)");
   if (std::string p = UrlProblem(d.destination); !p.empty()) r.Fail("destination", p);
+  d.s3.endpoint = r.String("s3_endpoint", "", "s3:// destination: endpoint URL (VPC endpoint, S3-compatible store)");
+  d.s3.region = r.String("s3_region", "", "s3:// destination: region (empty: AWS_REGION, else us-east-1)");
+  d.s3.path_style = r.Bool("s3_path_style", false, "s3:// destination: path-style addressing (https://host/bucket)");
+  d.s3.profile = r.String("s3_profile", "", "s3:// destination: profile in ~/.aws/credentials and ~/.aws/config");
   d.land_as = r.String("land_as", "raw/{drop}/dt={date}/{name}",
                        "where a file lands below destination: {drop} {date} {name} {path} {stem} {ext} {version}");
   if (std::string p = LandingTemplateProblem(d.land_as); !p.empty()) r.Fail("land_as", p);

@@ -13,6 +13,7 @@
 
 #include "core/config/reader.h"
 #include "core/util/glob.h"
+#include "transfer/s3/s3_endpoint.h"
 #include "transfer/sftp/sftp_endpoint.h"
 
 namespace sluice::transfer::drop {
@@ -30,6 +31,7 @@ struct DropSpec {
   std::string name;
   std::string source;  // URL of the inbox directory
   SftpOptions sftp;
+  S3Options s3;  // an s3:// destination's endpoint, region, addressing and profile
   std::vector<Glob> include;  // empty: every file
   std::vector<Glob> exclude;
   std::vector<Glob> ignore;  // names still being uploaded: never taken

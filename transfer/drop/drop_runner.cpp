@@ -129,6 +129,7 @@ std::string DropRunner::LandingPath(const FileRow& row, int version) const {
 Status DropRunner::Connect() {
   EndpointOptions options;
   options.sftp = spec_.sftp;
+  options.s3 = spec_.s3;
   if (!source_) {
     Result<OpenedSource> src = OpenSource(layout_.root_url, options);
     if (!src.ok()) return src.status();

@@ -86,7 +86,10 @@ LandResult CopyToTemp(Endpoint& source, Endpoint& dest, const LandRequest& r) {
     if (in.status().code() == ErrorCode::kNotFound) out.source_changed = true;
     return fail(in.status());
   }
-  if (Status s = dest.MakeDirectory(ParentOf(r.temp_path)); !s.ok()) return fail(s);
+  // Where directories are key prefixes (S3), making one would only leave a marker object in the lake.
+  if (!dest.capabilities().implicit_directories) {
+    if (Status s = dest.MakeDirectory(ParentOf(r.temp_path)); !s.ok()) return fail(s);
+  }
   Result<std::unique_ptr<WriteStream>> w = dest.OpenWrite(r.temp_path, 0);
   if (!w.ok()) return fail(w.status());
 
@@ -179,7 +182,9 @@ Result<std::string> ReadSmallFile(Endpoint& ep, std::string_view path, size_t li
 
 Status WriteSmallFile(Endpoint& ep, std::string_view path, std::string_view content) {
   const std::string temp = TempPathFor(path, ep.capabilities().max_name_bytes);
-  if (Status s = ep.MakeDirectory(ParentOf(path)); !s.ok()) return s;
+  if (!ep.capabilities().implicit_directories) {
+    if (Status s = ep.MakeDirectory(ParentOf(path)); !s.ok()) return s;
+  }
   Result<std::unique_ptr<WriteStream>> w = ep.OpenWrite(temp, 0);
   if (!w.ok()) return w.status();
   if (Status s = w.value()->Write(content); !s.ok()) return s;

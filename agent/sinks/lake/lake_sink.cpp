@@ -16,6 +16,23 @@ std::string LakePartition(std::string_view source, int64_t ts_ms) {
   return "raw/" + std::string(source) + buf;
 }
 
+Status ForEachLakeGroup(std::span<const BatchInfo> batches,
+                        const std::function<Status(const std::string&, std::span<const BatchInfo>)>& each) {
+  size_t i = 0;
+  while (i < batches.size()) {
+    const BatchInfo& first = batches[i];
+    const std::string partition = LakePartition(first.source, first.first_ts_ms);
+    size_t j = i + 1;
+    while (j < batches.size() && batches[j].source == first.source &&
+           LakePartition(batches[j].source, batches[j].first_ts_ms) == partition) {
+      ++j;
+    }
+    if (Status s = each(partition, batches.subspan(i, j - i)); !s.ok()) return s;
+    i = j;
+  }
+  return Status::Ok();
+}
+
 LakeConfig ParseLakeConfig(TableReader& r) {
   LakeConfig c;
   c.path = r.RequiredString("path", "the lake's root directory; files go under <path>/raw/<source>/");
@@ -34,20 +51,9 @@ class LakeSink final : public Sink {
   BatchPolicy policy() const override { return policy_; }
 
   Status Deliver(std::span<const BatchInfo> batches, const BatchLoader& load) override {
-    size_t i = 0;
-    while (i < batches.size()) {
-      // A group: consecutive batches of one source whose first record falls in the same hour.
-      const BatchInfo& first = batches[i];
-      const std::string partition = LakePartition(first.source, first.first_ts_ms);
-      size_t j = i + 1;
-      while (j < batches.size() && batches[j].source == first.source &&
-             LakePartition(batches[j].source, batches[j].first_ts_ms) == partition) {
-        ++j;
-      }
-      if (Status s = WriteGroup(partition, batches.subspan(i, j - i), load); !s.ok()) return s;
-      i = j;
-    }
-    return Status::Ok();
+    return ForEachLakeGroup(batches, [&](const std::string& partition, std::span<const BatchInfo> group) {
+      return WriteGroup(partition, group, load);
+    });
   }
 
  private:

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,5 +28,11 @@ std::unique_ptr<Sink> MakeLakeSink(std::string name, LakeConfig config, BatchPol
 
 // "raw/<source>/dt=YYYY-MM-DD/hr=HH" for a record time in epoch ms (UTC).
 std::string LakePartition(std::string_view source, int64_t ts_ms);
+
+// Splits `batches` into the groups that become one lake file or object each:
+// consecutive batches of one source whose first records fall in the same
+// hour. Calls `each(partition, group)` in order and stops at the first error.
+Status ForEachLakeGroup(std::span<const BatchInfo> batches,
+                        const std::function<Status(const std::string&, std::span<const BatchInfo>)>& each);
 
 }  // namespace sluice

@@ -130,7 +130,9 @@ poll = "10s"
   CHECK(ConfigError(head + "done_marker = \"done\"\n").find("{name}") != std::string::npos);
   CHECK(ConfigError(head + "colour = 1\n").find("drops.a.colour") != std::string::npos);
   CHECK(ConfigError(head + "move_to = \"../../../../x\"\n").find("move_to") != std::string::npos);
-  CHECK(ConfigError("[drops.a]\nsource = \"s3://b/in\"\ndestination = \"/l\"\n").find("unsupported scheme") !=
+  CHECK(ConfigError("[drops.a]\nsource = \"s3://b/in\"\ndestination = \"/l\"\n").find("s3:// inbox") !=
+        std::string::npos);
+  CHECK(ConfigError("[drops.a]\nsource = \"/in\"\ndestination = \"ftp://h/l\"\n").find("unsupported scheme") !=
         std::string::npos);
   CHECK(ConfigError("[drops.\"a b\"]\nsource = \"/in\"\ndestination = \"/l\"\n").find("drop name") !=
         std::string::npos);

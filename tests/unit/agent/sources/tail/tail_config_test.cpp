@@ -7,7 +7,7 @@
 namespace sluice {
 namespace {
 
-TailConfig Parse(const std::string& toml, EffectiveConfig* eff = nullptr) {
+TailConfig ParseTailToml(const std::string& toml, EffectiveConfig* eff = nullptr) {
   const ConfigDocument doc = ConfigDocument::Parse(toml, "test.toml");
   TableReader root(doc, eff);
   TableReader src = root.Section("sources").Section("app");
@@ -17,9 +17,9 @@ TailConfig Parse(const std::string& toml, EffectiveConfig* eff = nullptr) {
   return c;
 }
 
-std::string ErrorOf(const std::string& toml) {
+std::string TailErrorOf(const std::string& toml) {
   try {
-    Parse(toml);
+    ParseTailToml(toml);
   } catch (const ConfigError& e) {
     return e.what();
   }
@@ -28,7 +28,7 @@ std::string ErrorOf(const std::string& toml) {
 
 TEST_CASE("tail: config defaults", "[unit]") {
   EffectiveConfig eff;
-  const TailConfig c = Parse("[sources.app]\ntype = \"tail\"\npaths = [\"/var/log/*.log\"]\n", &eff);
+  const TailConfig c = ParseTailToml("[sources.app]\ntype = \"tail\"\npaths = [\"/var/log/*.log\"]\n", &eff);
   REQUIRE(c.paths.size() == 1);
   CHECK(c.paths[0].pattern() == "/var/log/*.log");
   CHECK(c.exclude.empty());
@@ -56,7 +56,7 @@ TEST_CASE("tail: config defaults", "[unit]") {
 }
 
 TEST_CASE("tail: config values", "[unit]") {
-  const TailConfig c = Parse(R"([sources.app]
+  const TailConfig c = ParseTailToml(R"([sources.app]
 type = "tail"
 paths = ["/a/**/*.log", "/b/x.log"]
 exclude = ["*.gz"]
@@ -84,20 +84,20 @@ fingerprint_bytes = 512
 }
 
 TEST_CASE("tail: config errors name the key and what is wrong", "[unit]") {
-  CHECK(ErrorOf("[sources.app]\ntype = \"tail\"\n").find("missing required key 'paths'") != std::string::npos);
-  const std::string glob = ErrorOf("[sources.app]\npaths = [\"/a/[b\"]\n");
+  CHECK(TailErrorOf("[sources.app]\ntype = \"tail\"\n").find("missing required key 'paths'") != std::string::npos);
+  const std::string glob = TailErrorOf("[sources.app]\npaths = [\"/a/[b\"]\n");
   CHECK(glob.find("test.toml:2:") != std::string::npos);
   CHECK(glob.find("sources.app.paths") != std::string::npos);
   CHECK(glob.find("unterminated '['") != std::string::npos);
-  const std::string re = ErrorOf("[sources.app]\npaths = [\"/a\"]\nmultiline.start = '(x'\n");
+  const std::string re = TailErrorOf("[sources.app]\npaths = [\"/a\"]\nmultiline.start = '(x'\n");
   CHECK(re.find("sources.app.multiline.start") != std::string::npos);
   CHECK(re.find("invalid regular expression") != std::string::npos);
-  CHECK(ErrorOf("[sources.app]\npaths = [\"/a\"]\nstart_at = \"middle\"\n").find("expected one of") !=
+  CHECK(TailErrorOf("[sources.app]\npaths = [\"/a\"]\nstart_at = \"middle\"\n").find("expected one of") !=
         std::string::npos);
-  CHECK(ErrorOf("[sources.app]\npaths = [\"/a\"]\nmultiline.begin = 'x'\n").find("unknown key "
+  CHECK(TailErrorOf("[sources.app]\npaths = [\"/a\"]\nmultiline.begin = 'x'\n").find("unknown key "
                                                                                   "'sources.app.multiline.begin'") !=
         std::string::npos);
-  CHECK(ErrorOf("[sources.app]\npaths = [\"/a\"]\nmax_line = \"lots\"\n").find("sources.app.max_line") !=
+  CHECK(TailErrorOf("[sources.app]\npaths = [\"/a\"]\nmax_line = \"lots\"\n").find("sources.app.max_line") !=
         std::string::npos);
 }
 
