@@ -22,7 +22,8 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
   std::vector<std::unique_ptr<Sink>> sinks;
   for (const SinkSpec& spec : config.sinks) {
     if (Status s = buffer.RegisterSink(spec.name, spec.inputs); !s.ok()) return s;
-    sinks.push_back(spec.build(ChildLogger(log, spec.type + " " + spec.name)));
+    sinks.push_back(
+        spec.build(SinkContext{ChildLogger(log, spec.type + " " + spec.name), &metrics, config.buffer.dir}));
   }
 
   // A failed component records why and stops the agent.
@@ -38,8 +39,8 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
   std::unique_ptr<MetricsServer> server;
   std::atomic<int> running_sources{0};
   if (!config.metrics_address.empty()) {
-    Result<std::unique_ptr<MetricsServer>> started = MetricsServer::Start(
-        config.metrics_address, metrics, [&]() -> Health {
+    Result<std::unique_ptr<MetricsServer>> started =
+        MetricsServer::Start(config.metrics_address, metrics, [&]() -> Health {
           if (internal_stop.stop_requested()) return {false, R"({"status":"stopping"})"};
           return {true, R"({"status":"ok","sources_running":)" + std::to_string(running_sources.load()) + "}"};
         });
@@ -52,8 +53,8 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
   std::vector<std::jthread> sink_threads;
   std::vector<std::unique_ptr<SinkRunner>> runners;
   for (size_t i = 0; i < sinks.size(); ++i) {
-    runners.push_back(std::make_unique<SinkRunner>(*sinks[i], buffer, metrics, ChildLogger(log, "sink " + sinks[i]->name()),
-                                                   config.sinks[i].retry));
+    runners.push_back(std::make_unique<SinkRunner>(
+        *sinks[i], buffer, metrics, ChildLogger(log, "sink " + sinks[i]->name()), config.sinks[i].retry));
     sink_threads.emplace_back([&, runner = runners.back().get(), name = sinks[i]->name()] {
       SetThreadName("sink:" + name);
       runner->Run(sink_drain.get_token(), sink_abort.get_token());
@@ -79,8 +80,7 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
       }
     });
   }
-  log->info("agent running: {} sources, {} sinks, buffer {}", sources.size(), sinks.size(),
-            buffer.path().string());
+  log->info("agent running: {} sources, {} sinks, buffer {}", sources.size(), sinks.size(), buffer.path().string());
 
   // Wait for a stop request (a signal) or an internal failure.
   {

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "agent/sinks/kinesis/kinesis_sink.h"
 #include "agent/sinks/lake/lake_sink.h"
 #include "agent/sinks/s3/s3_sink.h"
 #include "agent/sources/mqtt/mqtt_config.h"
@@ -38,16 +39,21 @@ SourceBuilder ParseMqtt(const std::string& name, TableReader& r) {
 
 SinkBuilder ParseLake(const std::string& name, TableReader& r, const BatchPolicy& policy) {
   LakeConfig config = ParseLakeConfig(r);
-  return [name, config, policy](Logger log) { return MakeLakeSink(name, config, policy, std::move(log)); };
+  return [name, config, policy](const SinkContext& ctx) { return MakeLakeSink(name, config, policy, ctx.log); };
 }
 
 SinkBuilder ParseS3(const std::string& name, TableReader& r, const BatchPolicy& policy) {
   S3SinkConfig config = ParseS3SinkConfig(r);
-  return [name, config, policy](Logger log) { return MakeS3Sink(name, config, policy, std::move(log)); };
+  return [name, config, policy](const SinkContext& ctx) { return MakeS3Sink(name, config, policy, ctx.log); };
+}
+
+SinkBuilder ParseKinesis(const std::string& name, TableReader& r, const BatchPolicy& policy) {
+  KinesisSinkConfig config = ParseKinesisSinkConfig(r);
+  return [name, config, policy](const SinkContext& ctx) { return MakeKinesisSink(name, config, policy, ctx); };
 }
 
 constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}, {"mqtt", &ParseMqtt}};
-constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake}, {"s3", &ParseS3}};
+constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake}, {"s3", &ParseS3}, {"kinesis", &ParseKinesis}};
 
 template <class T>
 std::string TypeList(const T& types) {

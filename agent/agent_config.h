@@ -21,7 +21,7 @@
 namespace sluice {
 
 using SourceBuilder = std::function<std::unique_ptr<Source>(const SourceContext&)>;
-using SinkBuilder = std::function<std::unique_ptr<Sink>(Logger)>;
+using SinkBuilder = std::function<std::unique_ptr<Sink>(const SinkContext&)>;
 
 struct SourceSpec {
   std::string name;

@@ -8,17 +8,27 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "agent/buffer/buffer.h"
+#include "core/log/log.h"
+#include "core/metrics/metrics.h"
 #include "core/status.h"
 
 namespace sluice {
 
 using BatchLoader = std::function<Result<std::string>(const BatchInfo&)>;
+
+// What a sink is built with besides its own configuration.
+struct SinkContext {
+  Logger log;
+  MetricsRegistry* metrics = nullptr;  // the agent's registry (null in unit tests: the sink keeps its own)
+  std::filesystem::path data_dir;      // the agent's data_dir, for what a sink keeps on disk (dead letters)
+};
 
 struct BatchPolicy {
   uint64_t max_bytes = 64ULL << 20;          // stored bytes delivered at once

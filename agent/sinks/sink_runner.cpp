@@ -47,8 +47,8 @@ void SinkRunner::Run(std::stop_token drain, std::stop_token abort) {
   int64_t corrupt_seq = 0;  // a batch that failed to load as corrupt: deliver up to it, then skip it
   while (!abort.stop_requested()) {
     const int64_t mark = buffer_.last_seq();
-    Result<std::vector<BatchInfo>> pending = buffer_.ListPending(sink_.name(), kMaxBatchesPerDelivery,
-                                                                 policy.max_bytes);
+    Result<std::vector<BatchInfo>> pending =
+        buffer_.ListPending(sink_.name(), kMaxBatchesPerDelivery, policy.max_bytes);
     if (!pending.ok()) {
       errors_.Inc();
       log_->error("cannot read pending batches: {}", pending.status().message());
@@ -93,9 +93,11 @@ void SinkRunner::Run(std::stop_token drain, std::stop_token abort) {
     // Corrupt batches are skipped (logged and counted): they can never be
     // delivered, and holding the cursor on them would stop the sink forever.
     std::vector<int64_t> corrupt;
+    bool batch_gone = false;
     const BatchLoader load = [&](const BatchInfo& info) -> Result<std::string> {
       Result<std::string> data = buffer_.LoadBatch(info.seq);
       if (!data.ok() && data.status().code() == ErrorCode::kCorrupt) corrupt.push_back(info.seq);
+      if (!data.ok() && data.status().code() == ErrorCode::kNotFound) batch_gone = true;
       return data;
     };
     const Status s = sink_.Deliver(batches, load);
@@ -123,7 +125,9 @@ void SinkRunner::Run(std::stop_token drain, std::stop_token abort) {
       corrupt_seq = corrupt.front();
       continue;
     }
-    if (s.code() == ErrorCode::kNotFound) continue;  // dropped by drop_oldest meanwhile: list again
+    // A batch dropped by drop_oldest meanwhile: list again. (A destination's
+    // own "not found", a missing bucket or stream, is a failure like any other.)
+    if (batch_gone) continue;
     errors_.Inc();
     retries_.Inc();
     const auto delay = backoff.Next();

@@ -142,7 +142,7 @@ std::string Crc64NvmeBase64(uint64_t crc) {
 }
 
 S3Client::S3Client(S3Config config, std::shared_ptr<CredentialsProvider> credentials)
-    : config_(std::move(config)), credentials_(std::move(credentials)) {
+    : config_(std::move(config)), credentials_(std::move(credentials)), pool_(config_.http) {
   std::string endpoint = config_.endpoint;
   if (endpoint.empty()) endpoint = fmt::format("https://s3.{}.amazonaws.com", config_.region);
   const size_t scheme_end = endpoint.find("://");
@@ -156,23 +156,6 @@ S3Client::~S3Client() = default;
 
 std::chrono::system_clock::time_point S3Client::Now() const {
   return config_.clock ? config_.clock() : std::chrono::system_clock::now();
-}
-
-std::unique_ptr<http::Client> S3Client::Borrow() {
-  {
-    std::lock_guard lock(mu_);
-    if (!idle_.empty()) {
-      std::unique_ptr<http::Client> c = std::move(idle_.back());
-      idle_.pop_back();
-      return c;
-    }
-  }
-  return std::make_unique<http::Client>(config_.http);
-}
-
-void S3Client::GiveBack(std::unique_ptr<http::Client> client) {
-  std::lock_guard lock(mu_);
-  idle_.push_back(std::move(client));
 }
 
 Result<http::Response> S3Client::SendOnce(const Call& call) {
@@ -198,11 +181,7 @@ Result<http::Response> S3Client::SendOnce(const Call& call) {
   http_request.headers.insert(http_request.headers.end(), signed_request.headers.begin(), signed_request.headers.end());
   http_request.body = call.body;
 
-  std::unique_ptr<http::Client> client = Borrow();
-  Result<http::Response> r = client->Perform(http_request);
-  // A client whose transfer failed may hold a broken connection: drop it.
-  if (r.ok()) GiveBack(std::move(client));
-  return r;
+  return pool_.Perform(http_request);
 }
 
 Result<http::Response> S3Client::Send(const Call& call) {

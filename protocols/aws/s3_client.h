@@ -24,7 +24,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +31,7 @@
 
 #include "core/status.h"
 #include "protocols/aws/credentials.h"
+#include "protocols/http/client_pool.h"
 #include "protocols/http/http_client.h"
 
 namespace sluice::aws {
@@ -112,8 +112,6 @@ class S3Client {
   Result<http::Response> Send(const Call& call);
   Result<http::Response> SendOnce(const Call& call);
   std::chrono::system_clock::time_point Now() const;
-  std::unique_ptr<http::Client> Borrow();
-  void GiveBack(std::unique_ptr<http::Client> client);
 
   const S3Config config_;
   const std::shared_ptr<CredentialsProvider> credentials_;
@@ -125,8 +123,7 @@ class S3Client {
   // RequestTimeTooSkewed answer's Date header.
   std::atomic<int64_t> clock_skew_s_{0};
 
-  std::mutex mu_;
-  std::vector<std::unique_ptr<http::Client>> idle_;
+  http::ClientPool pool_;
 };
 
 }  // namespace sluice::aws

@@ -12,8 +12,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <regex>
 #include <stdexcept>
 #include <thread>
+
+#include "tests/support/wait.h"
 
 namespace sluice::test {
 namespace {
@@ -193,6 +196,32 @@ std::optional<HttpResponse> HttpGet(const std::string& host, uint16_t port, cons
 
 std::optional<HttpResponse> HttpExchange(uint16_t port, const std::string& request, std::chrono::milliseconds timeout) {
   return Exchange("127.0.0.1", port, request, timeout);
+}
+
+uint16_t StartServerReportingPort(std::optional<Process>& slot, ProcessOptions options, const std::string& listening) {
+  const std::string what = options.name.empty() ? options.program.string() : options.name;
+  slot.emplace(std::move(options));
+  const std::regex pattern(listening);
+  std::smatch m;
+  std::string out;
+  WaitUntil(
+      std::chrono::seconds(20),
+      [&] {
+        out = slot->ReadStdout();
+        return std::regex_search(out, m, pattern) || !slot->Running();
+      },
+      std::chrono::milliseconds(20));
+  if (!std::regex_search(out, m, pattern)) {
+    const std::string err = slot->ReadStderr();
+    const ExitStatus status = slot->Kill9();
+    slot.reset();
+    throw std::runtime_error(what + " did not start (" + status.ToString() + "): " + out + err);
+  }
+  const auto port = static_cast<uint16_t>(std::stoi(m[1].str()));
+  if (!WaitForPort(port, std::chrono::seconds(5))) {
+    throw std::runtime_error(what + " does not accept connections on port " + std::to_string(port));
+  }
+  return port;
 }
 
 }  // namespace sluice::test

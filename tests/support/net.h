@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "tests/support/process.h"
+
 namespace sluice::test {
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read
@@ -38,5 +40,12 @@ std::optional<HttpResponse> HttpGet(const std::string& host, uint16_t port, cons
 // server closes (for requests HttpGet cannot make: other methods, bad syntax).
 std::optional<HttpResponse> HttpExchange(uint16_t port, const std::string& request,
                                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// Starts a server that prints the port it bound (a match of `listening`,
+// whose first group is the port) and waits until that port accepts
+// connections; the process goes into `slot`. Throws std::runtime_error with
+// what it printed when it exits or says nothing within 20 s (the slot is
+// then empty).
+uint16_t StartServerReportingPort(std::optional<Process>& slot, ProcessOptions options, const std::string& listening);
 
 }  // namespace sluice::test

@@ -39,25 +39,7 @@ void S3rver::Start() {
   o.log_dir = dir_;
   o.name = "s3rver";
   o.append_logs = false;
-  process_.emplace(std::move(o));
-  static const std::regex kListening("S3rver listening on 127\\.0\\.0\\.1:([0-9]+)");
-  std::smatch m;
-  std::string out;
-  WaitUntil(
-      20s,
-      [&] {
-        out = process_->ReadStdout();
-        return std::regex_search(out, m, kListening) || !process_->Running();
-      },
-      20ms);
-  if (!std::regex_search(out, m, kListening)) {
-    const std::string err = process_->ReadStderr();
-    last_status_ = process_->Kill9();
-    process_.reset();
-    throw std::runtime_error("s3rver did not start (" + last_status_.ToString() + "): " + out + err);
-  }
-  port_ = static_cast<uint16_t>(std::stoi(m[1].str()));
-  if (!WaitForPort(port_, 5s)) throw std::runtime_error("s3rver does not accept connections on its port");
+  port_ = StartServerReportingPort(process_, std::move(o), "S3rver listening on 127\\.0\\.0\\.1:([0-9]+)");
 }
 
 ExitStatus S3rver::Stop(std::chrono::milliseconds timeout) {

@@ -15,7 +15,6 @@ using sluice::test::MakeBatch;
 
 namespace {
 
-
 // A sink that records what it got and fails while told to.
 class RecordingSink final : public Sink {
  public:
@@ -27,7 +26,7 @@ class RecordingSink final : public Sink {
     ++calls;
     if (fail_remaining > 0) {
       --fail_remaining;
-      return Status::Unavailable("destination down");
+      return Status(fail_code, "destination down");
     }
     std::vector<std::string> got;
     for (const auto& b : batches) {
@@ -41,6 +40,7 @@ class RecordingSink final : public Sink {
   std::mutex mu;
   int calls = 0;
   int fail_remaining = 0;
+  ErrorCode fail_code = ErrorCode::kUnavailable;
   std::vector<std::string> lines;
 
  private:
@@ -67,7 +67,8 @@ TEST_CASE("sink runner: retries a failing sink without advancing, then delivers 
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
   sink.fail_remaining = 3;
-  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(), {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(),
+                    {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
   std::stop_source drain, abort;
   std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
   for (int i = 0; i < 5; ++i) REQUIRE(buf->Commit("s", MakeBatch({"l" + std::to_string(i)}), {}, {}).ok());
@@ -81,6 +82,31 @@ TEST_CASE("sink runner: retries a failing sink without advancing, then delivers 
   CHECK(sink.calls >= 4);
   CHECK(buf->ListPending("rec", 100, 1 << 30)->empty());
   CHECK(m.RenderPrometheus().find("sluice_sink_retries_total{sink=\"rec\"} 3") != std::string::npos);
+}
+
+TEST_CASE("sink runner: a destination's not-found is a failure with backoff, not a batch gone", "[unit]") {
+  // A missing bucket or stream answers "not found" too; only a batch dropped
+  // from the buffer meanwhile may be listed again at once.
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  auto buf = sluice::test::OpenTestBuffer(dir.path(), m);
+  REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
+  RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
+  sink.fail_remaining = 2;
+  sink.fail_code = ErrorCode::kNotFound;
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(),
+                    {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
+  std::stop_source drain, abort;
+  std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
+  REQUIRE(buf->Commit("s", MakeBatch({"only"}), {}, {}).ok());
+  REQUIRE(WaitUntil([&] {
+    std::lock_guard lock(sink.mu);
+    return sink.lines.size() == 1;
+  }));
+  drain.request_stop();
+  t.join();
+  CHECK(m.RenderPrometheus().find("sluice_sink_retries_total{sink=\"rec\"} 2") != std::string::npos);
+  CHECK(m.RenderPrometheus().find("sluice_sink_errors_total{sink=\"rec\"} 2") != std::string::npos);
 }
 
 TEST_CASE("sink runner: waits for max_age unless the group is full, and drains on stop", "[unit]") {
@@ -110,7 +136,8 @@ TEST_CASE("sink runner: abort returns while the sink keeps failing, leaving data
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
   sink.fail_remaining = 1'000'000;
-  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(), {std::chrono::milliseconds(50), std::chrono::seconds(10)});
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(),
+                    {std::chrono::milliseconds(50), std::chrono::seconds(10)});
   std::stop_source drain, abort;
   REQUIRE(buf->Commit("s", MakeBatch({"kept"}), {}, {}).ok());
   std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
@@ -138,7 +165,8 @@ TEST_CASE("sink runner: a corrupt batch is skipped and counted, the rest deliver
   auto buf = std::move(Buffer::Open(o, sluice::test::QuietLogger(), m)).value();
   REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
   RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
-  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(), {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(),
+                    {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
   std::stop_source drain, abort;
   std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
   REQUIRE(WaitUntil([&] { return buf->ListPending("rec", 100, 1 << 30)->empty(); }));

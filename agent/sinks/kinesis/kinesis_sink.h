@@ -1,0 +1,51 @@
+// The Kinesis Data Streams sink: every buffered record (one JSON line, no
+// newline) becomes one Kinesis record, sent with PutRecords within the API's
+// limits: at most `max_records` (500) records and `max_request_size` (5 MiB)
+// per request, `max_record_size` (1 MiB) per record, each counting its data
+// and its partition key.
+//
+// Delivery: a request that fails as a whole fails the delivery (the runner
+// backs off and redelivers). Entries refused inside a successful request
+// (FailedRecordCount > 0: throttling, internal errors) are retried alone, in
+// their order, with full-jitter backoff; the entries already stored are
+// remembered by batch and position, so a redelivery in the same run sends
+// only what was not stored. After a crash the unconfirmed batches are sent
+// again (Kinesis is at-least-once; consumers dedupe by content if they must).
+// A record that can never fit is written to the dead-letter directory
+// (<dead_letter>/<source>/<batch-id>.jsonl) and counted, never dropped.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "agent/sinks/sink.h"
+#include "core/config/reader.h"
+
+namespace sluice {
+
+struct KinesisSinkConfig {
+  std::string stream;
+  std::string region;    // "" = AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  std::string endpoint;  // "" = AWS (or AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL)
+  std::string profile;
+  // {topic} {source} {host} {path} {random}, and literal text.
+  std::string partition_key = "{random}";
+  std::string explicit_hash_key;  // "" or a decimal 128-bit hash key
+  uint64_t max_record_bytes = 1u << 20;
+  uint64_t max_request_bytes = 5u << 20;
+  int max_records = 500;
+  std::filesystem::path dead_letter;  // "" = <data_dir>/dead-letter/<sink name>
+};
+
+KinesisSinkConfig ParseKinesisSinkConfig(TableReader& r);
+std::unique_ptr<Sink> MakeKinesisSink(std::string name, KinesisSinkConfig config, BatchPolicy policy,
+                                      const SinkContext& context);
+
+// The partition key template with one record's fields: `fields` is the
+// record's JSON line; `random` fills {random}. Empty results become the
+// record's source, and keys are cut to Kinesis's 256 characters.
+std::string RenderPartitionKey(std::string_view templ, std::string_view record_json, std::string_view batch_source,
+                               std::string_view random);
+
+}  // namespace sluice
