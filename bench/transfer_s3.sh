@@ -42,28 +42,15 @@ export RCLONE_CONFIG_S_TYPE=s3 RCLONE_CONFIG_S_PROVIDER=Other RCLONE_CONFIG_S_EN
   RCLONE_CONFIG_S_ACCESS_KEY_ID=S3RVER RCLONE_CONFIG_S_SECRET_ACCESS_KEY=S3RVER RCLONE_CONFIG_S_REGION=us-east-1 \
   RCLONE_CONFIG_S_FORCE_PATH_STYLE=true
 sl() { "$sluice" transfer copy "$@" --s3-endpoint "$endpoint" --progress=none 2>/dev/null; }
-rc() { rclone --config /dev/null copy "$@" --transfers 8 2>/dev/null; }
+# rclone refuses any AWS_CA_BUNDLE on a plain-http endpoint ("unsupported transport").
+rc() { env -u AWS_CA_BUNDLE rclone --config /dev/null copy "$@" --transfers 8 2>/dev/null; }
 
-mkdir -p "$work/src1" "$work/srcN"
-head -c "$(( size_mib << 20 ))" /dev/urandom > "$work/src1/big.bin"
-for d in $(seq 0 9); do
-  mkdir -p "$work/srcN/d$d"
-  for i in $(seq 1 $(( files / 10 ))); do head -c 16384 /dev/urandom > "$work/srcN/d$d/f$i"; done
-done
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "$0")/bench_lib.sh"
+make_data "$size_mib" "$files" "$work"
 total_n=$(find "$work/srcN" -type f | wc -l)
 bytes1=$(( size_mib << 20 ))
 
-median() {
-  local setup=$1; shift
-  local t=()
-  for _ in $(seq "$runs"); do
-    eval "$setup"
-    local s e
-    s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N)
-    t+=("$(echo "$e - $s" | bc -l)")
-  done
-  printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
 mbps() { echo "scale=1; $bytes1 / $1 / 1000000" | bc -l; }
 fps() { echo "scale=0; $total_n / $1" | bc -l; }
 row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }

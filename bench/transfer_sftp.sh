@@ -42,27 +42,12 @@ export RCLONE_CONFIG_B_TYPE=sftp RCLONE_CONFIG_B_HOST=127.0.0.1 RCLONE_CONFIG_B_
 rc() { rclone --config /dev/null copy "$@" --sftp-disable-hashcheck --transfers 8 2>/dev/null; }
 
 # --- data ---
-mkdir -p "$work/src1" "$work/srcN"
-head -c "$(( size_mib << 20 ))" /dev/urandom > "$work/src1/big.bin"
-for d in $(seq 0 9); do
-  mkdir -p "$work/srcN/d$d"
-  for i in $(seq 1 $(( files / 10 ))); do head -c 16384 /dev/urandom > "$work/srcN/d$d/f$i"; done
-done
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "$0")/bench_lib.sh"
+make_data "$size_mib" "$files" "$work"
 total_n=$(find "$work/srcN" -type f | wc -l)
 bytes1=$(( size_mib << 20 ))
 
-# median of "runs" timings of a command; $1 = setup command run before each, rest = the command
-median() {
-  local setup=$1; shift
-  local t=()
-  for _ in $(seq "$runs"); do
-    eval "$setup"
-    local s e
-    s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N)
-    t+=("$(echo "$e - $s" | bc -l)")
-  done
-  printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
 mbps() { echo "scale=1; $bytes1 / $1 / 1000000" | bc -l; }
 fps() { echo "scale=0; $total_n / $1" | bc -l; }
 row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }

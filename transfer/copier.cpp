@@ -86,10 +86,12 @@ class FileCopy {
         buf_(options.buffer_bytes),
         back_(options.buffer_bytes) {}
 
-  // One try; on failure the bytes it reported are taken back.
-  Status Attempt(bool allow_resume) {
+  // One try; on failure the bytes it reported are taken back. With
+  // `trust_listing`, a source with versioned reads is not stat'ed: the
+  // planner's entry stands for it (a later attempt stats it afresh).
+  Status Attempt(bool allow_resume, bool trust_listing) {
     attempt_bytes_ = 0;
-    Status s = AttemptInner(allow_resume);
+    Status s = AttemptInner(allow_resume, trust_listing);
     if (!s.ok() && o_.on_bytes && attempt_bytes_ != 0) o_.on_bytes(-static_cast<int64_t>(attempt_bytes_));
     return s;
   }
@@ -103,9 +105,12 @@ class FileCopy {
     if (o_.on_bytes) o_.on_bytes(static_cast<int64_t>(n));
   }
 
-  Status AttemptInner(bool allow_resume) {
+  Status AttemptInner(bool allow_resume, bool trust_listing) {
     const std::string& src_path = SourcePath(action_);
-    Result<EntryInfo> before = src_.Stat(src_path);
+    const bool pinned = src_.capabilities().versioned_reads;
+    const bool listed =
+        pinned && trust_listing && action_.source_path.empty() && action_.source.type == EntryType::kFile;
+    Result<EntryInfo> before = listed ? Result<EntryInfo>(action_.source) : src_.Stat(src_path);
     if (!before.ok()) return before.status();
     if (before.value().type != EntryType::kFile) {
       return Status::InvalidArgument("no longer a regular file in the source");
@@ -140,12 +145,20 @@ class FileCopy {
     const std::string digest = hasher->HexDigest();
 
     // A file that grew, shrank or was rewritten while we read it has no
-    // single content to verify against: read it again.
-    Result<EntryInfo> after = src_.Stat(src_path);
-    if (!after.ok()) return after.status();
-    if (total != size || after.value().size != size || after.value().mtime_ns != before.value().mtime_ns) {
-      return Status::Unavailable(
-          fmt::format("the source changed while it was read ({} bytes read, {} expected)", total, after.value().size));
+    // single content to verify against: read it again. A source whose reads
+    // are pinned to one version only has to have the size expected.
+    if (pinned) {
+      if (total != size) {
+        return Status::Unavailable(
+            fmt::format("the source changed since it was listed ({} bytes read, {} expected)", total, size));
+      }
+    } else {
+      Result<EntryInfo> after = src_.Stat(src_path);
+      if (!after.ok()) return after.status();
+      if (total != size || after.value().size != size || after.value().mtime_ns != before.value().mtime_ns) {
+        return Status::Unavailable(fmt::format("the source changed while it was read ({} bytes read, {} expected)",
+                                               total, after.value().size));
+      }
     }
 
     if (Status v = Verify(digest, total); !v.ok()) return v;
@@ -353,7 +366,7 @@ FileResult CopyFile(Endpoint& source, Endpoint& dest, const Action& action, cons
     }
     if (s.ok()) {
       FileCopy copy(source, dest, action, options, r);
-      s = copy.Attempt(allow_resume);
+      s = copy.Attempt(allow_resume, /*trust_listing=*/r.attempts == 1);
       if (s.ok()) return finish(FileOutcome::kCopied, "");
       if (s.code() == ErrorCode::kCorrupt) {
         copy.DiscardPartial();

@@ -64,6 +64,11 @@ struct EndpointCapabilities {
   // written under a path whose directories were never made. MakeDirectory
   // still makes an empty one that Stat and List see.
   bool implicit_directories = false;
+  // A ReadStream delivers one version of the file, whole, or fails: it cannot
+  // mix bytes of two versions (S3: every range is pinned to the ETag the
+  // first answer had). The copier then trusts the listing's size and time
+  // instead of a Stat before and after reading each file.
+  bool versioned_reads = false;
 };
 
 class ReadStream {

@@ -133,6 +133,7 @@ void ApplyEnvironmentDefaults(S3Config& config, const std::map<std::string, std:
   if (config.region.empty()) config.region = first_set({"AWS_REGION", "AWS_DEFAULT_REGION"});
   if (config.region.empty()) config.region = "us-east-1";
   if (config.endpoint.empty()) config.endpoint = first_set({"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"});
+  if (config.http.ca_file.empty()) config.http.ca_file = first_set({"AWS_CA_BUNDLE"});
 }
 
 std::string Crc64NvmeBase64(uint64_t crc) {
@@ -239,22 +240,40 @@ Result<S3ObjectInfo> S3Client::Head(std::string_view key) {
 
 Result<std::string> S3Client::GetRange(std::string_view key, uint64_t offset, uint64_t length, std::string_view etag) {
   if (length == 0) return std::string();
+  Result<S3Range> r = GetRangeWithInfo(key, offset, length, etag);
+  if (!r.ok()) return r.status();
+  return std::move(r.value().data);
+}
+
+Result<S3Range> S3Client::GetRangeWithInfo(std::string_view key, uint64_t offset, uint64_t length,
+                                           std::string_view etag) {
   Call c("GET", std::string(key));
-  c.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
+  c.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + std::max<uint64_t>(length, 1) - 1));
   if (!etag.empty()) c.headers.emplace_back("If-Match", std::string(etag));
   Result<http::Response> r = Send(c);
+  S3Range out;
   if (!r.ok()) {
-    // A range that starts at the end of the object is "nothing left".
-    if (r.status().message().find("InvalidRange") != std::string::npos) return std::string();
+    // A range that starts at the end of the object is "nothing left"; the
+    // object's size is then unknown here (0).
+    if (r.status().message().find("InvalidRange") != std::string::npos) return out;
     return r.status();
   }
-  std::string body = std::move(r.value().body);
-  if (r.value().status == 200 && offset > 0) {
+  const http::Response& resp = r.value();
+  if (const std::string* v = resp.Header("etag")) out.etag = *v;
+  out.data = std::move(r.value().body);
+  out.object_size = out.data.size();
+  if (const std::string* range = resp.Header("content-range"); range != nullptr && resp.status == 206) {
+    // "bytes 0-99/12345"
+    if (const size_t slash = range->rfind('/'); slash != std::string::npos && (*range)[slash + 1] != '*') {
+      out.object_size = std::strtoull(range->c_str() + slash + 1, nullptr, 10);
+    }
+  } else if (resp.status == 200) {
     // A server that ignored Range sent the whole object.
-    body = offset < body.size() ? body.substr(offset, length) : std::string();
+    out.object_size = out.data.size();
+    out.data = offset < out.data.size() ? out.data.substr(offset, length) : std::string();
   }
-  if (body.size() > length) body.resize(length);
-  return body;
+  if (out.data.size() > length) out.data.resize(length);
+  return out;
 }
 
 Result<S3ListPage> S3Client::List(std::string_view prefix, std::string_view delimiter, std::string_view token,

@@ -61,6 +61,12 @@ struct S3ObjectInfo {
   std::string crc64nvme;  // base64, when S3 has one for the whole object (HEAD only)
 };
 
+struct S3Range {
+  std::string data;
+  uint64_t object_size = 0;  // the whole object's, from Content-Range
+  std::string etag;
+};
+
 struct S3ListPage {
   std::vector<S3ObjectInfo> objects;
   std::vector<std::string> common_prefixes;  // "a/b/" with a delimiter
@@ -75,7 +81,8 @@ struct S3CompletedPart {
 
 // Fills what the caller left empty as the AWS tools do: region from
 // AWS_REGION, AWS_DEFAULT_REGION, else us-east-1; endpoint from
-// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's own.
+// AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's own; extra CA bundle
+// from AWS_CA_BUNDLE (corporate TLS proxies, private S3-compatible stores).
 void ApplyEnvironmentDefaults(S3Config& config, const std::map<std::string, std::string>& environment);
 
 // The 8 bytes of a CRC-64/NVME, big-endian, in base64: the x-amz-checksum-crc64nvme form.
@@ -92,6 +99,9 @@ class S3Client {
   // Bytes [offset, offset + length) of the object; fewer at its end. With an
   // etag, a changed object fails (412) instead of mixing two versions.
   Result<std::string> GetRange(std::string_view key, uint64_t offset, uint64_t length, std::string_view etag = "");
+  // The same, with the object's size and ETag from the answer, so a reader
+  // needs no HEAD first. A range past the end is empty data with size 0.
+  Result<S3Range> GetRangeWithInfo(std::string_view key, uint64_t offset, uint64_t length, std::string_view etag = "");
   Result<S3ListPage> List(std::string_view prefix, std::string_view delimiter, std::string_view token,
                           int max_keys = 1000);
   // A whole object in one request; S3 checks the CRC-64/NVME we computed.

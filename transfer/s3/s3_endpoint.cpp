@@ -41,6 +41,7 @@ class S3Endpoint final : public Endpoint {
     c.settable_times = false;
     c.atomic_writes = true;
     c.implicit_directories = true;
+    c.versioned_reads = true;
     return c;
   }
 
@@ -98,10 +99,21 @@ class S3Endpoint final : public Endpoint {
 
   Result<std::unique_ptr<ReadStream>> OpenRead(std::string_view path, uint64_t offset) override {
     if (Status p = Check(path); !p.ok()) return p;
-    Result<aws::S3ObjectInfo> head = client_->Head(Key(path));
-    if (!head.ok()) return head.status().code() == ErrorCode::kNotFound ? NotFound(path) : head.status();
-    return std::unique_ptr<ReadStream>(std::make_unique<S3ReadStream>(
-        client_, Key(path), head.value().etag, head.value().size, offset, options_.read_window_bytes));
+    // The first window's GET also says the object's size and ETag: no HEAD.
+    Result<aws::S3Range> first = client_->GetRangeWithInfo(Key(path), offset, options_.read_window_bytes);
+    if (!first.ok()) return first.status().code() == ErrorCode::kNotFound ? NotFound(path) : first.status();
+    uint64_t size = first.value().object_size;
+    std::string etag = first.value().etag;
+    if (first.value().data.empty()) {
+      // At or past the end (or empty): the answer carried no size; ask.
+      Result<aws::S3ObjectInfo> head = client_->Head(Key(path));
+      if (!head.ok()) return head.status().code() == ErrorCode::kNotFound ? NotFound(path) : head.status();
+      size = head.value().size;
+      etag = head.value().etag;
+    }
+    return std::unique_ptr<ReadStream>(std::make_unique<S3ReadStream>(client_, Key(path), std::move(etag), size, offset,
+                                                                      std::move(first.value().data),
+                                                                      options_.read_window_bytes, options_.read_depth));
   }
 
   Result<std::unique_ptr<WriteStream>> OpenWrite(std::string_view path, uint64_t offset) override {

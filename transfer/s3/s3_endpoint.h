@@ -35,6 +35,7 @@ struct S3Options {
   std::shared_ptr<aws::CredentialsProvider> credentials;
   size_t part_bytes = 8u << 20;
   size_t read_window_bytes = 8u << 20;
+  size_t read_depth = 4;      // ranged GETs in flight per object being read
   int list_page_keys = 1000;  // S3's maximum; smaller in tests of paging
   // One path component. S3 takes keys up to 1,024 bytes; emulators that store
   // keys as file names take less.

@@ -71,6 +71,7 @@ class KinesisSink final : public Sink {
     if (c.region.empty()) c.region = "us-east-1";
     c.endpoint =
         !config_.endpoint.empty() ? config_.endpoint : first_set({"AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL"});
+    c.http.ca_file = first_set({"AWS_CA_BUNDLE"});
     client_ = std::make_unique<aws::KinesisClient>(
         c, aws::DefaultCredentialsChain({.profile = config_.profile, .environment = env}));
   }
