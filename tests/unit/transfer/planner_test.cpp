@@ -24,8 +24,6 @@ using sluice::test::WriteFile;
 using test::Faults;
 using test::FaultyEndpoint;
 
-std::unique_ptr<Endpoint> Local(const fs::path& p) { return test::OpenLocalOrFail(p); }
-
 // path -> "kind:reason" for a compact comparison.
 std::map<std::string, std::string> Summary(const Plan& plan) {
   std::map<std::string, std::string> out;
@@ -58,7 +56,7 @@ TEST_CASE("planner: new, changed and up-to-date files, directories first", "[uni
   SetMtime(src / "newer", 1'700'000'100);
   SetMtime(dst / "newer", 1'700'000'000);
 
-  auto s = Local(src.path()), d = Local(dst.path());
+  auto s = test::OpenLocalOrFail(src.path()), d = test::OpenLocalOrFail(dst.path());
   const Plan plan = MakeOk(*s, *d);
   const auto sum = Summary(plan);
   CHECK(sum.at("same") == "up-to-date:same size and modification time");
@@ -100,7 +98,7 @@ TEST_CASE("planner: --include and --exclude, and --delete spares what the filter
   WriteFile(dst / "keep.txt", "not selected by --include, so not deleted");
   WriteFile(dst / "tmp-excluded.log", "x");
 
-  auto s = Local(src.path()), d = Local(dst.path());
+  auto s = test::OpenLocalOrFail(src.path()), d = test::OpenLocalOrFail(dst.path());
   PlanOptions o;
   o.include.push_back(G("*.log"));
   o.exclude.push_back(G("tmp"));
@@ -131,8 +129,8 @@ TEST_CASE("planner: pre-flight finds names that collide or are too long on the d
   faults.case_insensitive = true;
   faults.normalizes_unicode = true;
   faults.max_name_bytes = 32;
-  auto s = Local(src.path());
-  FaultyEndpoint d(Local(dst.path()), faults);
+  auto s = test::OpenLocalOrFail(src.path());
+  FaultyEndpoint d(test::OpenLocalOrFail(dst.path()), faults);
   const Plan plan = MakeOk(*s, d);
   const auto sum = Summary(plan);
   CHECK(sum.at("report.csv").starts_with("fail:collides with 'Report.csv'"));
@@ -143,7 +141,7 @@ TEST_CASE("planner: pre-flight finds names that collide or are too long on the d
   CHECK(plan.files_to_copy == 2);
 
   // A destination that keeps case and bytes as given has no collisions.
-  auto plain = Local(dst.path());
+  auto plain = test::OpenLocalOrFail(dst.path());
   CHECK(MakeOk(*s, *plain).failures == 0);
 }
 
@@ -155,7 +153,7 @@ TEST_CASE("planner: symlinks are copied, followed inside the source, or skipped"
   fs::create_symlink("real", src / "to-dir");
   fs::create_symlink("/etc/passwd", src / "outside");
   fs::create_symlink("missing", src / "dangling");
-  auto s = Local(src.path()), d = Local(dst.path());
+  auto s = test::OpenLocalOrFail(src.path()), d = test::OpenLocalOrFail(dst.path());
 
   PlanOptions copy;
   const auto copied = Summary(MakeOk(*s, *d, copy));
@@ -187,7 +185,7 @@ TEST_CASE("planner: partial files are invisible, one named file is all a file SR
   WriteFile(src / "b", "b");
   WriteFile(src / ".sluice-x.part", "leftover in the source");
   WriteFile(dst / ".sluice-a.part", "a resume state");
-  auto s = Local(src.path()), d = Local(dst.path());
+  auto s = test::OpenLocalOrFail(src.path()), d = test::OpenLocalOrFail(dst.path());
   PlanOptions o;
   o.delete_extraneous = true;
   const auto sum = Summary(MakeOk(*s, *d, o));
