@@ -229,6 +229,10 @@ std::string RenderPartitionKey(std::string_view templ, std::string_view record_j
       continue;
     }
     const size_t close = templ.find('}', i);
+    if (close == std::string_view::npos) {  // not a variable (the config reader refuses these)
+      out += templ.substr(i);
+      break;
+    }
     const std::string_view var = templ.substr(i + 1, close - i - 1);
     i = close + 1;
     if (var == "random") {

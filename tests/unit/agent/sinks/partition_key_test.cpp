@@ -14,6 +14,8 @@ TEST_CASE("kinesis sink: partition keys from the record's fields", "[sinks]") {
   // A field the record lacks renders empty; an empty key falls back to the source.
   CHECK(RenderPartitionKey("{path}", rec, "sensors", "") == "sensors");
   CHECK(RenderPartitionKey("{path}", "not json", "logs", "") == "logs");
+  // An unclosed brace is literal text (the config reader refuses it first).
+  CHECK(RenderPartitionKey("a{b", rec, "s", "") == "a{b");
   // Cut to 256 bytes without splitting a UTF-8 sequence.
   const std::string long_topic = std::string(255, 'a') + "\xc3\xa9";
   const std::string cut = RenderPartitionKey("{topic}", R"({"topic":")" + long_topic + R"("})", "s", "");
