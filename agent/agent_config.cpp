@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "agent/sinks/firehose/firehose_sink.h"
 #include "agent/sinks/kinesis/kinesis_sink.h"
 #include "agent/sinks/lake/lake_sink.h"
 #include "agent/sinks/s3/s3_sink.h"
@@ -52,8 +53,14 @@ SinkBuilder ParseKinesis(const std::string& name, TableReader& r, const BatchPol
   return [name, config, policy](const SinkContext& ctx) { return MakeKinesisSink(name, config, policy, ctx); };
 }
 
+SinkBuilder ParseFirehose(const std::string& name, TableReader& r, const BatchPolicy& policy) {
+  FirehoseSinkConfig config = ParseFirehoseSinkConfig(r);
+  return [name, config, policy](const SinkContext& ctx) { return MakeFirehoseSink(name, config, policy, ctx); };
+}
+
 constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}, {"mqtt", &ParseMqtt}};
-constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake}, {"s3", &ParseS3}, {"kinesis", &ParseKinesis}};
+constexpr SinkType kSinkTypes[] = {
+    {"lake", &ParseLake}, {"s3", &ParseS3}, {"kinesis", &ParseKinesis}, {"firehose", &ParseFirehose}};
 
 template <class T>
 std::string TypeList(const T& types) {

@@ -1,5 +1,5 @@
 // A client for the Kinesis Data Streams API calls the agent needs
-// (PutRecords), JSON 1.1 over HTTPS, signed with SigV4 (service "kinesis").
+// (PutRecords), JSON 1.1 over HTTPS (json_client.h), service "kinesis".
 //
 // Invariants: one call is one request; retrying is the caller's (the sink
 // retries only the entries that failed). A whole-request failure maps to
@@ -19,16 +19,11 @@
 
 #include "core/status.h"
 #include "protocols/aws/credentials.h"
-#include "protocols/http/client_pool.h"
+#include "protocols/aws/json_client.h"
 
 namespace sluice::aws {
 
-struct KinesisConfig {
-  std::string region = "us-east-1";
-  std::string endpoint;  // "" = https://kinesis.REGION.amazonaws.com
-  http::ClientOptions http;
-  std::function<std::chrono::system_clock::time_point()> clock;  // null = the system clock
-};
+using KinesisConfig = JsonServiceConfig;
 
 struct KinesisRecord {
   std::string_view data;               // the bytes (sent base64-encoded)
@@ -60,13 +55,7 @@ class KinesisClient {
   static size_t RecordSize(const KinesisRecord& r) { return r.data.size() + r.partition_key.size(); }
 
  private:
-  Result<http::Response> Call(std::string_view target, const std::string& body);
-
-  const KinesisConfig config_;
-  const std::shared_ptr<CredentialsProvider> credentials_;
-  std::string scheme_;
-  std::string host_;
-  http::ClientPool pool_;
+  AwsJsonClient json_;
 };
 
 }  // namespace sluice::aws

@@ -42,8 +42,7 @@ std::vector<uint64_t> LineNumbersInFile(const std::filesystem::path& path, size_
   return out;
 }
 
-LineWriter::LineWriter(Options options)
-    : options_(std::move(options)), last_written_(options_.first - 1) {
+LineWriter::LineWriter(Options options) : options_(std::move(options)), last_written_(options_.first - 1) {
   thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
 }
 
@@ -82,7 +81,8 @@ void LineWriter::Run(std::stop_token stop) {
       if (due - Clock::now() > std::chrono::milliseconds(1)) std::this_thread::sleep_until(due);
     }
     if (options_.follow_replacement) {
-      struct stat by_path {}, by_fd {};
+      struct stat by_path {
+      }, by_fd{};
       if (::stat(options_.file.c_str(), &by_path) == 0 && ::fstat(fd, &by_fd) == 0 &&
           (by_path.st_ino != by_fd.st_ino || by_path.st_dev != by_fd.st_dev)) {
         const int reopened = ::open(options_.file.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
@@ -107,6 +107,16 @@ void LineWriter::Run(std::stop_token stop) {
     if (options_.after_line) options_.after_line(n);
   }
   ::close(fd);
+}
+
+bool NumberedLinesAscending(const std::vector<std::string>& msgs, size_t width) {
+  std::optional<uint64_t> last;
+  for (const std::string& m : msgs) {
+    const std::optional<uint64_t> n = ParseNumberedLine(m, width);
+    if (!n || (last && *n <= *last)) return false;
+    last = n;
+  }
+  return true;
 }
 
 std::string FormatRanges(const std::vector<uint64_t>& v, size_t max_ranges) {

@@ -41,8 +41,8 @@ class LineWriter {
   struct Options {
     std::filesystem::path file;
     uint64_t first = 1;
-    uint64_t count = 0;               // lines to write; 0: until Stop()
-    double lines_per_second = 1000;   // 0: as fast as possible
+    uint64_t count = 0;              // lines to write; 0: until Stop()
+    double lines_per_second = 1000;  // 0: as fast as possible
     size_t width = 100;
     bool follow_replacement = true;
     // Called on the writer thread after line n was written (e.g. to rotate).
@@ -77,10 +77,10 @@ class LineWriter {
 struct LineAudit {
   uint64_t first = 0;
   uint64_t last = 0;
-  std::map<uint64_t, int> count;        // how often each number arrived (only those that did)
-  std::vector<uint64_t> missing;        // sorted
-  std::vector<uint64_t> duplicated;     // sorted; count[n] > 1
-  std::vector<std::string> foreign;     // records that are not one of our lines (first 20)
+  std::map<uint64_t, int> count;     // how often each number arrived (only those that did)
+  std::vector<uint64_t> missing;     // sorted
+  std::vector<uint64_t> duplicated;  // sorted; count[n] > 1
+  std::vector<std::string> foreign;  // records that are not one of our lines (first 20)
   size_t foreign_total = 0;
 
   bool ExactlyOnce() const { return missing.empty() && duplicated.empty() && foreign_total == 0; }
@@ -91,6 +91,10 @@ LineAudit AuditLines(const std::vector<LakeRecord>& records, uint64_t first, uin
 LineAudit AuditLines(const std::vector<std::string>& msgs, uint64_t first, uint64_t last, size_t width = 100);
 
 // Compact ranges: {1,2,3,7} -> "1-3, 7" (at most `max_ranges`, then "...").
+// True when every message is a numbered line and each number is larger
+// than the one before.
+bool NumberedLinesAscending(const std::vector<std::string>& msgs, size_t width = 100);
+
 std::string FormatRanges(const std::vector<uint64_t>& sorted, size_t max_ranges = 20);
 
 }  // namespace sluice::test

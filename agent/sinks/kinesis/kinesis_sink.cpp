@@ -6,11 +6,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <thread>
 
-#include "agent/sinks/batch_encoding.h"
-#include "core/backoff.h"
-#include "core/util/durable_file.h"
+#include "agent/sinks/entry_packers.h"
+#include "agent/sinks/entry_shipper.h"
+#include "agent/sinks/kinesis/kpl_aggregator.h"
 #include "core/util/utf8.h"
 #include "protocols/aws/credentials.h"
 #include "protocols/aws/kinesis_client.h"
@@ -19,26 +18,6 @@ namespace sluice {
 namespace {
 
 constexpr size_t kMaxPartitionKey = 256;
-constexpr int kEntryRetryRounds = 4;
-
-// One record on its way: owned bytes, so a request can span batches.
-struct Outgoing {
-  std::string data;
-  std::string key;
-  size_t batch = 0;  // index into the delivery's batches
-  size_t index = 0;  // the record's position in its batch
-};
-
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> out;
-  while (!text.empty()) {
-    const size_t nl = text.find('\n');
-    out.push_back(text.substr(0, nl));
-    if (nl == std::string_view::npos) break;
-    text.remove_prefix(nl + 1);
-  }
-  return out;
-}
 
 class KinesisSink final : public Sink {
  public:
@@ -46,173 +25,66 @@ class KinesisSink final : public Sink {
       : name_(std::move(name)),
         config_(std::move(config)),
         policy_(policy),
-        log_(ctx.log),
-        own_metrics_(ctx.metrics == nullptr ? std::make_unique<MetricsRegistry>() : nullptr),
-        metrics_(ctx.metrics != nullptr ? *ctx.metrics : *own_metrics_),
-        requests_(metrics_.GetCounter("sluice_kinesis_requests_total", "PutRecords requests sent", {{"sink", name_}})),
-        refused_(metrics_.GetCounter("sluice_kinesis_refused_records_total",
-                                     "records a PutRecords answer refused (FailedRecordCount), each retried",
-                                     {{"sink", name_}})),
-        dead_(metrics_.GetCounter("sluice_sink_dead_letter_records_total",
-                                  "records that can never be delivered, written to the dead-letter directory",
-                                  {{"sink", name_}})),
+        shipper_(ShipperOptions(name_, config_, ctx), ctx),
         rng_(std::random_device{}()) {
-    if (config_.dead_letter.empty()) config_.dead_letter = ctx.data_dir / "dead-letter" / name_;
     const std::map<std::string, std::string> env = aws::EnvironmentMap();
-    aws::KinesisConfig c;
-    auto first_set = [&](std::initializer_list<const char*> names) {
-      for (const char* n : names) {
-        auto it = env.find(n);
-        if (it != env.end() && !it->second.empty()) return it->second;
-      }
-      return std::string();
-    };
-    c.region = !config_.region.empty() ? config_.region : first_set({"AWS_REGION", "AWS_DEFAULT_REGION"});
-    if (c.region.empty()) c.region = "us-east-1";
-    c.endpoint =
-        !config_.endpoint.empty() ? config_.endpoint : first_set({"AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL"});
-    c.http.ca_file = first_set({"AWS_CA_BUNDLE"});
     client_ = std::make_unique<aws::KinesisClient>(
-        c, aws::DefaultCredentialsChain({.profile = config_.profile, .environment = env}));
+        aws::ResolveJsonServiceConfig(config_.region, config_.endpoint, "KINESIS", env),
+        aws::DefaultCredentialsChain({.profile = config_.profile, .environment = env}));
   }
 
   const std::string& name() const override { return name_; }
   BatchPolicy policy() const override { return policy_; }
 
   Status Deliver(std::span<const BatchInfo> batches, const BatchLoader& load) override {
-    std::vector<Outgoing> request;
-    uint64_t request_bytes = 0;
-    std::vector<Outgoing> refused;
-    Status last_refusal;
-    auto flush = [&]() -> Status {
-      if (request.empty()) return Status::Ok();
-      Status s = Send(batches, request, refused, last_refusal);
-      request.clear();
-      request_bytes = 0;
-      return s;
+    auto send = [this](std::span<const Entry> entries) -> Result<std::vector<EntryOutcome>> {
+      std::vector<aws::KinesisRecord> wire;
+      wire.reserve(entries.size());
+      for (const Entry& e : entries) wire.push_back({e.data, e.key, config_.explicit_hash_key});
+      Result<aws::PutRecordsResult> r = client_->PutRecords(config_.stream, wire);
+      if (!r.ok()) return r.status();
+      std::vector<EntryOutcome> out;
+      out.reserve(r.value().entries.size());
+      for (aws::KinesisEntryResult& e : r.value().entries) {
+        out.push_back({std::move(e.error_code), std::move(e.error_message)});
+      }
+      return out;
     };
-
-    for (size_t bi = 0; bi < batches.size(); ++bi) {
-      const BatchInfo& b = batches[bi];
-      Result<std::string> frame = load(b);
-      if (!frame.ok()) return frame.status();
-      Result<std::string> plain = EncodeBatch(frame.value(), ObjectCompression::kNone);
-      if (!plain.ok()) return Status(plain.status().code(), b.id + ": " + plain.status().message());
-      const std::vector<std::string_view> lines = Lines(plain.value());
-      std::vector<bool>& stored = Stored(b.id, lines.size());
-      std::string dead_letters;
-      std::vector<size_t> dead;
-      for (size_t i = 0; i < lines.size(); ++i) {
-        if (stored[i]) continue;
-        Outgoing o{std::string(lines[i]), Key(lines[i], b.source), bi, i};
-        const uint64_t size = o.data.size() + o.key.size();
-        if (size > config_.max_record_bytes) {
-          dead_letters.append(lines[i]);
-          dead_letters += '\n';
-          dead.push_back(i);
-          continue;
-        }
-        if (request.size() >= static_cast<size_t>(config_.max_records) ||
-            request_bytes + size > config_.max_request_bytes) {
-          if (Status s = flush(); !s.ok()) return s;
-        }
-        request_bytes += size;
-        request.push_back(std::move(o));
-      }
-      if (!dead.empty()) {
-        if (Status s = WriteDeadLetters(b, dead_letters, dead.size()); !s.ok()) return s;
-        for (size_t i : dead) stored[i] = true;
-      }
+    if (config_.aggregate) {
+      KplAggregator packer(
+          config_.aggregate_max_bytes, config_.max_record_bytes, config_.explicit_hash_key,
+          [this](std::string_view record, const BatchInfo& b, bool fresh) { return Key(record, b.source, fresh); });
+      return shipper_.Deliver(batches, load, packer, send);
     }
-    if (Status s = flush(); !s.ok()) return s;
-
-    // The refused entries alone, in their order, a few rounds with backoff;
-    // what is still refused fails the delivery (the runner waits longer).
-    Backoff backoff(std::chrono::milliseconds(100), std::chrono::milliseconds(2000));
-    for (int round = 0; round < kEntryRetryRounds && !refused.empty(); ++round) {
-      std::this_thread::sleep_for(backoff.Next());
-      std::vector<Outgoing> again = std::move(refused);
-      refused.clear();
-      for (size_t start = 0; start < again.size();) {
-        std::vector<Outgoing> chunk;
-        uint64_t bytes = 0;
-        while (start < again.size() && chunk.size() < static_cast<size_t>(config_.max_records) &&
-               bytes + again[start].data.size() + again[start].key.size() <= config_.max_request_bytes) {
-          bytes += again[start].data.size() + again[start].key.size();
-          chunk.push_back(std::move(again[start++]));
-        }
-        if (Status s = Send(batches, chunk, refused, last_refusal); !s.ok()) return s;
-      }
-    }
-    if (!refused.empty()) {
-      return Status::Unavailable(fmt::format("{} records still refused by stream '{}' after {} retries; last: {}",
-                                             refused.size(), config_.stream, kEntryRetryRounds,
-                                             last_refusal.message()));
-    }
-    for (const BatchInfo& b : batches) stored_.erase(b.id);
-    return Status::Ok();
+    RecordPerEntry packer(config_.max_record_bytes, "",
+                          [this](std::string_view record, const BatchInfo& b) { return Key(record, b.source, true); });
+    return shipper_.Deliver(batches, load, packer, send);
   }
 
  private:
-  std::vector<bool>& Stored(const std::string& batch_id, size_t records) {
-    std::vector<bool>& v = stored_[batch_id];
-    if (v.size() != records) v.assign(records, false);
-    return v;
+  static EntryShipperOptions ShipperOptions(const std::string& name, const KinesisSinkConfig& c,
+                                            const SinkContext& ctx) {
+    EntryShipperOptions o;
+    o.sink = name;
+    o.target = "stream '" + c.stream + "'";
+    o.metric_prefix = "sluice_kinesis";
+    o.limits = {static_cast<size_t>(c.max_records), c.max_request_bytes, c.max_record_bytes};
+    o.dead_letter = c.dead_letter.empty() ? ctx.data_dir / "dead-letter" / name : c.dead_letter;
+    return o;
   }
 
-  std::string Key(std::string_view record, std::string_view source) {
-    const std::string random =
-        config_.partition_key.find("{random}") != std::string::npos ? fmt::format("{:016x}", rng_()) : std::string();
+  std::string Key(std::string_view record, std::string_view source, bool fresh_random) {
+    const std::string random = fresh_random && config_.partition_key.find("{random}") != std::string::npos
+                                   ? fmt::format("{:016x}", rng_())
+                                   : std::string();
     return RenderPartitionKey(config_.partition_key, record, source, random);
-  }
-
-  // One PutRecords; stored entries are marked, refused ones appended to `refused`.
-  Status Send(std::span<const BatchInfo> batches, std::vector<Outgoing>& records, std::vector<Outgoing>& refused,
-              Status& last_refusal) {
-    std::vector<aws::KinesisRecord> wire;
-    wire.reserve(records.size());
-    for (const Outgoing& o : records) wire.push_back({o.data, o.key, config_.explicit_hash_key});
-    requests_.Inc();
-    Result<aws::PutRecordsResult> r = client_->PutRecords(config_.stream, wire);
-    if (!r.ok()) return r.status();
-    for (size_t i = 0; i < records.size(); ++i) {
-      const aws::KinesisEntryResult& e = r.value().entries[i];
-      if (e.ok()) {
-        stored_[batches[records[i].batch].id][records[i].index] = true;
-      } else {
-        refused_.Inc();
-        last_refusal = Status::Unavailable(e.error_code + ": " + e.error_message);
-        refused.push_back(std::move(records[i]));
-      }
-    }
-    return Status::Ok();
-  }
-
-  Status WriteDeadLetters(const BatchInfo& b, const std::string& lines, size_t count) {
-    const std::filesystem::path dir = config_.dead_letter / b.source;
-    if (Status s = CreateDirectoriesDurable(dir, true); !s.ok()) return s;
-    Result<AtomicFile> f = AtomicFile::Create(dir / (b.id + ".jsonl"), true);
-    if (!f.ok()) return f.status();
-    if (Status s = f->Append(lines); !s.ok()) return s;
-    if (Status s = f->Commit(); !s.ok()) return s;
-    dead_.Inc(count);
-    log_->warn("{} records of batch {} exceed max_record_size ({} bytes): written to {}", count, b.id,
-               config_.max_record_bytes, (dir / (b.id + ".jsonl")).string());
-    return Status::Ok();
   }
 
   std::string name_;
   KinesisSinkConfig config_;
   BatchPolicy policy_;
-  Logger log_;
-  std::unique_ptr<MetricsRegistry> own_metrics_;
-  MetricsRegistry& metrics_;
-  Counter& requests_;
-  Counter& refused_;
-  Counter& dead_;
+  EntryShipper shipper_;
   std::unique_ptr<aws::KinesisClient> client_;
-  // Records stored so far of batches not yet confirmed, by batch id.
-  std::map<std::string, std::vector<bool>> stored_;
   std::mt19937_64 rng_;
 };
 
@@ -286,6 +158,14 @@ KinesisSinkConfig ParseKinesisSinkConfig(TableReader& r) {
       r.Size("max_request_size", "5MiB", 1024, 10u << 20, "largest PutRecords request (data + partition keys)");
   if (c.max_record_bytes > c.max_request_bytes) r.Fail("max_record_size", "must not exceed max_request_size");
   c.max_records = static_cast<int>(r.Int("max_records", 500, 1, 500, "records per PutRecords request"));
+  c.aggregate = r.Bool("aggregate", false,
+                       "pack many records into each Kinesis record in the KPL format (consumers de-aggregate with "
+                       "the KCL)");
+  c.aggregate_max_bytes = r.Size("aggregate_max_size", "50KiB", 1024, 10u << 20,
+                                 "largest aggregated record (the KPL's AggregationMaxSize default is 51200 bytes)");
+  if (c.aggregate && c.aggregate_max_bytes > c.max_record_bytes) {
+    r.Fail("aggregate_max_size", "must not exceed max_record_size");
+  }
   c.dead_letter =
       r.String("dead_letter", "", "directory for records that can never fit (empty: <data_dir>/dead-letter/<sink>)");
   return c;

@@ -4,15 +4,12 @@
 // per request, `max_record_size` (1 MiB) per record, each counting its data
 // and its partition key.
 //
-// Delivery: a request that fails as a whole fails the delivery (the runner
-// backs off and redelivers). Entries refused inside a successful request
-// (FailedRecordCount > 0: throttling, internal errors) are retried alone, in
-// their order, with full-jitter backoff; the entries already stored are
-// remembered by batch and position, so a redelivery in the same run sends
-// only what was not stored. After a crash the unconfirmed batches are sent
-// again (Kinesis is at-least-once; consumers dedupe by content if they must).
-// A record that can never fit is written to the dead-letter directory
-// (<dead_letter>/<source>/<batch-id>.jsonl) and counted, never dropped.
+// Delivery (entry_shipper.h): a request that fails as a whole fails the
+// delivery; entries refused inside a successful request (FailedRecordCount)
+// are resent alone; records that can never fit go to the dead-letter
+// directory. With `aggregate = true` records travel in KPL aggregates
+// (kpl_aggregator.h). Kinesis is at-least-once: after a crash unconfirmed
+// batches are sent again.
 #pragma once
 
 #include <filesystem>
@@ -35,6 +32,8 @@ struct KinesisSinkConfig {
   uint64_t max_record_bytes = 1u << 20;
   uint64_t max_request_bytes = 5u << 20;
   int max_records = 500;
+  bool aggregate = false;  // KPL aggregation (kpl_aggregator.h)
+  uint64_t aggregate_max_bytes = 51200;
   std::filesystem::path dead_letter;  // "" = <data_dir>/dead-letter/<sink name>
 };
 

@@ -82,7 +82,7 @@ constexpr uint64_t kBacklog = 100'000;  // lines per backlog step (~100 bytes ea
 #endif
 
 // Appends lines first..first+count-1 as fast as possible.
-void WriteLines(const std::filesystem::path& file, uint64_t first, uint64_t count) {
+void WriteOutageLines(const std::filesystem::path& file, uint64_t first, uint64_t count) {
   LineWriter::Options o;
   o.file = file;
   o.first = first;
@@ -96,7 +96,7 @@ void WriteLines(const std::filesystem::path& file, uint64_t first, uint64_t coun
 
 // Waits until the source committed `n` records in this run, sampling RSS
 // meanwhile; returns the largest RSS seen.
-uint64_t WaitForSourceRecords(AgentUnderTest& agent, uint64_t n) {
+uint64_t WaitForOutageSourceRecords(AgentUnderTest& agent, uint64_t n) {
   uint64_t peak = 0;
   const bool read = WaitUntil(120s, [&] {
     peak = std::max(peak, RssBytes(agent.pid()).value_or(0));
@@ -130,7 +130,7 @@ TEST_CASE("agent: lake unwritable for a while, then writable: everything arrives
   const auto log = agent.logs() / "app.log";
   agent.Start();
 
-  WriteLines(log, 1, kBefore);
+  WriteOutageLines(log, 1, kBefore);
   REQUIRE(agent.WaitForLakeLines(kBefore, 60s));
   // The counter follows the cursor: wait for the ack of what is in the lake.
   REQUIRE(WaitUntil(30s, [&] { return agent.Metric("sluice_sink_records_total", {{"sink", "lake"}}) == kBefore; }));
@@ -139,15 +139,15 @@ TEST_CASE("agent: lake unwritable for a while, then writable: everything arrives
   const double retries_at_start = agent.Metric("sluice_sink_retries_total", {{"sink", "lake"}});
 
   // Backlog 1x.
-  WriteLines(log, kBefore + 1, kBacklog);
-  const uint64_t peak1 = WaitForSourceRecords(agent, kBefore + kBacklog);
+  WriteOutageLines(log, kBefore + 1, kBacklog);
+  const uint64_t peak1 = WaitForOutageSourceRecords(agent, kBefore + kBacklog);
   const uint64_t rss1 = SettledRss(agent);
   const double retries1 = agent.Metric("sluice_sink_retries_total", {{"sink", "lake"}});
   const double buffer1 = agent.Metric("sluice_buffer_bytes");
 
   // Backlog 2x.
-  WriteLines(log, kBefore + kBacklog + 1, kBacklog);
-  const uint64_t peak2 = WaitForSourceRecords(agent, kBefore + 2 * kBacklog);
+  WriteOutageLines(log, kBefore + kBacklog + 1, kBacklog);
+  const uint64_t peak2 = WaitForOutageSourceRecords(agent, kBefore + 2 * kBacklog);
   const uint64_t rss2 = SettledRss(agent);
   REQUIRE(WaitUntil(10s, [&] { return agent.Metric("sluice_sink_retries_total", {{"sink", "lake"}}) > retries1; }));
   const double retries2 = agent.Metric("sluice_sink_retries_total", {{"sink", "lake"}});

@@ -24,13 +24,13 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-void WriteLines(const std::filesystem::path& file, uint64_t first, uint64_t last) {
+void WriteShutdownLines(const std::filesystem::path& file, uint64_t first, uint64_t last) {
   std::string text;
   for (uint64_t n = first; n <= last; ++n) text += NumberedLine(n) + "\n";
   AppendFile(file, text);
 }
 
-bool WaitForSourceRecords(AgentUnderTest& agent, uint64_t n) {
+bool WaitForShutdownSourceRecords(AgentUnderTest& agent, uint64_t n) {
   return WaitUntil(60s, [&] { return agent.Metric("sluice_source_records_total", {{"source", "app"}}) >= n; });
 }
 
@@ -52,8 +52,8 @@ TEST_CASE("agent: SIGTERM delivers what was read, exits 0 in time, and a restart
   AgentUnderTest agent(dir.path(), options);
   const auto log = agent.logs() / "app.log";
   agent.Start();
-  WriteLines(log, 1, 5000);
-  REQUIRE(WaitForSourceRecords(agent, 5000));
+  WriteShutdownLines(log, 1, 5000);
+  REQUIRE(WaitForShutdownSourceRecords(agent, 5000));
   const uint64_t in_lake_before_stop = agent.LakeLines();
 
   const auto t0 = Clock::now();
@@ -72,7 +72,7 @@ TEST_CASE("agent: SIGTERM delivers what was read, exits 0 in time, and a restart
   agent.options().batch_max_age = "1s";
   agent.WriteConfig();
   agent.Start();
-  WriteLines(log, 5001, 5100);
+  WriteShutdownLines(log, 5001, 5100);
   const bool arrived = agent.WaitForLakeLines(5100, 60s);
   REQUIRE(WaitUntil(10s, [&] { return agent.Metric("sluice_sink_records_total", {{"sink", "lake"}}) >= 100; }));
   const double shipped_second_run = agent.Metric("sluice_sink_records_total", {{"sink", "lake"}});
@@ -99,8 +99,8 @@ TEST_CASE("agent: SIGTERM while the lake cannot take data exits 0 at shutdown_ti
   std::filesystem::remove(agent.lake());
   WriteFile(agent.lake(), "not a directory\n");
   agent.Start();
-  WriteLines(log, 1, 2000);
-  REQUIRE(WaitForSourceRecords(agent, 2000));
+  WriteShutdownLines(log, 1, 2000);
+  REQUIRE(WaitForShutdownSourceRecords(agent, 2000));
   REQUIRE(WaitUntil(30s, [&] { return agent.Metric("sluice_sink_retries_total", {{"sink", "lake"}}) > 0; }));
 
   const auto t0 = Clock::now();

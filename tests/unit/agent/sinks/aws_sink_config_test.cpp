@@ -1,4 +1,4 @@
-// The S3 and Kinesis sinks' configuration: defaults, and errors that name
+// The S3, Kinesis and Firehose sinks' configuration: defaults, and errors that name
 // the file, line and key.
 #include <catch2/catch.hpp>
 
@@ -26,6 +26,8 @@ TEST_CASE("s3 and kinesis sinks: valid configurations pass", "[sinks]") {
   CHECK(AwsSinkError("type = \"s3\"\nbucket = \"my-lake\"\nprefix = \"edge/\"\ncompression = \"gzip\"\n") == "");
   CHECK(AwsSinkError("type = \"kinesis\"\nstream = \"s\"\npartition_key = \"{host}/{topic}-x\"\n"
                      "explicit_hash_key = \"170141183460469231731687303715884105728\"\n") == "");
+  CHECK(AwsSinkError("type = \"kinesis\"\nstream = \"s\"\naggregate = true\naggregate_max_size = \"256KiB\"\n") == "");
+  CHECK(AwsSinkError("type = \"firehose\"\ndelivery_stream = \"to-lake.v2\"\ncombine = true\n") == "");
 }
 
 TEST_CASE("s3 and kinesis sinks: bad values name the line and the key", "[sinks]") {
@@ -49,6 +51,14 @@ TEST_CASE("s3 and kinesis sinks: bad values name the line and the key", "[sinks]
        "max_request_size"},
       {"type = \"kinesis\"\nstream = \"s\"\nmax_records = 501\n", "sinks.out.max_records", ""},
       {"type = \"kinesis\"\n", "stream", "missing"},
+      {"type = \"kinesis\"\nstream = \"s\"\naggregate = true\nmax_record_size = \"16KiB\"\n",
+       "sinks.out.aggregate_max_size", "max_record_size"},
+      {"type = \"kinesis\"\nstream = \"s\"\naggregate = \"yes\"\n", "sinks.out.aggregate", ""},
+      {"type = \"firehose\"\n", "delivery_stream", "missing"},
+      {"type = \"firehose\"\ndelivery_stream = \"a b\"\n", "sinks.out.delivery_stream", "1 to 64"},
+      {"type = \"firehose\"\ndelivery_stream = \"d\"\nmax_record_size = \"2MiB\"\n", "sinks.out.max_record_size", ""},
+      {"type = \"firehose\"\ndelivery_stream = \"d\"\nmax_request_size = \"5MiB\"\n", "sinks.out.max_request_size", ""},
+      {"type = \"firehose\"\ndelivery_stream = \"d\"\nendpoint = \"firehose.local\"\n", "sinks.out.endpoint", "http"},
   };
   for (const Case& c : cases) {
     INFO(c.keys);
