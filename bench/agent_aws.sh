@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Benchmark: the agent's AWS sinks against the emulators on loopback, from a
+# backlog: SIZE MiB of ~200-byte log lines tailed from the beginning and
+# shipped to
+#   - Kinesis Data Streams (kinesalite, 4 shards), one record per line;
+#   - the same with KPL aggregation (aggregate = true);
+#   - S3 (s3rver), zstd objects in the lake layout.
+# Per run: records/s and MB/s of log end to end (until the sink acknowledged
+# every record, polled on /metrics), requests/s, the batch fill ratio (record
+# bytes per PutRecords request against the 5 MiB limit), agent CPU seconds
+# per GiB and peak RSS. The peer, in the same session: the AWS SDK for
+# JavaScript putting the same lines with PutRecords (bench/tools/kinesis-put.js),
+# which is as fast as a client of this emulator gets with one request at a time.
+#
+# Usage: bench/agent_aws.sh [SIZE_MIB] (default 1024); needs a release build
+# and tests/servers/node_modules (scripts/setup.sh). Prints Markdown tables.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/build/release"
+servers="$root/tests/servers"
+size_mib=${1:-1024}
+work=$(mktemp -d /tmp/sluice-bench-aws-XXXXXX)
+stop_servers() {
+  [ -f "$work/pids" ] || return 0
+  while read -r p; do kill "$p" 2>/dev/null || true; done < "$work/pids"
+  while read -r p; do while kill -0 "$p" 2>/dev/null; do sleep 0.1; done; done < "$work/pids"
+  rm -f "$work/pids"
+}
+cleanup() { stop_servers; rm -rf "$work"; }
+trap cleanup EXIT
+line_bytes=200
+lines=$(( size_mib * 1024 * 1024 / line_bytes ))
+tck=$(getconf CLK_TCK)
+port=$(( 20000 + RANDOM % 20000 ))
+export AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN
+
+now() { date +%s.%N; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f", s + 0}'; }
+
+# Starts a server that prints "... 127.0.0.1:PORT"; echoes the port.
+start_server() {  # $1 log, $2.. command
+  local log=$1; shift
+  "$@" > "$log" 2>&1 &
+  echo $! >> "$work/pids"
+  local p=""
+  for _ in $(seq 200); do
+    p=$(grep -o '127\.0\.0\.1:[0-9]*' "$log" | head -1 | cut -d: -f2) && [ -n "$p" ] && break
+    sleep 0.05
+  done
+  [ -n "$p" ] || { echo "server did not start: $*" >&2; cat "$log" >&2; exit 1; }
+  echo "$p"
+}
+
+kinesalite() {  # echoes the endpoint of a fresh kinesalite with stream "bench"
+  local kp
+  kp=$(NODE_OPTIONS=--max-old-space-size=12288 start_server "$work/kinesalite.log" node "$servers/kinesalite.js" 0)
+  node "$servers/kinesis-client.js" "http://127.0.0.1:$kp" create bench 4 >&2
+  echo "http://127.0.0.1:$kp"
+}
+
+echo "generating $size_mib MiB ($lines lines) in $work" >&2
+"$bin/bench/sluice-loggen" --out "$work/app.log" --lines "$lines" --line-bytes "$line_bytes"
+bytes=$(stat -c %s "$work/app.log")
+
+run_agent() {  # $1 label, $2 sink TOML; prints a table row; uses $requests_metric
+  local label=$1 sink=$2
+  local d="$work/run"
+  rm -rf "$d"; mkdir -p "$d"
+  cat > "$d/agent.toml" <<TOML
+[agent]
+data_dir = "$d/state"
+buffer_max = "4GiB"
+metrics = "127.0.0.1:$port"
+[sources.app]
+type = "tail"
+paths = ["$work/app.log"]
+start_at = "beginning"
+[sinks.out]
+inputs = ["app"]
+batch.max_age = "1s"
+batch.max_bytes = "16MiB"
+$sink
+TOML
+  sync; sleep 2
+  local t0; t0=$(now)
+  "$bin/app/sluice" agent --config "$d/agent.toml" 2> "$d/agent.log" &
+  local pid=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.05; done
+  while [ "$(metric sluice_sink_records_total)" -lt "$lines" ]; do
+    kill -0 $pid 2>/dev/null || { echo "agent exited" >&2; tail -20 "$d/agent.log" >&2; exit 1; }
+    sleep 0.2
+  done
+  local t1; t1=$(now)
+  local cpu; cpu=$(cpu_ticks $pid)
+  local peak; peak=$(hwm_kib $pid)
+  local requests="-"
+  [ -n "$requests_metric" ] && requests=$(metric "$requests_metric")
+  local record_bytes; record_bytes=$(metric sluice_sink_bytes_total)
+  kill -TERM $pid; wait $pid
+  local secs; secs=$(echo "$t1 - $t0" | bc -l)
+  local fill="-" rate="-"
+  [ "$requests" != "-" ] && rate=$(printf '%.1f' "$(echo "$requests / $secs" | bc -l)")
+  [ "$requests" != "-" ] && [ "$requests" -gt 0 ] && fill=$(printf '%.0f%%' "$(echo "$record_bytes / $requests / 5242880 * 100" | bc -l)")
+  printf '| %s | %.0f | %.1f | %s | %s | %s | %.1f | %.0f |\n' "$label" \
+    "$(echo "$lines / $secs" | bc -l)" "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$requests" "$rate" "$fill" \
+    "$(echo "$cpu / $tck / ($bytes / 1073741824)" | bc -l)" "$(echo "$peak / 1024" | bc -l)"
+}
+
+echo
+echo "sluice $("$bin/app/sluice" --version | awk '{print $2}'), $(nproc) cores, $(date -u +%Y-%m-%d), $size_mib MiB of ${line_bytes}-byte lines ($lines records)"
+echo
+echo "| run | records/s | MB/s of log | requests | requests/s | fill (bytes/request of 5 MiB) | agent CPU s/GiB | agent peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|"
+
+endpoint=$(kinesalite)
+t0=$(now)
+peer=$(node "$root/bench/tools/kinesis-put.js" "$endpoint" bench "$work/app.log")
+t1=$(now)
+secs=$(echo "$t1 - $t0" | bc -l)
+preq=$(echo "$peer" | sed 's/.*"requests":\([0-9]*\).*/\1/')
+pbytes=$(echo "$peer" | sed 's/.*"bytes":\([0-9]*\).*/\1/')
+printf '| peer: AWS SDK for JS, PutRecords | %.0f | %.1f | %s | %.1f | %.0f%% | - | - |\n' \
+  "$(echo "$lines / $secs" | bc -l)" "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$preq" \
+  "$(echo "$preq / $secs" | bc -l)" "$(echo "$pbytes / $preq / 5242880 * 100" | bc -l)"
+stop_servers
+
+requests_metric=sluice_kinesis_requests_total
+endpoint=$(kinesalite)
+run_agent "sluice → Kinesis, one record per line" "type = \"kinesis\"
+stream = \"bench\"
+endpoint = \"$endpoint\""
+stop_servers
+
+endpoint=$(kinesalite)
+run_agent "sluice → Kinesis, KPL aggregation" "type = \"kinesis\"
+stream = \"bench\"
+endpoint = \"$endpoint\"
+aggregate = true"
+stop_servers
+
+requests_metric=""  # S3: objects and multipart parts, counted from the bucket below
+mkdir -p "$work/s3"
+s3port=$(start_server "$work/s3rver.log" node --openssl-legacy-provider "$servers/s3rver-fixed.js" -d "$work/s3" \
+  -a 127.0.0.1 -p 0 --silent --configure-bucket lake)
+AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER run_agent "sluice → S3 (zstd objects)" "type = \"s3\"
+bucket = \"lake\"
+endpoint = \"http://127.0.0.1:$s3port\"
+path_style = true"
+objects=$(find "$work/s3/lake" -type f -name '*._S3rver_object' | wc -l)
+stored=$(du -sb "$work/s3/lake" | cut -f1)
+stop_servers
+echo
+echo "S3: $objects objects, $(( stored / 1048576 )) MiB stored for $(( bytes / 1048576 )) MiB of log."
