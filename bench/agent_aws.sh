@@ -12,13 +12,18 @@
 # JavaScript putting the same lines with PutRecords (bench/tools/kinesis-put.js),
 # which is as fast as a client of this emulator gets with one request at a time.
 #
-# Usage: bench/agent_aws.sh [SIZE_MIB] (default 1024); needs a release build
-# and tests/servers/node_modules (scripts/setup.sh). Prints Markdown tables.
+# Usage: bench/agent_aws.sh [SIZE_MIB [PLAIN_MIB]] (defaults 1024 and 256);
+# needs a release build and tests/servers/node_modules (scripts/setup.sh).
+# The one-record-per-line runs (sluice and the peer) use the first PLAIN_MIB
+# of the log: kinesalite keeps every record in the Node heap (3.9 GB after
+# ~2 million records), so 5.4 million records of a 1 GiB backlog do not fit.
+# Prints Markdown tables.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/build/release"
 servers="$root/tests/servers"
 size_mib=${1:-1024}
+plain_mib=${2:-256}
 work=$(mktemp -d /tmp/sluice-bench-aws-XXXXXX)
 stop_servers() {
   [ -f "$work/pids" ] || return 0
@@ -65,9 +70,12 @@ kinesalite() {  # echoes the endpoint of a fresh kinesalite with stream "bench"
 echo "generating $size_mib MiB ($lines lines) in $work" >&2
 "$bin/bench/sluice-loggen" --out "$work/app.log" --lines "$lines" --line-bytes "$line_bytes"
 bytes=$(stat -c %s "$work/app.log")
+plain_lines=$(( plain_mib * 1024 * 1024 / line_bytes ))
+head -n "$plain_lines" "$work/app.log" > "$work/plain.log"
+plain_bytes=$(stat -c %s "$work/plain.log")
 
-run_agent() {  # $1 label, $2 sink TOML; prints a table row; uses $requests_metric
-  local label=$1 sink=$2
+run_agent() {  # $1 label, $2 sink TOML, $3 log file, $4 its lines, $5 its bytes; prints a row; uses $requests_metric
+  local label=$1 sink=$2 log=$3 lines=$4 bytes=$5
   local d="$work/run"
   rm -rf "$d"; mkdir -p "$d"
   cat > "$d/agent.toml" <<TOML
@@ -77,7 +85,7 @@ buffer_max = "4GiB"
 metrics = "127.0.0.1:$port"
 [sources.app]
 type = "tail"
-paths = ["$work/app.log"]
+paths = ["$log"]
 start_at = "beginning"
 [sinks.out]
 inputs = ["app"]
@@ -105,26 +113,26 @@ TOML
   local fill="-" rate="-"
   [ "$requests" != "-" ] && rate=$(printf '%.1f' "$(echo "$requests / $secs" | bc -l)")
   [ "$requests" != "-" ] && [ "$requests" -gt 0 ] && fill=$(printf '%.0f%%' "$(echo "$record_bytes / $requests / 5242880 * 100" | bc -l)")
-  printf '| %s | %.0f | %.1f | %s | %s | %s | %.1f | %.0f |\n' "$label" \
+  printf '| %s | %.0f MiB | %.0f | %.1f | %s | %s | %s | %.1f | %.0f |\n' "$label" "$(echo "$bytes / 1048576" | bc -l)" \
     "$(echo "$lines / $secs" | bc -l)" "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$requests" "$rate" "$fill" \
     "$(echo "$cpu / $tck / ($bytes / 1073741824)" | bc -l)" "$(echo "$peak / 1024" | bc -l)"
 }
 
 echo
-echo "sluice $("$bin/app/sluice" --version | awk '{print $2}'), $(nproc) cores, $(date -u +%Y-%m-%d), $size_mib MiB of ${line_bytes}-byte lines ($lines records)"
+echo "sluice $("$bin/app/sluice" --version | awk '{print $2}'), $(nproc) cores, $(date -u +%Y-%m-%d), ${line_bytes}-byte lines: $size_mib MiB ($lines records), plain runs $plain_mib MiB ($plain_lines records)"
 echo
-echo "| run | records/s | MB/s of log | requests | requests/s | fill (bytes/request of 5 MiB) | agent CPU s/GiB | agent peak RSS MiB |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| run | backlog | records/s | MB/s of log | requests | requests/s | fill (bytes/request of 5 MiB) | agent CPU s/GiB | agent peak RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|"
 
 endpoint=$(kinesalite)
 t0=$(now)
-peer=$(node "$root/bench/tools/kinesis-put.js" "$endpoint" bench "$work/app.log")
+peer=$(node "$root/bench/tools/kinesis-put.js" "$endpoint" bench "$work/plain.log")
 t1=$(now)
 secs=$(echo "$t1 - $t0" | bc -l)
 preq=$(echo "$peer" | sed 's/.*"requests":\([0-9]*\).*/\1/')
 pbytes=$(echo "$peer" | sed 's/.*"bytes":\([0-9]*\).*/\1/')
-printf '| peer: AWS SDK for JS, PutRecords | %.0f | %.1f | %s | %.1f | %.0f%% | - | - |\n' \
-  "$(echo "$lines / $secs" | bc -l)" "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$preq" \
+printf '| peer: AWS SDK for JS, PutRecords | %s MiB | %.0f | %.1f | %s | %.1f | %.0f%% | - | - |\n' "$plain_mib" \
+  "$(echo "$plain_lines / $secs" | bc -l)" "$(echo "$plain_bytes / 1000000 / $secs" | bc -l)" "$preq" \
   "$(echo "$preq / $secs" | bc -l)" "$(echo "$pbytes / $preq / 5242880 * 100" | bc -l)"
 stop_servers
 
@@ -132,14 +140,14 @@ requests_metric=sluice_kinesis_requests_total
 endpoint=$(kinesalite)
 run_agent "sluice → Kinesis, one record per line" "type = \"kinesis\"
 stream = \"bench\"
-endpoint = \"$endpoint\""
+endpoint = \"$endpoint\"" "$work/plain.log" "$plain_lines" "$plain_bytes"
 stop_servers
 
 endpoint=$(kinesalite)
 run_agent "sluice → Kinesis, KPL aggregation" "type = \"kinesis\"
 stream = \"bench\"
 endpoint = \"$endpoint\"
-aggregate = true"
+aggregate = true" "$work/app.log" "$lines" "$bytes"
 stop_servers
 
 requests_metric=""  # S3: objects and multipart parts, counted from the bucket below
@@ -149,7 +157,7 @@ s3port=$(start_server "$work/s3rver.log" node --openssl-legacy-provider "$server
 AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER run_agent "sluice → S3 (zstd objects)" "type = \"s3\"
 bucket = \"lake\"
 endpoint = \"http://127.0.0.1:$s3port\"
-path_style = true"
+path_style = true" "$work/app.log" "$lines" "$bytes"
 objects=$(find "$work/s3/lake" -type f -name '*._S3rver_object' | wc -l)
 stored=$(du -sb "$work/s3/lake" | cut -f1)
 stop_servers
