@@ -73,7 +73,7 @@ class KinesisSink final : public Sink {
         !config_.endpoint.empty() ? config_.endpoint : first_set({"AWS_ENDPOINT_URL_KINESIS", "AWS_ENDPOINT_URL"});
     c.http.ca_file = first_set({"AWS_CA_BUNDLE"});
     client_ = std::make_unique<aws::KinesisClient>(
-        c, aws::DefaultCredentialsChain({.profile = config_.profile, .environment = env}));
+        c, aws::DefaultCredentialsChain(MakeCredentialSources(config_.credentials, env)));
   }
 
   const std::string& name() const override { return name_; }
@@ -261,7 +261,7 @@ KinesisSinkConfig ParseKinesisSinkConfig(TableReader& r) {
   if (!c.endpoint.empty() && !c.endpoint.starts_with("https://") && !c.endpoint.starts_with("http://")) {
     r.Fail("endpoint", "\"" + c.endpoint + "\" must start with https:// or http://");
   }
-  c.profile = r.String("profile", "", "profile in ~/.aws/credentials and ~/.aws/config (empty: AWS_PROFILE, default)");
+  c.credentials = ParseAwsCredentialsConfig(r);
   c.partition_key = r.String("partition_key", "{random}",
                              "partition key template: {topic} {source} {host} {path} {random} and literal text");
   for (size_t i = 0; i < c.partition_key.size(); ++i) {
