@@ -134,6 +134,18 @@ Result<Response> Client::Perform(const Request& request) {
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, state_.get());
   if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (options_.total_timeout.count() > 0) {
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+  }
+  if (!options_.use_proxy) curl_easy_setopt(h, CURLOPT_PROXY, "");
+  if (!options_.client_cert.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLCERT, options_.client_cert.c_str());
+    curl_easy_setopt(h, CURLOPT_SSLCERTTYPE, "PEM");
+  }
+  if (!options_.client_key.empty()) {
+    curl_easy_setopt(h, CURLOPT_SSLKEY, options_.client_key.c_str());
+    curl_easy_setopt(h, CURLOPT_SSLKEYTYPE, "PEM");
+  }
 
   if (request.method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);

@@ -47,6 +47,16 @@ struct ClientOptions {
   // A transfer that moves less than 1 byte/s for this long is dropped as stalled.
   std::chrono::seconds stall_timeout{60};
   std::string ca_file;  // extra CA bundle ("" = the system's)
+  // Every request is abandoned after this long (0 = no limit besides the
+  // stall timeout): for short local calls such as the EC2 metadata service.
+  std::chrono::milliseconds total_timeout{0};
+  // A client certificate and its private key (PEM files) for mutual TLS, as
+  // AWS IoT's credentials provider requires ("" = none).
+  std::string client_cert;
+  std::string client_key;
+  // false: never through a proxy, whatever http_proxy/HTTPS_PROXY say (for
+  // link-local services such as the EC2 metadata service).
+  bool use_proxy = true;
 };
 
 class Client {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "tests/support/net.h"
+#include "tests/support/no_instance_metadata.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
@@ -94,7 +95,7 @@ void AgentUnderTest::Start(bool wait_ready) {
   p.args = {"agent", "--config", config_path().string()};
   p.log_dir = run;
   p.name = "agent";
-  p.env = options_.env;
+  p.env = NoInstanceMetadata(options_.env);
   process_ = std::make_unique<Process>(std::move(p));
   if (!wait_ready) return;
   const bool ready = WaitUntil(

@@ -55,7 +55,8 @@ std::vector<std::pair<std::string, std::string>> Kinesalite::ClientEnvironment()
           {"AWS_SECRET_ACCESS_KEY", "kinesalite-secret"},
           {"AWS_REGION", "us-east-1"},
           {"AWS_PROFILE", ""},
-          {"AWS_SESSION_TOKEN", ""}};
+          {"AWS_SESSION_TOKEN", ""},
+          {"AWS_EC2_METADATA_DISABLED", "true"}};
 }
 
 void Kinesalite::CreateStream(const std::string& stream, int shards) const {

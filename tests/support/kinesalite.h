@@ -45,7 +45,8 @@ class Kinesalite {
   // Every record of every shard, shard by shard, in sequence order.
   std::vector<KinesisReadRecord> ReadStream(const std::string& stream) const;
 
-  // Credentials (kinesalite checks none, but needs a signed request) and region.
+  // Credentials (kinesalite checks none, but needs a signed request), region,
+  // and no EC2 metadata service.
   static std::vector<std::pair<std::string, std::string>> ClientEnvironment();
 
  private:

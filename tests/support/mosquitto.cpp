@@ -11,6 +11,7 @@
 
 #include "tests/support/net.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_pki.h"
 #include "tests/support/wait.h"
 
 namespace sluice::test {
@@ -19,8 +20,7 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-
-// Runs a short tool (openssl, mosquitto_passwd) to completion; throws with the
+// Runs a short tool (mosquitto_passwd) to completion; throws with the
 // command line and its stderr when it fails.
 void Run(const std::string& program, const std::vector<std::string>& args) {
   ProcessOptions o;
@@ -33,35 +33,6 @@ void Run(const std::string& program, const std::vector<std::string>& args) {
     throw std::runtime_error("`" + command + "` failed (" + (r.timed_out ? "timed out" : r.status.ToString()) +
                              "): " + r.err);
   }
-}
-
-// An EC P-256 key and a certificate signing request for `subject`.
-void KeyAndRequest(const fs::path& key, const fs::path& csr, const std::string& subject) {
-  Run("openssl", {"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-                  key.string(), "-out", csr.string(), "-subj", subject});
-}
-
-// A self-signed CA certificate and its key. The extensions are spelled out
-// rather than taken from the system's openssl.cnf, which differs between
-// distributions.
-void MakeCa(const fs::path& cert, const fs::path& key, const std::string& subject) {
-  Run("openssl", {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-                  key.string(), "-out", cert.string(), "-days", "3650", "-subj", subject, "-addext",
-                  "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"});
-}
-
-// A certificate for `subject` signed by the CA, with the extensions in `ext`
-// (an openssl extension file's lines).
-void MakeSigned(const fs::path& dir, const std::string& name, const std::string& subject, const std::string& ext,
-                const fs::path& ca_cert, const fs::path& ca_key, int serial) {
-  const fs::path key = dir / (name + ".key");
-  const fs::path csr = dir / (name + ".csr");
-  const fs::path ext_file = dir / (name + ".ext");
-  KeyAndRequest(key, csr, subject);
-  WriteFile(ext_file, ext);
-  Run("openssl", {"x509", "-req", "-in", csr.string(), "-CA", ca_cert.string(), "-CAkey", ca_key.string(),
-                  "-set_serial", std::to_string(serial), "-days", "3650", "-out", (dir / (name + ".crt")).string(),
-                  "-extfile", ext_file.string()});
 }
 
 }  // namespace
@@ -87,20 +58,8 @@ Mosquitto::~Mosquitto() {
 }
 
 void Mosquitto::MakeCertificates() {
-  fs::create_directories(certs_);
-  MakeCa(ca_cert(), certs_ / "ca.key", "/CN=Sluice Test CA");
-  MakeSigned(certs_, "server", "/CN=localhost",
-             "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage="
-             "serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-             ca_cert(), certs_ / "ca.key", 2);
-  const std::string client_ext =
-      "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
-  MakeSigned(certs_, "client", std::string("/CN=") + kClientIdentity, client_ext, ca_cert(), certs_ / "ca.key", 3);
-  // A CA the broker does not trust, and a well-formed client certificate from
-  // it: the broker must refuse it although nothing else is wrong with it.
-  MakeCa(other_ca_cert(), certs_ / "other-ca.key", "/CN=Sluice Other CA");
-  MakeSigned(certs_, "other-client", "/CN=sluice-test-intruder", client_ext, other_ca_cert(), certs_ / "other-ca.key",
-             4);
+  // The same file names as the accessors in mosquitto.h.
+  TestPki pki(certs_, kClientIdentity);
 }
 
 void Mosquitto::MakePasswordFile() {

@@ -87,11 +87,9 @@ void S3rver::MirrorObjects(const std::string& bucket, const std::string& prefix,
 }
 
 std::vector<std::pair<std::string, std::string>> S3rver::ClientEnvironment() {
-  return {{"AWS_ACCESS_KEY_ID", kAccessKey},
-          {"AWS_SECRET_ACCESS_KEY", kSecretKey},
-          {"AWS_REGION", "us-east-1"},
-          {"AWS_PROFILE", ""},
-          {"AWS_SESSION_TOKEN", ""}};
+  return {{"AWS_ACCESS_KEY_ID", kAccessKey}, {"AWS_SECRET_ACCESS_KEY", kSecretKey},
+          {"AWS_REGION", "us-east-1"},       {"AWS_PROFILE", ""},
+          {"AWS_SESSION_TOKEN", ""},         {"AWS_EC2_METADATA_DISABLED", "true"}};
 }
 
 }  // namespace sluice::test

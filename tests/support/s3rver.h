@@ -56,7 +56,7 @@ class S3rver {
   void MirrorObjects(const std::string& bucket, const std::string& prefix, const std::filesystem::path& out) const;
 
   // The environment a sluice process needs to reach it: the access key
-  // s3rver requires, a secret, and a region.
+  // s3rver requires, a secret, a region, and no EC2 metadata service.
   static std::vector<std::pair<std::string, std::string>> ClientEnvironment();
   static constexpr const char* kAccessKey = "S3RVER";
   static constexpr const char* kSecretKey = "S3RVER";

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "tests/support/no_instance_metadata.h"
 #include "tests/support/temp_dir.h"
 
 namespace sluice::test {
@@ -26,7 +27,7 @@ ProcessOptions TransferOptions(const std::vector<std::string>& args, const fs::p
   o.log_dir = log_dir;
   o.name = "sluice-transfer";
   o.append_logs = false;
-  o.env = std::move(env);
+  o.env = NoInstanceMetadata(std::move(env));
   return o;
 }
 

@@ -248,7 +248,9 @@ class S3Endpoint final : public Endpoint {
 }  // namespace
 
 Result<std::unique_ptr<Endpoint>> OpenS3Endpoint(const S3Url& url, const S3Options& options) {
-  aws::CredentialSources sources{.profile = options.profile, .environment = aws::EnvironmentMap()};
+  aws::CredentialSources sources;
+  sources.profile = options.profile;
+  sources.environment = aws::EnvironmentMap();
   aws::S3Config config;
   config.bucket = url.bucket;
   config.region = options.region;
@@ -257,9 +259,12 @@ Result<std::unique_ptr<Endpoint>> OpenS3Endpoint(const S3Url& url, const S3Optio
   aws::ApplyEnvironmentDefaults(config, sources.environment);
   std::shared_ptr<aws::CredentialsProvider> credentials = options.credentials;
   if (credentials == nullptr) {
-    Result<aws::SigV4Credentials> creds = aws::ResolveCredentials(sources);
-    if (!creds.ok()) return Status(creds.status().code(), ToString(url) + ": " + creds.status().message());
-    credentials = aws::StaticCredentials(std::move(creds).value());
+    // The whole chain (an EC2 instance's role included), asked now so that a
+    // missing credential fails here, naming the URL, before any planning.
+    credentials = aws::DefaultCredentialsChain(sources);
+    if (Result<aws::SigV4Credentials> creds = credentials->Get(); !creds.ok()) {
+      return Status(creds.status().code(), ToString(url) + ": " + creds.status().message());
+    }
   }
   auto client = std::make_shared<aws::S3Client>(config, std::move(credentials));
   // One request that needs the bucket and the credentials.

@@ -22,7 +22,7 @@ class FirehoseSink final : public Sink {
     const std::map<std::string, std::string> env = aws::EnvironmentMap();
     client_ = std::make_unique<aws::FirehoseClient>(
         aws::ResolveJsonServiceConfig(config_.region, config_.endpoint, "FIREHOSE", env),
-        aws::DefaultCredentialsChain({.profile = config_.profile, .environment = env}));
+        aws::DefaultCredentialsChain(MakeCredentialSources(config_.credentials, env)));
   }
 
   const std::string& name() const override { return name_; }
@@ -84,7 +84,7 @@ FirehoseSinkConfig ParseFirehoseSinkConfig(TableReader& r) {
   if (!c.endpoint.empty() && !c.endpoint.starts_with("https://") && !c.endpoint.starts_with("http://")) {
     r.Fail("endpoint", "\"" + c.endpoint + "\" must start with https:// or http://");
   }
-  c.profile = r.String("profile", "", "profile in ~/.aws/credentials and ~/.aws/config (empty: AWS_PROFILE, default)");
+  c.credentials = ParseAwsCredentialsConfig(r);
   c.combine =
       r.Bool("combine", false, "join consecutive lines into Firehose records of up to max_record_size (fewer records)");
   c.max_record_bytes =

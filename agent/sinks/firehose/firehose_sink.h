@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/sinks/aws_credentials_config.h"
 #include "agent/sinks/sink.h"
 #include "core/config/reader.h"
 
@@ -25,9 +26,9 @@ namespace sluice {
 
 struct FirehoseSinkConfig {
   std::string delivery_stream;
-  std::string region;    // "" = AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
-  std::string endpoint;  // "" = AWS (or AWS_ENDPOINT_URL_FIREHOSE / AWS_ENDPOINT_URL)
-  std::string profile;
+  std::string region;                // "" = AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  std::string endpoint;              // "" = AWS (or AWS_ENDPOINT_URL_FIREHOSE / AWS_ENDPOINT_URL)
+  AwsCredentialsConfig credentials;  // profile, AWS IoT
   bool combine = false;
   uint64_t max_record_bytes = 1000u << 10;
   uint64_t max_request_bytes = 4u << 20;

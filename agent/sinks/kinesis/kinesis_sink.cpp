@@ -30,7 +30,7 @@ class KinesisSink final : public Sink {
     const std::map<std::string, std::string> env = aws::EnvironmentMap();
     client_ = std::make_unique<aws::KinesisClient>(
         aws::ResolveJsonServiceConfig(config_.region, config_.endpoint, "KINESIS", env),
-        aws::DefaultCredentialsChain({.profile = config_.profile, .environment = env}));
+        aws::DefaultCredentialsChain(MakeCredentialSources(config_.credentials, env)));
   }
 
   const std::string& name() const override { return name_; }
@@ -133,7 +133,7 @@ KinesisSinkConfig ParseKinesisSinkConfig(TableReader& r) {
   if (!c.endpoint.empty() && !c.endpoint.starts_with("https://") && !c.endpoint.starts_with("http://")) {
     r.Fail("endpoint", "\"" + c.endpoint + "\" must start with https:// or http://");
   }
-  c.profile = r.String("profile", "", "profile in ~/.aws/credentials and ~/.aws/config (empty: AWS_PROFILE, default)");
+  c.credentials = ParseAwsCredentialsConfig(r);
   c.partition_key = r.String("partition_key", "{random}",
                              "partition key template: {topic} {source} {host} {path} {random} and literal text");
   for (size_t i = 0; i < c.partition_key.size(); ++i) {

@@ -16,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "agent/sinks/aws_credentials_config.h"
 #include "agent/sinks/sink.h"
 #include "core/config/reader.h"
 
@@ -23,9 +24,9 @@ namespace sluice {
 
 struct KinesisSinkConfig {
   std::string stream;
-  std::string region;    // "" = AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
-  std::string endpoint;  // "" = AWS (or AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL)
-  std::string profile;
+  std::string region;                // "" = AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
+  std::string endpoint;              // "" = AWS (or AWS_ENDPOINT_URL_KINESIS / AWS_ENDPOINT_URL)
+  AwsCredentialsConfig credentials;  // profile, AWS IoT
   // {topic} {source} {host} {path} {random}, and literal text.
   std::string partition_key = "{random}";
   std::string explicit_hash_key;  // "" or a decimal 128-bit hash key

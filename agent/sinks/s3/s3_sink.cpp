@@ -23,7 +23,7 @@ class S3Sink final : public Sink {
  public:
   S3Sink(std::string name, S3SinkConfig config, BatchPolicy policy, Logger log)
       : name_(std::move(name)), config_(std::move(config)), policy_(policy), log_(std::move(log)) {
-    aws::CredentialSources sources{.profile = config_.profile, .environment = aws::EnvironmentMap()};
+    aws::CredentialSources sources = MakeCredentialSources(config_.credentials, aws::EnvironmentMap());
     aws::S3Config c;
     c.bucket = config_.bucket;
     c.region = config_.region;
@@ -94,7 +94,7 @@ S3SinkConfig ParseS3SinkConfig(TableReader& r) {
     r.Fail("endpoint", "\"" + c.endpoint + "\" must start with https:// or http://");
   }
   c.path_style = r.Bool("path_style", false, "address the bucket as https://host/bucket (emulators, MinIO)");
-  c.profile = r.String("profile", "", "profile in ~/.aws/credentials and ~/.aws/config (empty: AWS_PROFILE, default)");
+  c.credentials = ParseAwsCredentialsConfig(r);
   const std::string compression =
       r.Enum("compression", "zstd", {"zstd", "gzip", "none"}, "object encoding: zstd as buffered, gzip or none");
   c.compression = ParseObjectCompression(compression).value();

@@ -8,12 +8,14 @@
 // once. Each object is one PUT, or a multipart upload above `part_size`,
 // built one batch at a time; S3 checks our CRC-64/NVME of every part and of
 // the whole object, and the object appears only when its upload completes.
-// Credentials come from the chain in protocols/aws/credentials.h.
+// Credentials come from the chain in protocols/aws/credentials.h, with the
+// settings of aws_credentials_config.h.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "agent/sinks/aws_credentials_config.h"
 #include "agent/sinks/batch_encoding.h"
 #include "agent/sinks/sink.h"
 #include "core/config/reader.h"
@@ -27,7 +29,7 @@ struct S3SinkConfig {
   std::string region;    // "" = AWS_REGION, AWS_DEFAULT_REGION, else us-east-1
   std::string endpoint;  // "" = AWS
   bool path_style = false;
-  std::string profile;
+  AwsCredentialsConfig credentials;  // profile, AWS IoT
   ObjectCompression compression = ObjectCompression::kZstd;
   uint64_t part_bytes = 8u << 20;
 };

@@ -174,6 +174,7 @@ TEST_CASE("firehose sink: a missing delivery stream is retried and nothing is st
   FirehoseContract firehose(tmp / "firehose", fo);
   AgentOptions o = FirehoseAgent(tmp, firehose, "missing", "");
   o.retry_max = "300ms";
+  o.shutdown_timeout = "1s";  // nothing can be delivered: do not wait to drain
   AgentUnderTest agent(tmp / "agent", o);
   {
     LineWriter writer(FirehoseLines(agent.logs() / "app.log", 50));
@@ -207,6 +208,7 @@ TEST_CASE("firehose contract server: a request signed with the wrong secret is r
     if (name == "AWS_SECRET_ACCESS_KEY") value = "not-the-secret";
   }
   o.retry_max = "300ms";
+  o.shutdown_timeout = "1s";  // nothing can be delivered: do not wait to drain
   AgentUnderTest agent(tmp / "agent", o);
   {
     LineWriter writer(FirehoseLines(agent.logs() / "app.log", 10));
