@@ -37,7 +37,7 @@ using std::chrono::milliseconds;
 
 class TailSource final : public Source {
  public:
-  TailSource(std::string name, TailConfig config, SourceContext ctx);
+  TailSource(std::string name, TailConfig config, SourceContext ctx, TailTestHooks hooks);
   const std::string& name() const override { return name_; }
   Status Run(std::stop_token stop) override;
 
@@ -100,6 +100,7 @@ class TailSource final : public Source {
   std::string name_;
   TailConfig config_;
   SourceContext ctx_;
+  TailTestHooks hooks_;
   Logger log_;
   TailerOptions tailer_options_;
   std::optional<LineRegex> multiline_;
@@ -168,8 +169,8 @@ class TailSource final : public Source {
   CollectorHandle collector_;  // last: removed before the state it reads
 };
 
-TailSource::TailSource(std::string name, TailConfig config, SourceContext ctx)
-    : name_(std::move(name)), config_(std::move(config)), ctx_(std::move(ctx)) {
+TailSource::TailSource(std::string name, TailConfig config, SourceContext ctx, TailTestHooks hooks)
+    : name_(std::move(name)), config_(std::move(config)), ctx_(std::move(ctx)), hooks_(std::move(hooks)) {
   log_ = ctx_.log ? ctx_.log : std::make_shared<spdlog::logger>("tail " + name_);
   committer_ = std::make_unique<AsyncCommitter>(*ctx_.buffer, name_, log_);
   tailer_options_.max_line = static_cast<size_t>(config_.max_line);
@@ -340,10 +341,15 @@ void TailSource::OpenNew(const FoundFile& f, Clock::time_point now) {
   for (auto it = closed_files_.rbegin(); it != closed_files_.rend(); ++it) {
     if (it->id != f.id) continue;
     const FileCheckpoint resume = *it;
-    closed_files_.erase(std::next(it).base());
     // Open checks the fingerprint: a reused inode is read from 0.
     log_->info("{} was closed earlier as {}: resuming it at offset {}", f.path, resume.seen, resume.offset);
-    Open(f.path, f.path, f.id, &resume, /*committed=*/false, /*detached=*/false, now);
+    // Forgotten only once the file is open. Open fails when f.path was
+    // renamed after the listing (rotation: it now names the new file, or
+    // nothing), and the next scan finds the file under its new name: without
+    // this entry it would be a new file, read again from 0.
+    if (Open(f.path, f.path, f.id, &resume, /*committed=*/false, /*detached=*/false, now)) {
+      closed_files_.erase(std::next(it).base());
+    }
     return;
   }
   Fingerprint fp;
@@ -466,6 +472,7 @@ Status TailSource::Setup(Clock::time_point now) {
 
   const FindResult found = FindFiles(config_.paths, config_.exclude);
   if (watcher_) watcher_->SetDirectories(found.dirs);
+  if (hooks_.after_listing) hooks_.after_listing();
   std::map<FileId, const FoundFile*> by_id;
   for (const FoundFile& f : found.files) by_id.emplace(f.id, &f);
 
@@ -496,6 +503,7 @@ Status TailSource::Setup(Clock::time_point now) {
 void TailSource::Scan(Clock::time_point now) {
   const FindResult found = FindFiles(config_.paths, config_.exclude);
   if (watcher_) watcher_->SetDirectories(found.dirs);
+  if (hooks_.after_listing) hooks_.after_listing();
   std::map<FileId, const FoundFile*> by_id;
   for (const FoundFile& f : found.files) by_id.emplace(f.id, &f);
 
@@ -745,8 +753,8 @@ Status TailSource::Run(std::stop_token stop) {
 
 }  // namespace
 
-std::unique_ptr<Source> MakeTailSource(std::string name, TailConfig config, SourceContext ctx) {
-  return std::make_unique<TailSource>(std::move(name), std::move(config), std::move(ctx));
+std::unique_ptr<Source> MakeTailSource(std::string name, TailConfig config, SourceContext ctx, TailTestHooks hooks) {
+  return std::make_unique<TailSource>(std::move(name), std::move(config), std::move(ctx), std::move(hooks));
 }
 
 }  // namespace sluice

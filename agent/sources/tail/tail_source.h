@@ -43,6 +43,7 @@
 // and found again resumes at its offset.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -52,6 +53,16 @@
 
 namespace sluice {
 
-std::unique_ptr<Source> MakeTailSource(std::string name, TailConfig config, SourceContext ctx);
+// Seams for tests: what the outside world may do at the moments a real
+// rotation can race the source. Empty in production.
+struct TailTestHooks {
+  // Called on the source's thread after each directory listing (startup and
+  // every scan), before any file it listed is opened: a test renames files
+  // here to reproduce a rotation landing between the listing and the open.
+  std::function<void()> after_listing;
+};
+
+std::unique_ptr<Source> MakeTailSource(std::string name, TailConfig config, SourceContext ctx,
+                                       TailTestHooks hooks = {});
 
 }  // namespace sluice

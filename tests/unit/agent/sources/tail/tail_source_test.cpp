@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -97,14 +98,14 @@ class TailHarness {
     return c;
   }
 
-  void Start(TailConfig config) {
+  void Start(TailConfig config, TailTestHooks hooks = {}) {
     Stop();
     SourceContext ctx;
     ctx.buffer = buffer_.get();
     ctx.metrics = &metrics_;
     ctx.log = log_;
     ctx.host = "edge-7";
-    source_ = MakeTailSource(kSource, std::move(config), ctx);
+    source_ = MakeTailSource(kSource, std::move(config), ctx, std::move(hooks));
     status_ = Status::Ok();
     thread_ = std::jthread([this](std::stop_token stop) { status_ = source_->Run(stop); });
   }
@@ -450,6 +451,48 @@ TEST_CASE("tail: several rotations while stopped: every line exactly once", "[un
   std::this_thread::sleep_for(milliseconds(200));
   CheckExactlyOnce(h.Messages(), Concat({Expected("a", 0, 15), Expected("b", 0, 10), Expected("c", 0, 10)}));
   CHECK(h.CounterValue("sluice_tail_lost_files_total") == 0);
+}
+
+// The kill test's duplicate runs (seed 4166363705): the agent restarted just
+// as the writer rotated app.log to app.log.1. The startup listing still had
+// the checkpointed file as app.log; opening that path then found the new
+// file, so the checkpoint was kept aside for a later scan, but the retry in
+// the same startup threw it away when its open failed the same way. The scan
+// that found the file as app.log.1 took it for a new file and read it from 0.
+TEST_CASE("tail: a checkpointed file renamed between the startup listing and its open resumes at its offset",
+          "[unit]") {
+  TailHarness h;
+  const TailConfig c = h.Config({"app.log*"});
+  WriteFile(h.Log("app.log"), Lines("a", 0, 10));
+  h.Start(c);
+  h.WaitForRecords(10);
+  h.Stop();
+  AppendFile(h.Log("app.log"), Lines("a", 10, 15));  // unread at the restart
+  // Rename+create rotation right after the startup listing, before any open.
+  std::atomic<bool> rotated{false};
+  TailTestHooks hooks;
+  hooks.after_listing = [&] {
+    if (rotated.exchange(true)) return;
+    fs::rename(h.Log("app.log"), h.Log("app.log.1"));
+    WriteFile(h.Log("app.log"), Lines("b", 0, 5));
+  };
+  h.Start(c, std::move(hooks));
+  h.WaitForRecords(20);
+  std::this_thread::sleep_for(milliseconds(200));  // scans that would read something twice
+  CHECK(rotated);
+  CheckExactlyOnce(h.Messages(), Concat({Expected("a", 0, 15), Expected("b", 0, 5)}));
+  CHECK(h.CounterValue("sluice_tail_lost_files_total") == 0);
+  // The checkpoints stored are the resumed file's and the new one's, each at its end.
+  h.Stop();
+  int files = 0;
+  for (const auto& [k, v] : h.Checkpoints()) {
+    if (k.rfind("file:", 0) != 0) continue;
+    Result<FileCheckpoint> cp = DecodeCheckpoint(v);
+    REQUIRE(cp.ok());
+    ++files;
+    CHECK(cp->offset == fs::file_size(cp->seen));
+  }
+  CHECK(files == 2);
 }
 
 TEST_CASE("tail: a file rotated out of the globs while stopped is finished", "[unit]") {
