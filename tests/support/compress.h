@@ -13,4 +13,8 @@ std::string GzipBytes(const std::string& data);
 // One zstd frame, level 3, as `zstd -c` writes it.
 std::string ZstdBytes(const std::string& data);
 
+// Decompresses gzip data of one or more members (as `gzip -dc` reads
+// concatenated .gz files); throws std::runtime_error on corrupt or truncated input.
+std::string GunzipBytes(const std::string& compressed);
+
 }  // namespace sluice::test

@@ -1,11 +1,15 @@
-// A real Kinesis Data Streams API for one test: kinesalite (npm, pinned in
-// tests/servers/package-lock.json) on 127.0.0.1, started through
-// tests/servers/kinesalite.js (its own command line binds every interface),
-// streams in memory. Streams are created and read back with the AWS SDK for
+// A real Kinesis Data Streams API for one test, on 127.0.0.1, streams in
+// memory, one of two emulators (npm, pinned in tests/servers/package-lock.json):
+//   kKinesalite    kinesalite, started through tests/servers/kinesalite.js
+//   kKinesisLocal  kinesis-local (kinesis-mock's Node build), started through
+//                  tests/servers/kinesis-local.js; it answers "ErrorCode": null
+//                  for stored PutRecords entries
+// (both bind every interface by themselves; the scripts keep them on
+// loopback). Streams are created and read back with the AWS SDK for
 // JavaScript (tests/servers/kinesis-client.js), a client independent of ours.
 //
-// Invariants: the first start picks a free port, later ones keep it; the
-// destructor stops the server. Not thread-safe.
+// Invariants: the first start picks a free port, later ones keep it (streams
+// do not survive a restart); the destructor stops the server. Not thread-safe.
 #pragma once
 
 #include <chrono>
@@ -27,12 +31,17 @@ struct KinesisReadRecord {
   std::string data;  // decoded
 };
 
-class Kinesalite {
+class KinesisEmulator {
  public:
-  explicit Kinesalite(std::filesystem::path dir);
-  ~Kinesalite();
-  Kinesalite(const Kinesalite&) = delete;
-  Kinesalite& operator=(const Kinesalite&) = delete;
+  enum class Kind { kKinesalite, kKinesisLocal };
+  static const char* Name(Kind kind);  // "kinesalite", "kinesis-local"
+
+  explicit KinesisEmulator(std::filesystem::path dir, Kind kind = Kind::kKinesalite);
+  ~KinesisEmulator();
+  KinesisEmulator(const KinesisEmulator&) = delete;
+  KinesisEmulator& operator=(const KinesisEmulator&) = delete;
+
+  Kind kind() const { return kind_; }
 
   void Start();
   ExitStatus Stop(std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -45,15 +54,19 @@ class Kinesalite {
   // Every record of every shard, shard by shard, in sequence order.
   std::vector<KinesisReadRecord> ReadStream(const std::string& stream) const;
 
-  // Credentials (kinesalite checks none, but needs a signed request), region,
-  // and no EC2 metadata service.
+  // Credentials (neither emulator checks them, but both need a signed
+  // request), region, and no EC2 metadata service.
   static std::vector<std::pair<std::string, std::string>> ClientEnvironment();
 
  private:
   std::filesystem::path dir_;
+  Kind kind_;
   uint16_t port_ = 0;
   std::optional<Process> process_;
   ExitStatus last_status_;
 };
+
+// The name the tests started with, for kinesalite.
+using Kinesalite = KinesisEmulator;
 
 }  // namespace sluice::test

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -17,8 +18,15 @@ std::string NumberedLine(uint64_t n, size_t width) {
   std::snprintf(head, sizeof head, "line %06llu ", static_cast<unsigned long long>(n));
   std::string line(head);
   static constexpr std::string_view kAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  // The alphabet from position n % 36, cycled: appended a run at a time
+  // (tests build lines of up to megabytes, and this code runs at -O0).
+  line.reserve(std::max(width, line.size()));
   size_t i = static_cast<size_t>(n % kAlphabet.size());
-  while (line.size() < width) line += kAlphabet[i++ % kAlphabet.size()];
+  while (line.size() < width) {
+    const size_t take = std::min(kAlphabet.size() - i, width - line.size());
+    line.append(kAlphabet.substr(i, take));
+    i = 0;
+  }
   return line;
 }
 

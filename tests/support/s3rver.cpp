@@ -1,7 +1,9 @@
 #include "tests/support/s3rver.h"
 
 #include <csignal>
+#include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <stdexcept>
 
 #include "tests/support/net.h"
@@ -84,6 +86,36 @@ void S3rver::MirrorObjects(const std::string& bucket, const std::string& prefix,
     fs::create_directories(target.parent_path());
     fs::copy_file(it->path(), target, fs::copy_options::overwrite_existing, ec);
   }
+}
+
+namespace {
+
+std::vector<S3rver::Listed> RunS3Client(const std::filesystem::path& log_dir, std::vector<std::string> args) {
+  ProcessOptions o;
+  o.program = "node";
+  o.args = Concat({(std::filesystem::path(SLUICE_SOURCE_DIR) / "tests/servers/s3-client.js").string()}, args);
+  o.env = S3rver::ClientEnvironment();
+  o.log_dir = log_dir;
+  o.name = "s3-client";
+  o.append_logs = false;
+  const RunResult r = RunToCompletion(std::move(o), 120s);
+  if (!r.status.Exited(0)) throw std::runtime_error("s3-client.js " + args.at(1) + ": " + r.Describe());
+  std::vector<S3rver::Listed> out;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    out.push_back(S3rver::Listed{j.at("key"), j.at("size"), j.value("etag", "")});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<S3rver::Listed> S3rver::DownloadWithSdk(const std::string& bucket, const std::string& prefix,
+                                                    const std::filesystem::path& out) const {
+  std::filesystem::remove_all(out);
+  std::filesystem::create_directories(out);
+  return RunS3Client(dir_, {endpoint(), "get", bucket, prefix, out.string()});
 }
 
 std::vector<std::pair<std::string, std::string>> S3rver::ClientEnvironment() {

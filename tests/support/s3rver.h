@@ -55,6 +55,20 @@ class S3rver {
   // stored with the tools it has for directories (ReadLake, ReadTree).
   void MirrorObjects(const std::string& bucket, const std::string& prefix, const std::filesystem::path& out) const;
 
+  // Through the AWS SDK for JavaScript (tests/servers/s3-client.js), a client
+  // independent of ours: downloads every object under `prefix` of `bucket`
+  // as ListObjectsV2 lists it to `out`, named by the rest of its key
+  // (replacing what `out` held), checks each has its listed size, and returns
+  // the listing in key order. Throws std::runtime_error with the client's
+  // output on failure.
+  struct Listed {
+    std::string key;
+    uint64_t size = 0;
+    std::string etag;
+  };
+  std::vector<Listed> DownloadWithSdk(const std::string& bucket, const std::string& prefix,
+                                      const std::filesystem::path& out) const;
+
   // The environment a sluice process needs to reach it: the access key
   // s3rver requires, a secret, a region, and no EC2 metadata service.
   static std::vector<std::pair<std::string, std::string>> ClientEnvironment();

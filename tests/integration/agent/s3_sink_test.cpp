@@ -1,14 +1,19 @@
 // The agent's S3 sink against a real S3 API server (s3rver): every line
 // lands exactly once in the lake layout under the bucket's prefix, through
-// an outage of the server and a kill -9 of the agent; objects larger than a
-// part go up as multipart uploads; a bad bucket name is a config error.
+// an outage of the server and a kill -9 of the agent, also as the AWS SDK
+// for JavaScript lists and reads it; gzip objects read back the same way;
+// objects larger than a part go up as multipart uploads; a bad bucket name
+// is a config error.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "tests/support/agent_fixture.h"
+#include "tests/support/compress.h"
 #include "tests/support/lake_reader.h"
 #include "tests/support/numbered_lines.h"
 #include "tests/support/s3rver.h"
@@ -88,6 +93,52 @@ TEST_CASE("s3 sink: every line exactly once through a server outage and a kill -
     INFO(f);
     CHECK(f.string().find("/raw/app/dt=") != std::string::npos);
   }
+
+  // The same objects through the AWS SDK's eyes: the keys it lists are the
+  // files read above, and what it downloads holds every line exactly once.
+  const std::vector<S3rver::Listed> listed = s3.DownloadWithSdk("lake", "edge/device-1/", tmp / "sdk");
+  std::set<std::string> listed_keys, mirrored_keys;
+  for (const S3rver::Listed& obj : listed) listed_keys.insert(obj.key);
+  for (const auto& f : lake.files) {
+    mirrored_keys.insert("edge/device-1/" + std::filesystem::relative(f, mirror).generic_string());
+  }
+  CHECK(listed_keys == mirrored_keys);
+  const LakeContents via_sdk = ReadLake(tmp / "sdk");
+  CHECK(via_sdk.problems.empty());
+  const LineAudit sdk_audit = AuditLines(via_sdk.records, 1, kLines);
+  INFO(sdk_audit.Summary());
+  CHECK(sdk_audit.ExactlyOnce());
+}
+
+TEST_CASE("s3 sink: gzip objects in the layout, listed and read back with the AWS SDK", "[agent][s3]") {
+  TempDir tmp("sluice-s3-sink-gzip");
+  S3rver s3(tmp / "s3");
+  AgentOptions o;
+  o.sink_toml = S3SinkToml(s3, "compression = \"gzip\"\n");
+  o.env = S3rver::ClientEnvironment();
+  AgentUnderTest agent(tmp / "agent", o);
+  constexpr uint64_t kLines = 3000;
+  agent.Start();
+  LineWriter writer(Lines(agent.logs() / "app.log", kLines, 1000));  // over a few seconds: several objects
+  writer.Join();
+  INFO(agent.StderrTail());
+  REQUIRE(agent.WaitUntilCaughtUp(60s));
+  REQUIRE(agent.Stop(30s).has_value());
+
+  const std::filesystem::path got = tmp / "sdk";
+  const std::vector<S3rver::Listed> listed = s3.DownloadWithSdk("lake", "edge/device-1/", got);
+  const std::regex layout(R"(edge/device-1/raw/app/dt=\d{4}-\d{2}-\d{2}/hr=\d{2}/[0-9A-Za-z_-]+\.jsonl\.gz)");
+  std::vector<std::string> msgs;
+  for (const S3rver::Listed& obj : listed) {
+    INFO(obj.key);
+    CHECK(std::regex_match(obj.key, layout));
+    std::istringstream in(GunzipBytes(ReadFile(got / obj.key.substr(std::string("edge/device-1/").size()))));
+    for (std::string line; std::getline(in, line);) msgs.push_back(nlohmann::json::parse(line).at("msg"));
+  }
+  CHECK(!listed.empty());
+  const LineAudit audit = AuditLines(msgs, 1, kLines);
+  INFO(audit.Summary());
+  CHECK(audit.ExactlyOnce());
 }
 
 TEST_CASE("s3 sink: a group larger than a part is a multipart upload", "[agent][s3]") {
