@@ -20,6 +20,7 @@
 
 #include "agent/record/json_record.h"
 #include "tests/support/agent_fixture.h"
+#include "tests/support/fault_phases.h"
 #include "tests/support/fault_proxy.h"
 #include "tests/support/kinesalite.h"
 #include "tests/support/numbered_lines.h"
@@ -53,42 +54,27 @@ TEST_CASE("kinesis sink through injected faults: nothing lost, only failed entri
   o.retry_max = "1s";
   AgentUnderTest agent(tmp / "agent", o);
 
-  // Phase 1: a full outage, every request answered 500, while lines arrive.
+  // A full outage (every request answered 500) while lines arrive, then
+  // faults of every kind drawn per request from the seed, then none
+  // (tests/support/fault_phases.h).
   constexpr uint64_t kLines = 20'000;
-  ProxyFaults outage;
-  outage.outage_status = 500;
-  proxy.SetFaults(outage);
-  const auto outage_on = std::chrono::steady_clock::now();
-  LineWriter::Options w;
-  w.file = agent.logs() / "app.log";
-  w.count = kLines;
-  w.lines_per_second = 1000;
-  LineWriter writer(w);
-  agent.Start();
-  std::this_thread::sleep_for(9s);
-
-  // Phase 2: faults of every kind, drawn per request from the seed, for at
-  // least 120 requests (or 30 s).
-  ProxyFaults mixed;
-  mixed.seed = TestSeed("kinesis faults") % (1ull << 32);
-  mixed.throttle = 0.04;
-  mixed.error500 = 0.04;
-  mixed.error503 = 0.04;
-  mixed.partial = 0.25;
-  mixed.partial_entries = 0.3;
-  mixed.drop_before = 0.04;
-  mixed.drop_after = 0.04;
-  mixed.slow = 0.04;
-  mixed.slow_ms = 1000;
-  proxy.SetFaults(mixed);
-  const auto outage_off = std::chrono::steady_clock::now();
-  const size_t before_mixed = proxy.Requests().size();
-  WaitUntil(
-      30s, [&] { return proxy.Requests().size() >= before_mixed + 120; }, 250ms);
-
-  // Phase 3: no faults; everything arrives.
-  proxy.SetFaults(ProxyFaults{});
-  writer.Join();
+  FaultPhaseOptions phases;
+  phases.lines.file = agent.logs() / "app.log";
+  phases.lines.count = kLines;
+  phases.lines.lines_per_second = 1000;
+  phases.mixed.seed = TestSeed("kinesis faults") % (1ull << 32);
+  phases.mixed.throttle = 0.04;
+  phases.mixed.error500 = 0.04;
+  phases.mixed.error503 = 0.04;
+  phases.mixed.partial = 0.25;
+  phases.mixed.partial_entries = 0.3;
+  phases.mixed.drop_before = 0.04;
+  phases.mixed.drop_after = 0.04;
+  phases.mixed.slow = 0.04;
+  phases.mixed.slow_ms = 1000;
+  phases.min_requests = 120;
+  phases.max_mixed = 30s;
+  const std::chrono::milliseconds window = RunFaultPhases(agent, proxy, phases);
   INFO(agent.StderrTail());
   REQUIRE(agent.WaitUntilCaughtUp(120s));
   const double refused_metric = agent.Metric("sluice_kinesis_refused_records_total", {{"sink", "lake"}});
@@ -121,7 +107,6 @@ TEST_CASE("kinesis sink through injected faults: nothing lost, only failed entri
 
   // Backoff: during the outage the requests stay under what the retry
   // configuration (100ms doubling to 1s, full jitter) allows in that window.
-  const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(outage_off - outage_on);
   uint64_t outage_requests = 0;
   for (const ProxyRequest& r : requests) outage_requests += r.fault == "outage" ? 1 : 0;
   const uint64_t ceiling = RetryRequestCeiling(window, 100ms, 1s);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/support/agent_fixture.h"
+#include "tests/support/fault_phases.h"
 #include "tests/support/fault_proxy.h"
 #include "tests/support/numbered_lines.h"
 #include "tests/support/s3rver.h"
@@ -40,43 +41,28 @@ TEST_CASE("s3 sink through injected faults: every line exactly once, whole objec
   o.batch_max_age = "250ms";  // objects every 250 ms: many requests to draw faults for
   AgentUnderTest agent(tmp / "agent", o);
 
-  // Phase 1: a full outage, every request answered 500, while lines arrive
-  // for 20 s (some 770 bytes a record: 9 s of them are more than a 5 MiB part).
+  // A full outage (every request answered 500) while lines arrive, then
+  // faults of every kind drawn per request from the seed, then none
+  // (tests/support/fault_phases.h). Lines arrive for 20 s, some 770 bytes a
+  // record: the 9 s outage's backlog is more than a 5 MiB part.
   constexpr uint64_t kLines = 20'000;
   constexpr size_t kWidth = 600;
-  ProxyFaults outage;
-  outage.outage_status = 500;
-  proxy.SetFaults(outage);
-  const auto outage_on = std::chrono::steady_clock::now();
-  LineWriter::Options w;
-  w.file = agent.logs() / "app.log";
-  w.count = kLines;
-  w.lines_per_second = 1000;
-  w.width = kWidth;
-  LineWriter writer(w);
-  agent.Start();
-  std::this_thread::sleep_for(9s);
-
-  // Phase 2: faults drawn per request from the seed, for at least 60
-  // requests (or 20 s).
-  ProxyFaults mixed;
-  mixed.seed = TestSeed("s3 faults") % (1ull << 32);
-  mixed.throttle = 0.05;
-  mixed.error500 = 0.08;
-  mixed.error503 = 0.05;
-  mixed.drop_before = 0.08;
-  mixed.drop_after = 0.08;
-  mixed.slow = 0.05;
-  mixed.slow_ms = 1000;
-  proxy.SetFaults(mixed);
-  const auto outage_off = std::chrono::steady_clock::now();
-  const size_t before_mixed = proxy.Requests().size();
-  WaitUntil(
-      20s, [&] { return proxy.Requests().size() >= before_mixed + 60; }, 250ms);
-
-  // Phase 3: no faults; everything arrives.
-  proxy.SetFaults(ProxyFaults{});
-  writer.Join();
+  FaultPhaseOptions phases;
+  phases.lines.file = agent.logs() / "app.log";
+  phases.lines.count = kLines;
+  phases.lines.lines_per_second = 1000;
+  phases.lines.width = kWidth;
+  phases.mixed.seed = TestSeed("s3 faults") % (1ull << 32);
+  phases.mixed.throttle = 0.05;
+  phases.mixed.error500 = 0.08;
+  phases.mixed.error503 = 0.05;
+  phases.mixed.drop_before = 0.08;
+  phases.mixed.drop_after = 0.08;
+  phases.mixed.slow = 0.05;
+  phases.mixed.slow_ms = 1000;
+  phases.min_requests = 60;
+  phases.max_mixed = 20s;
+  const std::chrono::milliseconds window = RunFaultPhases(agent, proxy, phases);
   INFO(agent.StderrTail());
   REQUIRE(agent.WaitUntilCaughtUp(120s));
   const std::optional<ExitStatus> exit = agent.Stop(30s);
@@ -125,7 +111,6 @@ TEST_CASE("s3 sink through injected faults: every line exactly once, whole objec
   // Backoff: during the outage the requests stay under what the retry
   // configuration allows in that window, each attempt being up to 3
   // requests (the S3 client's own retries within one delivery).
-  const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(outage_off - outage_on);
   uint64_t outage_requests = 0;
   for (const ProxyRequest& r : requests) outage_requests += r.fault == "outage" ? 1 : 0;
   const uint64_t ceiling = RetryRequestCeiling(window, 100ms, 1s, 3);
