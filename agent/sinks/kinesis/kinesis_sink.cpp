@@ -10,6 +10,7 @@
 #include "agent/sinks/entry_packers.h"
 #include "agent/sinks/entry_shipper.h"
 #include "agent/sinks/kinesis/kpl_aggregator.h"
+#include "agent/sinks/record_template.h"
 #include "core/util/utf8.h"
 #include "protocols/aws/credentials.h"
 #include "protocols/aws/kinesis_client.h"
@@ -92,34 +93,9 @@ class KinesisSink final : public Sink {
 
 std::string RenderPartitionKey(std::string_view templ, std::string_view record_json, std::string_view batch_source,
                                std::string_view random) {
-  std::string out;
-  nlohmann::json fields;
-  bool parsed = false;
-  for (size_t i = 0; i < templ.size();) {
-    if (templ[i] != '{') {
-      out += templ[i++];
-      continue;
-    }
-    const size_t close = templ.find('}', i);
-    if (close == std::string_view::npos) {  // not a variable (the config reader refuses these)
-      out += templ.substr(i);
-      break;
-    }
-    const std::string_view var = templ.substr(i + 1, close - i - 1);
-    i = close + 1;
-    if (var == "random") {
-      out += random;
-      continue;
-    }
-    if (!parsed) {
-      fields = nlohmann::json::parse(record_json, nullptr, /*allow_exceptions=*/false);
-      parsed = true;
-    }
-    if (fields.is_object()) {
-      auto it = fields.find(std::string(var));
-      if (it != fields.end() && it->is_string()) out += it->get<std::string>();
-    }
-  }
+  // The config reader refuses a template that does not parse; here it is literal text.
+  auto parsed = RecordTemplate::Parse(templ, kRecordTemplateVars);
+  std::string out = parsed.ok() ? parsed->Render(record_json, random) : std::string(templ);
   if (out.empty()) out = std::string(batch_source);
   if (out.size() > kMaxPartitionKey) out.resize(ValidUtf8Prefix(std::string_view(out).substr(0, kMaxPartitionKey)));
   return out;
@@ -134,18 +110,10 @@ KinesisSinkConfig ParseKinesisSinkConfig(TableReader& r) {
     r.Fail("endpoint", "\"" + c.endpoint + "\" must start with https:// or http://");
   }
   c.credentials = ParseAwsCredentialsConfig(r);
-  c.partition_key = r.String("partition_key", "{random}",
-                             "partition key template: {topic} {source} {host} {path} {random} and literal text");
-  for (size_t i = 0; i < c.partition_key.size(); ++i) {
-    if (c.partition_key[i] != '{') continue;
-    const size_t close = c.partition_key.find('}', i);
-    const std::string var = close == std::string::npos ? "" : c.partition_key.substr(i + 1, close - i - 1);
-    if (var != "topic" && var != "source" && var != "host" && var != "path" && var != "random") {
-      r.Fail("partition_key",
-             "\"" + c.partition_key + "\": unknown variable; use {topic} {source} {host} {path} {random}");
-    }
-    i = close;
-  }
+  c.partition_key = RecordTemplate::Read(r, "partition_key", "{random}", kRecordTemplateVars,
+                                         "partition key template: {topic} {source} {host} {path} {random} and "
+                                         "literal text")
+                        .text();
   if (c.partition_key.empty()) r.Fail("partition_key", "must not be empty");
   c.explicit_hash_key = r.String("explicit_hash_key", "", "a decimal 128-bit hash key for every record (empty: none)");
   if (!c.explicit_hash_key.empty() &&
