@@ -6,6 +6,7 @@
 #include <set>
 
 #include "agent/sinks/firehose/firehose_sink.h"
+#include "agent/sinks/kafka/kafka_sink.h"
 #include "agent/sinks/kinesis/kinesis_sink.h"
 #include "agent/sinks/lake/lake_sink.h"
 #include "agent/sinks/s3/s3_sink.h"
@@ -53,14 +54,22 @@ SinkBuilder ParseKinesis(const std::string& name, TableReader& r, const BatchPol
   return [name, config, policy](const SinkContext& ctx) { return MakeKinesisSink(name, config, policy, ctx); };
 }
 
+SinkBuilder ParseKafka(const std::string& name, TableReader& r, const BatchPolicy& policy) {
+  KafkaSinkConfig config = ParseKafkaSinkConfig(r, name);
+  return [name, config, policy](const SinkContext& ctx) { return MakeKafkaSink(name, config, policy, ctx); };
+}
+
 SinkBuilder ParseFirehose(const std::string& name, TableReader& r, const BatchPolicy& policy) {
   FirehoseSinkConfig config = ParseFirehoseSinkConfig(r);
   return [name, config, policy](const SinkContext& ctx) { return MakeFirehoseSink(name, config, policy, ctx); };
 }
 
 constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}, {"mqtt", &ParseMqtt}};
-constexpr SinkType kSinkTypes[] = {
-    {"lake", &ParseLake}, {"s3", &ParseS3}, {"kinesis", &ParseKinesis}, {"firehose", &ParseFirehose}};
+constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake},
+                                   {"s3", &ParseS3},
+                                   {"kinesis", &ParseKinesis},
+                                   {"firehose", &ParseFirehose},
+                                   {"kafka", &ParseKafka}};
 
 template <class T>
 std::string TypeList(const T& types) {

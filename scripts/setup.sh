@@ -15,7 +15,7 @@ packages=(
   # real tools the tests drive
   libpcre2-dev ccache python3
   logrotate procps sqlite3 zstd curl bc
-  mosquitto mosquitto-clients openssl
+  mosquitto mosquitto-clients openssl kcat
   openssh-server openssh-client sshpass rsync rclone
 )
 

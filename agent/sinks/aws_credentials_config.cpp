@@ -17,12 +17,6 @@ bool AllOf(const std::string& s, std::string_view extra) {
   });
 }
 
-void RequireReadable(TableReader& r, std::string_view key, const std::string& path) {
-  if (::access(path.c_str(), R_OK) != 0) {
-    r.Fail(key, "\"" + path + "\" is not readable: " + std::strerror(errno));
-  }
-}
-
 }  // namespace
 
 AwsCredentialsConfig ParseAwsCredentialsConfig(TableReader& r) {
@@ -81,9 +75,9 @@ AwsCredentialsConfig ParseAwsCredentialsConfig(TableReader& r) {
   if (iot.thing_name.empty() || iot.thing_name.size() > 128 || !AllOf(iot.thing_name, ":_-")) {
     r.Fail("iot_thing_name", "\"" + iot.thing_name + "\" is not a thing name (1 to 128 of A-Z a-z 0-9 : _ -)");
   }
-  RequireReadable(r, "iot_cert", iot.cert_file);
-  RequireReadable(r, "iot_key", iot.key_file);
-  if (ca) RequireReadable(r, "iot_ca", iot.ca_file);
+  r.RequireReadable("iot_cert", iot.cert_file);
+  r.RequireReadable("iot_key", iot.key_file);
+  if (ca) r.RequireReadable("iot_ca", iot.ca_file);
   c.iot = std::move(iot);
   return c;
 }

@@ -6,7 +6,6 @@
 
 #include "agent/sinks/batch_encoding.h"
 #include "core/backoff.h"
-#include "core/util/durable_file.h"
 
 namespace sluice {
 
@@ -31,9 +30,7 @@ EntryShipper::EntryShipper(EntryShipperOptions options, const SinkContext& ctx)
       refused_(metrics_.GetCounter(options_.metric_prefix + "_refused_records_total",
                                    "entries an answer refused (throttling, internal errors), each resent",
                                    {{"sink", options_.sink}})),
-      dead_(metrics_.GetCounter("sluice_sink_dead_letter_records_total",
-                                "records that can never be delivered, written to the dead-letter directory",
-                                {{"sink", options_.sink}})) {}
+      dead_letters_(options_.sink, options_.dead_letter, ctx) {}
 
 Status EntryShipper::Deliver(std::span<const BatchInfo> batches, const BatchLoader& load, EntryPacker& packer,
                              const EntrySender& send) {
@@ -69,7 +66,7 @@ Status EntryShipper::Deliver(std::span<const BatchInfo> batches, const BatchLoad
     Result<std::string> plain = EncodeBatch(frame.value(), ObjectCompression::kNone);
     if (!plain.ok()) return Status(plain.status().code(), b.id + ": " + plain.status().message());
     const std::vector<std::string_view> lines = SplitLines(plain.value());
-    std::vector<bool>& stored = Stored(b.id, lines.size());
+    std::vector<bool>& stored = stored_.Of(b.id, lines.size());
     std::string dead_letters;
     std::vector<size_t> dead;
     for (size_t i = 0; i < lines.size(); ++i) {
@@ -83,7 +80,9 @@ Status EntryShipper::Deliver(std::span<const BatchInfo> batches, const BatchLoad
       if (Status s = enqueue(); !s.ok()) return s;
     }
     if (!dead.empty()) {
-      if (Status s = WriteDeadLetters(b, dead_letters, dead.size()); !s.ok()) return s;
+      const std::string why =
+          fmt::format("exceed the largest entry {} takes ({} bytes)", options_.target, options_.limits.max_entry_bytes);
+      if (Status s = dead_letters_.Write(b, dead_letters, dead.size(), why); !s.ok()) return s;
       for (size_t i : dead) stored[i] = true;
     }
   }
@@ -111,14 +110,8 @@ Status EntryShipper::Deliver(std::span<const BatchInfo> batches, const BatchLoad
     return Status::Unavailable(fmt::format("{} entries still refused by {} after {} retries; last: {}", refused.size(),
                                            options_.target, options_.retry_rounds, last_refusal.message()));
   }
-  for (const BatchInfo& b : batches) stored_.erase(b.id);
+  stored_.Forget(batches);
   return Status::Ok();
-}
-
-std::vector<bool>& EntryShipper::Stored(const std::string& batch_id, size_t records) {
-  std::vector<bool>& v = stored_[batch_id];
-  if (v.size() != records) v.assign(records, false);
-  return v;
 }
 
 Status EntryShipper::Send(std::span<const BatchInfo> batches, std::vector<Entry>& entries, std::vector<Entry>& refused,
@@ -132,26 +125,13 @@ Status EntryShipper::Send(std::span<const BatchInfo> batches, std::vector<Entry>
   for (size_t i = 0; i < entries.size(); ++i) {
     const EntryOutcome& e = r.value()[i];
     if (e.ok()) {
-      for (const RecordRef& ref : entries[i].records) stored_[batches[ref.batch].id][ref.index] = true;
+      for (const RecordRef& ref : entries[i].records) stored_.Mark(batches[ref.batch].id, ref.index);
     } else {
       refused_.Inc();
       last_refusal = Status::Unavailable(e.error_code + ": " + e.error_message);
       refused.push_back(std::move(entries[i]));
     }
   }
-  return Status::Ok();
-}
-
-Status EntryShipper::WriteDeadLetters(const BatchInfo& b, const std::string& lines, size_t count) {
-  const std::filesystem::path dir = options_.dead_letter / b.source;
-  if (Status s = CreateDirectoriesDurable(dir, true); !s.ok()) return s;
-  Result<AtomicFile> f = AtomicFile::Create(dir / (b.id + ".jsonl"), true);
-  if (!f.ok()) return f.status();
-  if (Status s = f->Append(lines); !s.ok()) return s;
-  if (Status s = f->Commit(); !s.ok()) return s;
-  dead_.Inc(count);
-  log_->warn("{} records of batch {} exceed the largest entry {} takes ({} bytes): written to {}", count, b.id,
-             options_.target, options_.limits.max_entry_bytes, (dir / (b.id + ".jsonl")).string());
   return Status::Ok();
 }
 

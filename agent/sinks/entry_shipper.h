@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/sinks/dead_letters.h"
 #include "agent/sinks/sink.h"
 
 namespace sluice {
@@ -91,10 +92,8 @@ class EntryShipper {
   const EntryLimits& limits() const { return options_.limits; }
 
  private:
-  std::vector<bool>& Stored(const std::string& batch_id, size_t records);
   Status Send(std::span<const BatchInfo> batches, std::vector<Entry>& entries, std::vector<Entry>& refused,
               Status& last_refusal, const EntrySender& send);
-  Status WriteDeadLetters(const BatchInfo& b, const std::string& lines, size_t count);
 
   EntryShipperOptions options_;
   Logger log_;
@@ -102,9 +101,8 @@ class EntryShipper {
   MetricsRegistry& metrics_;
   Counter& requests_;
   Counter& refused_;
-  Counter& dead_;
-  // Records stored so far of batches not yet confirmed, by batch id.
-  std::map<std::string, std::vector<bool>> stored_;
+  DeadLetters dead_letters_;
+  DeliveredRecords stored_;
 };
 
 // The records of a decoded batch: its lines without their newlines.

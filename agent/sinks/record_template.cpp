@@ -102,7 +102,7 @@ bool RecordTemplate::uses(std::string_view var) const {
   return false;
 }
 
-std::string RecordTemplate::Render(std::string_view record_json, std::string_view random) const {
+std::string RecordTemplate::Render(std::string_view record_json, std::string_view random, ValueFilter filter) const {
   std::string out;
   nlohmann::json fields;
   bool parsed = false;
@@ -123,7 +123,9 @@ std::string RecordTemplate::Render(std::string_view record_json, std::string_vie
     auto it = fields.find(p.text);
     if (it == fields.end()) continue;
     std::string value;
-    if (DecodeCarried(*it, value)) out += value;
+    if (!DecodeCarried(*it, value)) continue;
+    if (filter != nullptr) filter(value);
+    out += value;
   }
   return out;
 }

@@ -42,9 +42,13 @@ class RecordTemplate {
   static RecordTemplate Read(TableReader& r, std::string_view key, std::string_view def,
                              std::span<const std::string_view> allowed, std::string_view doc);
 
+  // Rewrites a variable's value where the destination restricts characters
+  // (Kafka topic names); literal text was checked when the template was read.
+  using ValueFilter = void (*)(std::string& value);
+
   // The template with one record's fields (`record_json` is parsed only if a
   // field variable is used); {random} becomes `random`.
-  std::string Render(std::string_view record_json, std::string_view random = {}) const;
+  std::string Render(std::string_view record_json, std::string_view random = {}, ValueFilter filter = nullptr) const;
 
   const std::string& text() const { return text_; }
   // No variables: every record renders the same text.

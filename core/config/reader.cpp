@@ -1,5 +1,7 @@
 #include "core/config/reader.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -19,16 +21,26 @@ namespace {
 
 std::string TypeName(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -39,11 +51,21 @@ std::string TomlQuote(std::string_view s) {
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (u < 0x20 || u == 0x7f) {
           char buf[8];
@@ -258,8 +280,8 @@ uint64_t TableReader::Size(std::string_view key, std::string_view def, uint64_t 
   }
   if (!parsed.ok()) Fail(key, parsed.status().message());
   const uint64_t v = parsed.value();
-  if (v < min || v > max) Fail(key, "expected a size from " + FormatSize(min) + " to " + FormatSize(max) + ", got " +
-                                        FormatSize(v));
+  if (v < min || v > max)
+    Fail(key, "expected a size from " + FormatSize(min) + " to " + FormatSize(max) + ", got " + FormatSize(v));
   Record(key, TomlQuote(FormatSize(v)), doc);
   return v;
 }
@@ -331,6 +353,50 @@ TableReader TableReader::Section(std::string_view key) {
     if (t == nullptr) Fail(key, "expected a table, got " + TypeName(*n));
   }
   return TableReader(*t, FullKey(key), file_, effective_);
+}
+
+std::vector<std::pair<std::string, std::string>> TableReader::Settings(std::string_view key, std::string_view doc,
+                                                                       const SettingCheck& check) {
+  TableReader sub = Table(key);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::function<void(const toml::table&, const std::string&)> walk = [&](const toml::table& t,
+                                                                         const std::string& prefix) {
+    for (const auto& [k, v] : t) {
+      const std::string name = prefix + std::string(k.str());
+      if (const toml::table* nested = v.as_table()) {
+        walk(*nested, name + ".");
+        continue;
+      }
+      std::string value;
+      if (v.is_string()) {
+        value = v.value<std::string>().value();
+      } else if (v.is_integer()) {
+        value = std::to_string(v.value<int64_t>().value());
+      } else if (v.is_boolean()) {
+        value = v.value<bool>().value() ? "true" : "false";
+      } else if (v.is_floating_point()) {
+        std::ostringstream f;
+        f << v.value<double>().value();
+        value = f.str();
+      } else {
+        throw ConfigError(sub.Where(v.source()) + ": key '" + sub.FullKey(name) +
+                          "': expected a string, number or boolean, got " + TypeName(v));
+      }
+      if (check) {
+        if (std::string problem = check(name, value); !problem.empty()) {
+          throw ConfigError(sub.Where(v.source()) + ": key '" + sub.FullKey(name) + "': " + problem);
+        }
+      }
+      sub.Record(name, TomlQuote(value), doc);
+      out.emplace_back(name, std::move(value));
+    }
+  };
+  walk(*sub.table_, "");
+  return out;
+}
+
+void TableReader::RequireReadable(std::string_view key, const std::string& path) const {
+  if (::access(path.c_str(), R_OK) != 0) Fail(key, "\"" + path + "\" is not readable: " + std::strerror(errno));
 }
 
 void TableReader::Finish() const {

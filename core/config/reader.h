@@ -11,8 +11,11 @@
 // crosses the config-loading boundary; callers turn it into exit status 2.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -20,9 +23,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
-
-#include <toml++/toml.h>
 
 namespace sluice {
 
@@ -34,8 +36,8 @@ class ConfigError : public std::runtime_error {
 // One effective setting, for printing: `table` is the [section] it belongs to.
 struct EffectiveSetting {
   std::string table;
-  std::string key;   // may be dotted within the table, e.g. "multiline.start"
-  std::string value; // rendered as a TOML value
+  std::string key;    // may be dotted within the table, e.g. "multiline.start"
+  std::string value;  // rendered as a TOML value
   std::string doc;
 };
 
@@ -103,8 +105,21 @@ class TableReader {
   // A sub-table printed as its own [section] (used for named components).
   TableReader Section(std::string_view key);
 
+  // A free-form table of name = value settings passed to a library (the
+  // librdkafka properties of a Kafka sink): nested tables are joined with
+  // '.', so `linger.ms = 5` and `"linger.ms" = "5"` are the same setting;
+  // numbers and booleans become their text. `check` returns "" or what is
+  // wrong with one setting, reported at its line.
+  using SettingCheck = std::function<std::string(const std::string& name, const std::string& value)>;
+  std::vector<std::pair<std::string, std::string>> Settings(std::string_view key, std::string_view doc,
+                                                            const SettingCheck& check);
+
   // Rejects any key that no getter asked for, naming it and where it is.
   void Finish() const;
+
+  // Fails at `key` unless `path` (its value: a certificate, a key, a password
+  // file) is readable now, so `agent check` finds it, not the first delivery.
+  void RequireReadable(std::string_view key, const std::string& path) const;
 
   // An error about `key` (or the table itself when empty) at its location.
   [[noreturn]] void Fail(std::string_view key, std::string_view message) const;

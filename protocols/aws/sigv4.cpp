@@ -114,6 +114,20 @@ std::string Sha256Hex(std::string_view data) {
   return Hex(md, sizeof md);
 }
 
+namespace {
+
+std::string Signature(std::string_view secret, std::string_view date, std::string_view region, std::string_view service,
+                      std::string_view string_to_sign) {
+  const Mac k_date = HmacSha256("AWS4" + std::string(secret), date);
+  const Mac k_region = HmacSha256(View(k_date), region);
+  const Mac k_service = HmacSha256(View(k_region), service);
+  const Mac k_signing = HmacSha256(View(k_service), "aws4_request");
+  const Mac sig = HmacSha256(View(k_signing), string_to_sign);
+  return Hex(sig.data(), sig.size());
+}
+
+}  // namespace
+
 SigV4Signed SignV4(const SigV4Request& request, const SigV4Credentials& credentials, std::string_view region,
                    std::string_view service, std::chrono::system_clock::time_point now) {
   const auto [amz_date, date] = Timestamps(now);
@@ -148,15 +162,29 @@ SigV4Signed SignV4(const SigV4Request& request, const SigV4Credentials& credenti
   const std::string scope = date + '/' + std::string(region) + '/' + std::string(service) + "/aws4_request";
   out.string_to_sign = "AWS4-HMAC-SHA256\n" + amz_date + '\n' + scope + '\n' + Sha256Hex(out.canonical_request);
 
-  const Mac k_date = HmacSha256("AWS4" + credentials.secret_access_key, date);
-  const Mac k_region = HmacSha256(View(k_date), region);
-  const Mac k_service = HmacSha256(View(k_region), service);
-  const Mac k_signing = HmacSha256(View(k_service), "aws4_request");
-  const Mac sig = HmacSha256(View(k_signing), out.string_to_sign);
-  out.signature = Hex(sig.data(), sig.size());
+  out.signature = Signature(credentials.secret_access_key, date, region, service, out.string_to_sign);
   out.headers.emplace_back("Authorization", "AWS4-HMAC-SHA256 Credential=" + credentials.access_key_id + '/' + scope +
                                                 ", SignedHeaders=" + signed_headers + ", Signature=" + out.signature);
   return out;
+}
+
+std::string PresignV4(SigV4Request request, const SigV4Credentials& credentials, std::string_view region,
+                      std::string_view service, std::chrono::system_clock::time_point now,
+                      std::chrono::seconds expires) {
+  const auto [amz_date, date] = Timestamps(now);
+  const std::string scope = date + '/' + std::string(region) + '/' + std::string(service) + "/aws4_request";
+  request.query.emplace_back("X-Amz-Algorithm", "AWS4-HMAC-SHA256");
+  request.query.emplace_back("X-Amz-Credential", credentials.access_key_id + '/' + scope);
+  request.query.emplace_back("X-Amz-Date", amz_date);
+  request.query.emplace_back("X-Amz-Expires", std::to_string(expires.count()));
+  request.query.emplace_back("X-Amz-SignedHeaders", "host");
+  if (!credentials.session_token.empty()) request.query.emplace_back("X-Amz-Security-Token", credentials.session_token);
+  const std::string query = CanonicalQuery(request.query);
+  const std::string canonical_request = request.method + '\n' + CanonicalPath(request.path) + '\n' + query +
+                                        "\nhost:" + TrimCollapse(request.host) + "\n\nhost\n" + request.payload_sha256;
+  const std::string string_to_sign =
+      "AWS4-HMAC-SHA256\n" + amz_date + '\n' + scope + '\n' + Sha256Hex(canonical_request);
+  return query + "&X-Amz-Signature=" + Signature(credentials.secret_access_key, date, region, service, string_to_sign);
 }
 
 }  // namespace sluice::aws

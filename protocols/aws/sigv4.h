@@ -33,7 +33,7 @@ struct SigV4Request {
   std::string path;    // not encoded: "/bucket/raw/a b.json"
   std::vector<std::pair<std::string, std::string>> query;    // not encoded; a key without value has ""
   std::vector<std::pair<std::string, std::string>> headers;  // sent and signed (besides host and x-amz-*)
-  std::string payload_sha256;  // lower-case hex, or "UNSIGNED-PAYLOAD"
+  std::string payload_sha256;                                // lower-case hex, or "UNSIGNED-PAYLOAD"
 };
 
 // Percent-encodes every byte except A-Z a-z 0-9 - . _ ~ (and '/' when
@@ -60,5 +60,13 @@ struct SigV4Signed {
 
 SigV4Signed SignV4(const SigV4Request& request, const SigV4Credentials& credentials, std::string_view region,
                    std::string_view service, std::chrono::system_clock::time_point now);
+
+// Query-string authentication (a presigned URL, valid for `expires`): the
+// request's query with the X-Amz-* parameters added, encoded and sorted, and
+// X-Amz-Signature last. Only the host header is signed; `payload_sha256` as
+// the service expects (the hash of an empty body for a GET).
+std::string PresignV4(SigV4Request request, const SigV4Credentials& credentials, std::string_view region,
+                      std::string_view service, std::chrono::system_clock::time_point now,
+                      std::chrono::seconds expires);
 
 }  // namespace sluice::aws

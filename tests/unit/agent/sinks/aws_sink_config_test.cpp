@@ -6,41 +6,25 @@
 #include "agent/agent_config.h"
 #include "agent/sinks/aws_credentials_config.h"
 #include "tests/support/agent_fixture.h"
+#include "tests/support/sink_config_errors.h"
 #include "tests/support/temp_dir.h"
 
 namespace sluice {
-namespace {
 
-std::string AwsSinkError(const std::string& sink_keys) {
-  const std::string toml =
-      "[agent]\ndata_dir = \"/tmp/state\"\n[sources.app]\ntype = \"tail\"\npaths = [\"/l/*.log\"]\n"
-      "[sinks.out]\ninputs = [\"app\"]\n" +
-      sink_keys;
-  try {
-    ParseAgentConfig(ConfigDocument::Parse(toml, "agent.toml"));
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using test::CheckSinkConfigErrors;
+using test::SinkConfigError;
 
 TEST_CASE("s3 and kinesis sinks: valid configurations pass", "[sinks]") {
-  CHECK(AwsSinkError("type = \"s3\"\nbucket = \"my-lake\"\nprefix = \"edge/\"\ncompression = \"gzip\"\n") == "");
-  CHECK(AwsSinkError("type = \"kinesis\"\nstream = \"s\"\npartition_key = \"{host}/{topic}-x\"\n"
-                     "explicit_hash_key = \"170141183460469231731687303715884105728\"\n") == "");
-  CHECK(AwsSinkError("type = \"kinesis\"\nstream = \"s\"\naggregate = true\naggregate_max_size = \"256KiB\"\n") == "");
-  CHECK(AwsSinkError("type = \"firehose\"\ndelivery_stream = \"to-lake.v2\"\ncombine = true\n") == "");
+  CHECK(SinkConfigError("type = \"s3\"\nbucket = \"my-lake\"\nprefix = \"edge/\"\ncompression = \"gzip\"\n") == "");
+  CHECK(SinkConfigError("type = \"kinesis\"\nstream = \"s\"\npartition_key = \"{host}/{topic}-x\"\n"
+                        "explicit_hash_key = \"170141183460469231731687303715884105728\"\n") == "");
+  CHECK(SinkConfigError("type = \"kinesis\"\nstream = \"s\"\naggregate = true\naggregate_max_size = \"256KiB\"\n") ==
+        "");
+  CHECK(SinkConfigError("type = \"firehose\"\ndelivery_stream = \"to-lake.v2\"\ncombine = true\n") == "");
 }
 
 TEST_CASE("s3 and kinesis sinks: bad values name the line and the key", "[sinks]") {
-  struct Case {
-    std::string keys;
-    std::string key;
-    std::string says;
-  };
-  const std::vector<Case> cases = {
+  CheckSinkConfigErrors({
       {"type = \"s3\"\nbucket = \"Bad_Bucket\"\n", "sinks.out.bucket", "not an S3 bucket name"},
       {"type = \"s3\"\nbucket = \"lake\"\nprefix = \"/abs\"\n", "sinks.out.prefix", "must not start with '/'"},
       {"type = \"s3\"\nbucket = \"lake\"\nprefix = \"a//b\"\n", "sinks.out.prefix", "empty component"},
@@ -63,14 +47,7 @@ TEST_CASE("s3 and kinesis sinks: bad values name the line and the key", "[sinks]
       {"type = \"firehose\"\ndelivery_stream = \"d\"\nmax_record_size = \"2MiB\"\n", "sinks.out.max_record_size", ""},
       {"type = \"firehose\"\ndelivery_stream = \"d\"\nmax_request_size = \"5MiB\"\n", "sinks.out.max_request_size", ""},
       {"type = \"firehose\"\ndelivery_stream = \"d\"\nendpoint = \"firehose.local\"\n", "sinks.out.endpoint", "http"},
-  };
-  for (const Case& c : cases) {
-    INFO(c.keys);
-    const std::string err = AwsSinkError(c.keys);
-    CHECK(err.find("agent.toml:") != std::string::npos);
-    CHECK(err.find(c.key) != std::string::npos);
-    CHECK(err.find(c.says) != std::string::npos);
-  }
+  });
 }
 
 namespace {
@@ -101,42 +78,32 @@ TEST_CASE("aws sinks: the AWS IoT credential keys, all or none", "[sinks]") {
   test::WriteFile(tmp / "ca.pem", "ca");
   for (const std::string sink : {"type = \"s3\"\nbucket = \"lake\"\n", "type = \"kinesis\"\nstream = \"s\"\n"}) {
     INFO(sink);
-    CHECK(AwsSinkError(sink + IotKeys(tmp.path())) == "");
-    CHECK(AwsSinkError(sink + IotKeys(tmp.path(), "", "iot_ca = " + test::TomlString((tmp / "ca.pem").string()))) ==
+    CHECK(SinkConfigError(sink + IotKeys(tmp.path())) == "");
+    CHECK(SinkConfigError(sink + IotKeys(tmp.path(), "", "iot_ca = " + test::TomlString((tmp / "ca.pem").string()))) ==
           "");
-    CHECK(AwsSinkError(sink + "iot_credentials_endpoint = \"https://127.0.0.1:8443\"\n" +
-                       IotKeys(tmp.path(), "iot_credentials_endpoint")) == "");
+    CHECK(SinkConfigError(sink + "iot_credentials_endpoint = \"https://127.0.0.1:8443\"\n" +
+                          IotKeys(tmp.path(), "iot_credentials_endpoint")) == "");
 
-    struct Case {
-      std::string keys;
-      std::string key;
-      std::string says;
-    };
-    const std::vector<Case> cases = {
-        {IotKeys(tmp.path(), "iot_key"), "sinks.out.iot_credentials_endpoint", "missing: iot_key"},
-        {IotKeys(tmp.path(), "iot_credentials_endpoint"), "sinks.out.iot_role_alias",
-         "missing: iot_credentials_endpoint"},
-        {"iot_thing_name = \"edge-7\"\n", "sinks.out.iot_thing_name",
-         "missing: iot_credentials_endpoint, iot_role_alias, iot_cert, iot_key"},
-        {"iot_ca = \"/etc/ssl/certs/ca-certificates.crt\"\n", "sinks.out.iot_ca", "only used with"},
-        {IotKeys(tmp.path(), "iot_cert", "iot_cert = " + test::TomlString((tmp / "missing.crt").string()) + "\n"),
-         "sinks.out.iot_cert", "not readable"},
-        {IotKeys(tmp.path(), "", "iot_ca = " + test::TomlString((tmp / "missing-ca.pem").string()) + "\n"),
-         "sinks.out.iot_ca", "not readable"},
-        {IotKeys(tmp.path(), "iot_credentials_endpoint", "iot_credentials_endpoint = \"http://x\"\n"),
-         "sinks.out.iot_credentials_endpoint", "https://"},
-        {IotKeys(tmp.path(), "iot_role_alias", "iot_role_alias = \"a/b\"\n"), "sinks.out.iot_role_alias",
-         "not a role alias"},
-        {IotKeys(tmp.path(), "iot_thing_name", "iot_thing_name = \"\"\n"), "sinks.out.iot_thing_name",
-         "not a thing name"},
-    };
-    for (const Case& c : cases) {
-      INFO(c.keys);
-      const std::string err = AwsSinkError(sink + c.keys);
-      CHECK(err.find("agent.toml:") != std::string::npos);
-      CHECK(err.find(c.key) != std::string::npos);
-      CHECK(err.find(c.says) != std::string::npos);
-    }
+    CheckSinkConfigErrors(
+        {
+            {IotKeys(tmp.path(), "iot_key"), "sinks.out.iot_credentials_endpoint", "missing: iot_key"},
+            {IotKeys(tmp.path(), "iot_credentials_endpoint"), "sinks.out.iot_role_alias",
+             "missing: iot_credentials_endpoint"},
+            {"iot_thing_name = \"edge-7\"\n", "sinks.out.iot_thing_name",
+             "missing: iot_credentials_endpoint, iot_role_alias, iot_cert, iot_key"},
+            {"iot_ca = \"/etc/ssl/certs/ca-certificates.crt\"\n", "sinks.out.iot_ca", "only used with"},
+            {IotKeys(tmp.path(), "iot_cert", "iot_cert = " + test::TomlString((tmp / "missing.crt").string()) + "\n"),
+             "sinks.out.iot_cert", "not readable"},
+            {IotKeys(tmp.path(), "", "iot_ca = " + test::TomlString((tmp / "missing-ca.pem").string()) + "\n"),
+             "sinks.out.iot_ca", "not readable"},
+            {IotKeys(tmp.path(), "iot_credentials_endpoint", "iot_credentials_endpoint = \"http://x\"\n"),
+             "sinks.out.iot_credentials_endpoint", "https://"},
+            {IotKeys(tmp.path(), "iot_role_alias", "iot_role_alias = \"a/b\"\n"), "sinks.out.iot_role_alias",
+             "not a role alias"},
+            {IotKeys(tmp.path(), "iot_thing_name", "iot_thing_name = \"\"\n"), "sinks.out.iot_thing_name",
+             "not a thing name"},
+        },
+        sink);
   }
 }
 
