@@ -41,7 +41,9 @@ SourceBuilder ParseMqtt(const std::string& name, TableReader& r) {
 
 SinkBuilder ParseLake(const std::string& name, TableReader& r, const BatchPolicy& policy) {
   LakeConfig config = ParseLakeConfig(r);
-  return [name, config, policy](const SinkContext& ctx) { return MakeLakeSink(name, config, policy, ctx.log); };
+  return [name, config, policy](const SinkContext& ctx) {
+    return MakeLakeSink(name, config, policy, ctx.log, ctx.replay);
+  };
 }
 
 SinkBuilder ParseS3(const std::string& name, TableReader& r, const BatchPolicy& policy) {

@@ -1,10 +1,16 @@
 #include "app/agent_command.h"
 
+#include <chrono>
 #include <iostream>
+#include <utility>
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
+#include "agent/record/json_record.h"
+#include "agent/replay.h"
 #include "app/signal_loop.h"
+#include "core/config/units.h"
+#include "core/util/wall_clock.h"
 
 namespace sluice::app {
 
@@ -13,11 +19,21 @@ AgentCommand::AgentCommand(CLI::App& app) {
   agent_->add_option("-c,--config", config_path_, "configuration file (TOML)")->required()->check(CLI::ExistingFile);
   check_ = agent_->add_subcommand("check", "Validate the configuration and print it with every default");
   check_->fallthrough();
+  replay_ = agent_->add_subcommand(
+      "replay", "Send the batches the buffer still holds (see [agent] retain) from a time window to one sink again");
+  replay_->add_option("--sink", replay_sink_, "the sink to send to (a [sinks.NAME] of the configuration)")->required();
+  replay_
+      ->add_option("--since", replay_since_,
+                   "start of the window: RFC 3339 (2026-11-22T10:00:00Z) or a duration back from now (24h)")
+      ->required();
+  replay_->add_option("--until", replay_until_, "end of the window, exclusive (default: now)");
+  replay_->fallthrough();
 }
 
 int AgentCommand::Execute() {
   if (!agent_->parsed()) return 2;
-  return check_->parsed() ? Check() : Run();
+  if (check_->parsed()) return Check();
+  return replay_->parsed() ? Replay() : Run();
 }
 
 int AgentCommand::Check() {
@@ -58,6 +74,60 @@ int AgentCommand::Run() {
                                      });
   if (!result.ok()) {
     log->error("agent failed: {}", result.message());
+    return result.code() == ErrorCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}
+
+int AgentCommand::Replay() {
+  AgentConfig config;
+  ReplayWindow window;
+  window.sink = replay_sink_;
+  try {
+    config = LoadAgentConfig(config_path_);
+  } catch (const ConfigError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+  const int64_t now = WallClockMs();
+  Result<int64_t> since = ParseReplayTime(replay_since_, now);
+  Result<int64_t> until = replay_until_.empty() ? Result<int64_t>(now) : ParseReplayTime(replay_until_, now);
+  for (const auto& [flag, r] : {std::pair{"--since", &since}, std::pair{"--until", &until}}) {
+    if (!r->ok()) {
+      std::cerr << "sluice agent replay: " << flag << ": " << r->status().message() << "\n";
+      return 2;
+    }
+  }
+  window.since_ms = since.value();
+  window.until_ms = until.value();
+  if (window.until_ms <= window.since_ms) {
+    std::cerr << "sluice agent replay: --until (" << FormatTimestampMs(window.until_ms) << ") must be after --since ("
+              << FormatTimestampMs(window.since_ms) << ")\n";
+    return 2;
+  }
+  Logger log = MakeLogger("replay", config.log_format, config.log_level);
+  std::stop_source stop;
+  auto last_print = std::chrono::steady_clock::time_point();
+  auto print = [&](const ReplayProgress& p) {
+    const auto now_tp = std::chrono::steady_clock::now();
+    const bool done = p.batches_done + p.skipped >= p.batches_total;
+    if (!done && now_tp - last_print < std::chrono::seconds(1)) return;
+    last_print = now_tp;
+    const int64_t pct = p.records_total > 0 ? p.records_done * 100 / p.records_total : 100;
+    std::cerr << "replay " << window.sink << ": " << p.batches_done << "/" << p.batches_total << " batches, "
+              << p.records_done << "/" << p.records_total << " records (" << pct << "%), " << FormatSize(p.bytes_done)
+              << " stored bytes sent";
+    if (p.skipped > 0) std::cerr << ", " << p.skipped << " skipped (deleted meanwhile)";
+    if (p.retries > 0) std::cerr << ", " << p.retries << " retries";
+    std::cerr << "\n";
+  };
+  const Status result = RunUntilDone([&] { return RunReplay(config, window, log, stop.get_token(), print); },
+                                     [&](int, std::string_view name) {
+                                       log->info("received {}: stopping the replay", name);
+                                       stop.request_stop();
+                                     });
+  if (!result.ok()) {
+    log->error("replay failed: {}", result.message());
     return result.code() == ErrorCode::kInvalidArgument ? 2 : 1;
   }
   return 0;

@@ -1,8 +1,8 @@
-// `sluice agent [--config FILE]`, `sluice agent check --config FILE`.
+// `sluice agent [--config FILE]`, `sluice agent check --config FILE`,
+// `sluice agent replay --config FILE --sink NAME --since TIME [--until TIME]`.
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <string>
 
 namespace sluice::app {
@@ -16,10 +16,15 @@ class AgentCommand {
  private:
   int Check();
   int Run();
+  int Replay();
 
   CLI::App* agent_ = nullptr;
   CLI::App* check_ = nullptr;
+  CLI::App* replay_ = nullptr;
   std::string config_path_;
+  std::string replay_sink_;
+  std::string replay_since_;
+  std::string replay_until_;
 };
 
 }  // namespace sluice::app

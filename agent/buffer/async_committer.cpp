@@ -6,9 +6,10 @@
 namespace sluice {
 
 AsyncCommitter::AsyncCommitter(Buffer& buffer, std::string source, Logger log)
-    : buffer_(buffer), source_(std::move(source)), log_(std::move(log)), thread_([this](std::stop_token st) {
-        Loop(st);
-      }) {}
+    : buffer_(buffer),
+      source_(std::move(source)),
+      log_(std::move(log)),
+      thread_([this](std::stop_token st) { Loop(st); }) {}
 
 AsyncCommitter::~AsyncCommitter() {
   thread_.request_stop();

@@ -13,7 +13,7 @@
 namespace sluice {
 
 struct EncodedBatch {
-  std::string zstd;        // one complete zstd frame of JSON Lines
+  std::string zstd;  // one complete zstd frame of JSON Lines
   uint32_t records = 0;
   uint64_t raw_bytes = 0;  // uncompressed size of the JSON Lines
   int64_t first_ts_ms = 0;

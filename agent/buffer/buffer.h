@@ -97,8 +97,8 @@ class Buffer {
   // Stores `batch` (may be empty: checkpoint-only) for `source` together with
   // its checkpoint updates, in one transaction. With overflow = block, waits
   // for space; returns kCancelled if `stop` is requested while waiting.
-  virtual Status Commit(std::string_view source, const EncodedBatch& batch,
-                        std::span<const CheckpointUpdate> updates, std::stop_token stop) = 0;
+  virtual Status Commit(std::string_view source, const EncodedBatch& batch, std::span<const CheckpointUpdate> updates,
+                        std::stop_token stop) = 0;
   // Commit without waiting for space under overflow = block: stored bytes may
   // exceed max_bytes by this batch (drop_oldest still makes room). Only for
   // data a source has already taken and cannot hand back while stopping: an
@@ -115,8 +115,8 @@ class Buffer {
   // `stop`; over_cap = true does not wait, as CommitOverCap) but sinks do not
   // see them until the source folds them into a batch with CommitStaged: a
   // transaction per record costs one small insert, and sinks still get batches.
-  virtual Result<int64_t> Stage(std::string_view source, std::string_view record, int64_t ts_ms,
-                                std::stop_token stop, bool over_cap = false) = 0;
+  virtual Result<int64_t> Stage(std::string_view source, std::string_view record, int64_t ts_ms, std::stop_token stop,
+                                bool over_cap = false) = 0;
   // In one transaction: stores `batch` (which holds the source's staged
   // records with id <= through_id, and may hold others) and deletes those
   // staged records. Never waits for space: it replaces staged bytes.
@@ -131,8 +131,7 @@ class Buffer {
   virtual Status RegisterSink(std::string_view sink, const std::vector<std::string>& sources) = 0;
   // Batches after the sink's cursor for its sources, in seq order, up to
   // max_batches and (at least one batch, then) max_bytes of stored data.
-  virtual Result<std::vector<BatchInfo>> ListPending(std::string_view sink, size_t max_batches,
-                                                     uint64_t max_bytes) = 0;
+  virtual Result<std::vector<BatchInfo>> ListPending(std::string_view sink, size_t max_batches, uint64_t max_bytes) = 0;
   // The same with data loaded (tests, small reads). Prefer ListPending + LoadBatch.
   virtual Result<std::vector<StoredBatch>> ReadPending(std::string_view sink, size_t max_batches,
                                                        uint64_t max_bytes) = 0;

@@ -9,14 +9,14 @@
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <system_error>
 
-#include <nlohmann/json.hpp>
-
+#include "agent/buffer/batch_rows.h"
 #include "agent/buffer/buffer.h"
-#include "core/sqlite/sqlite_db.h"
 #include "core/checksum/crc32c.h"
+#include "core/sqlite/sqlite_db.h"
 #include "core/util/wall_clock.h"
 
 namespace sluice {
@@ -54,9 +54,6 @@ CREATE TABLE IF NOT EXISTS staged (
   record BLOB NOT NULL);
 )sql";
 
-constexpr std::string_view kInfoColumns =
-    "seq, source, created_ms, first_ts_ms, last_ts_ms, records, raw_bytes, stored_bytes";
-
 std::string UtcStamp() {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
@@ -76,8 +73,8 @@ class SqliteBuffer final : public Buffer {
         metrics_(metrics),
         quarantined_(metrics.GetCounter("sluice_buffer_quarantined_total",
                                         "Buffer databases moved aside because they failed to open or check")),
-        corrupt_batches_(metrics.GetCounter("sluice_buffer_corrupt_batches_total",
-                                            "Stored batches whose data failed its CRC32C")),
+        corrupt_batches_(
+            metrics.GetCounter("sluice_buffer_corrupt_batches_total", "Stored batches whose data failed its CRC32C")),
         bytes_gauge_(metrics.GetGauge("sluice_buffer_bytes", "Bytes of batch data stored in the buffer")),
         batches_gauge_(metrics.GetGauge("sluice_buffer_batches", "Batches stored in the buffer")) {
     metrics.GetGauge("sluice_buffer_max_bytes", "The buffer's byte cap (buffer_max)")
@@ -101,8 +98,7 @@ class SqliteBuffer final : public Buffer {
   Result<std::vector<StagedRecord>> LoadStaged(std::string_view source) override;
   Status RegisterSink(std::string_view sink, const std::vector<std::string>& sources) override;
   Result<std::vector<BatchInfo>> ListPending(std::string_view sink, size_t max_batches, uint64_t max_bytes) override;
-  Result<std::vector<StoredBatch>> ReadPending(std::string_view sink, size_t max_batches,
-                                               uint64_t max_bytes) override;
+  Result<std::vector<StoredBatch>> ReadPending(std::string_view sink, size_t max_batches, uint64_t max_bytes) override;
   Result<std::string> LoadBatch(int64_t seq) override;
   Result<PendingSummary> Pending(std::string_view sink) override;
   Status Ack(std::string_view sink, int64_t seq) override;
@@ -138,7 +134,6 @@ class SqliteBuffer final : public Buffer {
   Status InsertBatch(std::string_view source, const EncodedBatch& batch);
   // Min cursor over the sinks taking each source; state_mu_ held.
   std::map<std::string, int64_t> DeliveredUpTo() const;
-  std::string IdFor(int64_t seq) const;
   BatchInfo ReadInfo(const sqlite::Statement& st) const;
   void UpdateGauges() {
     bytes_gauge_.Set(static_cast<double>(stored_bytes_));
@@ -180,11 +175,6 @@ class SqliteBuffer final : public Buffer {
   CollectorHandle collector_;
 };
 
-std::string SqliteBuffer::IdFor(int64_t seq) const {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%012lld", static_cast<long long>(seq));
-  return epoch_ + "-" + buf;
-}
 
 Status SqliteBuffer::OpenAndCheck() {
   const std::string db_path = path().string();
@@ -214,8 +204,7 @@ Status SqliteBuffer::OpenAndCheck() {
     if (!st.ok()) return st.status();
     Result<bool> row = st->Step();
     if (!row.ok()) return row.status();
-    if (!row.value() || st->Text(0) != "wal")
-      return Status::Io(db_path + ": cannot switch the database to WAL mode");
+    if (!row.value() || st->Text(0) != "wal") return Status::Io(db_path + ": cannot switch the database to WAL mode");
   }
   static constexpr std::string_view kSync[]{"OFF", "NORMAL", "FULL", "EXTRA"};
   const std::string pragmas = "PRAGMA synchronous=" + std::string(kSync[static_cast<int>(options_.durability)]) +
@@ -263,17 +252,18 @@ Status SqliteBuffer::OpenAndCheck() {
     epoch_ = buf;
     Result<sqlite::Statement> put = wdb_.Prepare("INSERT INTO meta(key, value) VALUES (?1, ?2)");
     if (!put.ok()) return put.status();
-    for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-             {"format_version", std::to_string(kFormatVersion)}, {"epoch", epoch_},
-             {"created_ms", std::to_string(WallClockMs())}}) {
+    for (const auto& [k, v] :
+         std::vector<std::pair<std::string, std::string>>{{"format_version", std::to_string(kFormatVersion)},
+                                                          {"epoch", epoch_},
+                                                          {"created_ms", std::to_string(WallClockMs())}}) {
       put->Bind(1, k).Bind(2, v);
       if (Status s = put->Run(); !s.ok()) return s;
     }
   }
 
-  Result<sqlite::Statement> totals =
-      wdb_.Prepare("SELECT COALESCE(SUM(stored_bytes), 0), COUNT(*), "
-                   "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'batches'), 0) FROM batches");
+  Result<sqlite::Statement> totals = wdb_.Prepare(
+      "SELECT COALESCE(SUM(stored_bytes), 0), COUNT(*), "
+      "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'batches'), 0) FROM batches");
   if (!totals.ok()) return totals.status();
   Result<bool> row = totals->Step();
   if (!row.ok()) return row.status();
@@ -341,13 +331,12 @@ Status SqliteBuffer::Init() {
       Result<PendingSummary> p = Pending(name);
       if (!p.ok()) continue;
       const Labels labels{{"sink", name}};
-      w.Gauge("sluice_sink_pending_batches", "Batches waiting for this sink", labels,
-              static_cast<double>(p->batches));
+      w.Gauge("sluice_sink_pending_batches", "Batches waiting for this sink", labels, static_cast<double>(p->batches));
       w.Gauge("sluice_sink_pending_bytes", "Stored bytes waiting for this sink", labels,
               static_cast<double>(p->stored_bytes));
       const double age = p->batches == 0 ? 0.0 : static_cast<double>(now - p->oldest_record_ms) / 1000.0;
-      w.Gauge("sluice_sink_oldest_unacked_age_seconds", "Age of the oldest record this sink has not delivered",
-              labels, std::max(0.0, age));
+      w.Gauge("sluice_sink_oldest_unacked_age_seconds", "Age of the oldest record this sink has not delivered", labels,
+              std::max(0.0, age));
     }
   });
   log_->info("buffer {} open: epoch {}, {} batches, {} bytes stored", path().string(), epoch_, batch_count_,
@@ -374,20 +363,16 @@ Status SqliteBuffer::PrepareStatements() {
            .ok())
     return s;
   if (!(s = prep(delete_checkpoint_, "DELETE FROM checkpoints WHERE source = ?1 AND key = ?2")).ok()) return s;
-  if (!(s = prep(update_cursor_,
-                 "UPDATE sinks SET cursor = MAX(cursor, ?2), updated_ms = ?3 WHERE name = ?1"))
-           .ok())
+  if (!(s = prep(update_cursor_, "UPDATE sinks SET cursor = MAX(cursor, ?2), updated_ms = ?3 WHERE name = ?1")).ok())
     return s;
   if (!(s = prep(sum_delivered_,
                  "SELECT COALESCE(SUM(stored_bytes), 0), COUNT(*) FROM batches "
                  "WHERE source = ?1 AND seq <= ?2 AND created_ms <= ?3"))
            .ok())
     return s;
-  if (!(s = prep(delete_delivered_, "DELETE FROM batches WHERE source = ?1 AND seq <= ?2 AND created_ms <= ?3"))
-           .ok())
+  if (!(s = prep(delete_delivered_, "DELETE FROM batches WHERE source = ?1 AND seq <= ?2 AND created_ms <= ?3")).ok())
     return s;
-  if (!(s = prep(oldest_batches_, "SELECT seq, source, records, stored_bytes FROM batches ORDER BY seq LIMIT 64"))
-           .ok())
+  if (!(s = prep(oldest_batches_, "SELECT seq, source, records, stored_bytes FROM batches ORDER BY seq LIMIT 64")).ok())
     return s;
   if (!(s = prep(insert_staged_, "INSERT INTO staged(source, ts_ms, crc32c, record) VALUES (?1, ?2, ?3, ?4)")).ok())
     return s;
@@ -416,7 +401,7 @@ Status SqliteBuffer::DeleteDelivered(bool ignore_retain) {
     upto = DeliveredUpTo();
   }
   const int64_t before = ignore_retain || options_.retain.count() == 0 ? std::numeric_limits<int64_t>::max()
-                                                                      : WallClockMs() - options_.retain.count();
+                                                                       : WallClockMs() - options_.retain.count();
   for (const auto& [source, seq] : upto) {
     sum_delivered_.Bind(1, source).Bind(2, seq).Bind(3, before);
     Result<bool> row = sum_delivered_.Step();
@@ -467,20 +452,21 @@ Status SqliteBuffer::DropOldest(uint64_t need) {
     }
   }
   for (const auto& [source, d] : dropped) {
-    metrics_.GetCounter("sluice_buffer_dropped_records_total", "Records dropped by overflow = drop_oldest",
-                        {{"source", source}})
+    metrics_
+        .GetCounter("sluice_buffer_dropped_records_total", "Records dropped by overflow = drop_oldest",
+                    {{"source", source}})
         .Inc(d.first);
-    metrics_.GetCounter("sluice_buffer_dropped_batches_total", "Batches dropped by overflow = drop_oldest",
-                        {{"source", source}})
+    metrics_
+        .GetCounter("sluice_buffer_dropped_batches_total", "Batches dropped by overflow = drop_oldest",
+                    {{"source", source}})
         .Inc(d.second);
-    log_->warn("buffer full ({} cap): dropped the {} oldest batches ({} records) of source {}",
-               options_.max_bytes, d.second, d.first, source);
+    log_->warn("buffer full ({} cap): dropped the {} oldest batches ({} records) of source {}", options_.max_bytes,
+               d.second, d.first, source);
   }
   return Status::Ok();
 }
 
-Status SqliteBuffer::MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need, std::stop_token stop,
-                              bool over_cap) {
+Status SqliteBuffer::MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need, std::stop_token stop, bool over_cap) {
   const auto fits = [&] {
     std::lock_guard s(state_mu_);
     return stored_bytes_ + need <= options_.max_bytes;
@@ -673,19 +659,7 @@ Status SqliteBuffer::RegisterSink(std::string_view sink, const std::vector<std::
   return Status::Ok();
 }
 
-BatchInfo SqliteBuffer::ReadInfo(const sqlite::Statement& st) const {
-  BatchInfo b;
-  b.seq = st.Int(0);
-  b.id = IdFor(b.seq);
-  b.source = st.Text(1);
-  b.created_ms = st.Int(2);
-  b.first_ts_ms = st.Int(3);
-  b.last_ts_ms = st.Int(4);
-  b.records = static_cast<uint32_t>(st.Int(5));
-  b.raw_bytes = static_cast<uint64_t>(st.Int(6));
-  b.stored_bytes = static_cast<uint64_t>(st.Int(7));
-  return b;
-}
+BatchInfo SqliteBuffer::ReadInfo(const sqlite::Statement& st) const { return ReadBatchInfo(st, epoch_); }
 
 Result<std::vector<BatchInfo>> SqliteBuffer::ListPending(std::string_view sink, size_t max_batches,
                                                          uint64_t max_bytes) {
@@ -698,7 +672,7 @@ Result<std::vector<BatchInfo>> SqliteBuffer::ListPending(std::string_view sink, 
   }
   std::lock_guard lock(read_mu_);
   Result<sqlite::Statement> st =
-      rdb_.Prepare("SELECT " + std::string(kInfoColumns) +
+      rdb_.Prepare("SELECT " + std::string(kBatchInfoColumns) +
                    " FROM batches WHERE seq > ?1 AND source IN (SELECT value FROM json_each(?2)) "
                    "ORDER BY seq LIMIT ?3");
   if (!st.ok()) return st.status();
@@ -719,18 +693,8 @@ Result<std::vector<BatchInfo>> SqliteBuffer::ListPending(std::string_view sink, 
 
 Result<std::string> SqliteBuffer::LoadBatch(int64_t seq) {
   std::lock_guard lock(read_mu_);
-  Result<sqlite::Statement> st = rdb_.Prepare("SELECT data, crc32c FROM batches WHERE seq = ?1");
-  if (!st.ok()) return st.status();
-  st->Bind(1, seq);
-  Result<bool> row = st->Step();
-  if (!row.ok()) return row.status();
-  if (!row.value()) return Status::NotFound("batch " + IdFor(seq) + " is no longer in the buffer");
-  std::string data(st->Blob(0));
-  const auto expected = static_cast<uint32_t>(st->Int(1));
-  if (Crc32c(data) != expected) {
-    corrupt_batches_.Inc();
-    return Status::Corrupt("batch " + IdFor(seq) + " in " + path().string() + " failed its CRC32C check");
-  }
+  Result<std::string> data = LoadBatchData(rdb_, seq, epoch_);
+  if (data.status().code() == ErrorCode::kCorrupt) corrupt_batches_.Inc();
   return data;
 }
 

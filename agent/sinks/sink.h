@@ -28,6 +28,10 @@ struct SinkContext {
   Logger log;
   MetricsRegistry* metrics = nullptr;  // the agent's registry (null in unit tests: the sink keeps its own)
   std::filesystem::path data_dir;      // the agent's data_dir, for what a sink keeps on disk (dead letters)
+  // Built by `sluice agent replay` (replay.h): sinks that write files named
+  // after batches keep the groups of files that already exist, so a replay
+  // rewrites them instead of adding copies under other names.
+  bool replay = false;
 };
 
 struct BatchPolicy {

@@ -50,7 +50,9 @@ std::string AgentUnderTest::RenderConfig() const {
     << "durability = " << TomlString(o.durability) << "\n"
     << "metrics = " << TomlString("127.0.0.1:" + std::to_string(metrics_port_)) << "\n"
     << "shutdown_timeout = " << TomlString(o.shutdown_timeout) << "\n"
-    << "log_level = " << TomlString(o.log_level) << "\n\n";
+    << "log_level = " << TomlString(o.log_level) << "\n";
+  if (!o.retain.empty()) c << "retain = " << TomlString(o.retain) << "\n";
+  c << "\n";
   if (!o.source_toml.empty()) {
     c << "[sources.app]\n" << o.source_toml << (o.source_toml.back() == '\n' ? "\n" : "\n\n");
   } else {

@@ -42,6 +42,7 @@ struct AgentOptions {
   std::string batch_max_bytes = "32MiB";
   std::string retry_initial = "100ms";
   std::string retry_max = "2s";
+  std::string retain;  // [agent] retain; empty: the agent's default (0s)
   std::string extra_source_toml;  // more lines for [sources.app]
   // When set, the whole body of [sources.app] (e.g. an MQTT source) instead
   // of the tail source the fields above describe.

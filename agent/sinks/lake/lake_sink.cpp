@@ -1,6 +1,7 @@
 #include "agent/sinks/lake/lake_sink.h"
 
 #include <ctime>
+#include <map>
 #include <set>
 
 #include "core/util/durable_file.h"
@@ -17,14 +18,16 @@ std::string LakePartition(std::string_view source, int64_t ts_ms) {
 }
 
 Status ForEachLakeGroup(std::span<const BatchInfo> batches,
-                        const std::function<Status(const std::string&, std::span<const BatchInfo>)>& each) {
+                        const std::function<Status(const std::string&, std::span<const BatchInfo>)>& each,
+                        const StartsFile& starts_file) {
   size_t i = 0;
   while (i < batches.size()) {
     const BatchInfo& first = batches[i];
     const std::string partition = LakePartition(first.source, first.first_ts_ms);
     size_t j = i + 1;
     while (j < batches.size() && batches[j].source == first.source &&
-           LakePartition(batches[j].source, batches[j].first_ts_ms) == partition) {
+           LakePartition(batches[j].source, batches[j].first_ts_ms) == partition &&
+           !(starts_file && starts_file(partition, batches[j]))) {
       ++j;
     }
     if (Status s = each(partition, batches.subspan(i, j - i)); !s.ok()) return s;
@@ -44,19 +47,44 @@ namespace {
 
 class LakeSink final : public Sink {
  public:
-  LakeSink(std::string name, LakeConfig config, BatchPolicy policy, Logger log)
-      : name_(std::move(name)), config_(std::move(config)), policy_(policy), log_(std::move(log)) {}
+  LakeSink(std::string name, LakeConfig config, BatchPolicy policy, Logger log, bool replay)
+      : name_(std::move(name)), config_(std::move(config)), policy_(policy), log_(std::move(log)), replay_(replay) {}
 
   const std::string& name() const override { return name_; }
   BatchPolicy policy() const override { return policy_; }
 
   Status Deliver(std::span<const BatchInfo> batches, const BatchLoader& load) override {
-    return ForEachLakeGroup(batches, [&](const std::string& partition, std::span<const BatchInfo> group) {
-      return WriteGroup(partition, group, load);
-    });
+    StartsFile starts_file;
+    std::map<std::string, std::set<std::string>> existing;  // partition -> batch ids that start a file
+    if (replay_) {
+      starts_file = [&](const std::string& partition, const BatchInfo& b) {
+        auto it = existing.find(partition);
+        if (it == existing.end()) it = existing.emplace(partition, FileStarts(partition)).first;
+        return it->second.count(b.id) != 0;
+      };
+    }
+    return ForEachLakeGroup(
+        batches,
+        [&](const std::string& partition, std::span<const BatchInfo> group) {
+          return WriteGroup(partition, group, load);
+        },
+        starts_file);
   }
 
  private:
+  // The batch ids that name the final files of a partition.
+  std::set<std::string> FileStarts(const std::string& partition) const {
+    std::set<std::string> ids;
+    std::error_code ec;
+    constexpr std::string_view kSuffix = ".jsonl.zst";
+    for (const auto& e : std::filesystem::directory_iterator(config_.path / partition, ec)) {
+      const std::string n = e.path().filename().string();
+      if (n.starts_with('.') || !n.ends_with(kSuffix)) continue;
+      ids.insert(n.substr(0, n.size() - kSuffix.size()));
+    }
+    return ids;
+  }
+
   Status WriteGroup(const std::string& partition, std::span<const BatchInfo> group, const BatchLoader& load) {
     const std::filesystem::path dir = config_.path / partition;
     if (known_dirs_.count(dir.string()) == 0) {
@@ -82,13 +110,14 @@ class LakeSink final : public Sink {
   LakeConfig config_;
   BatchPolicy policy_;
   Logger log_;
+  bool replay_;
   std::set<std::string> known_dirs_;
 };
 
 }  // namespace
 
-std::unique_ptr<Sink> MakeLakeSink(std::string name, LakeConfig config, BatchPolicy policy, Logger log) {
-  return std::make_unique<LakeSink>(std::move(name), std::move(config), policy, std::move(log));
+std::unique_ptr<Sink> MakeLakeSink(std::string name, LakeConfig config, BatchPolicy policy, Logger log, bool replay) {
+  return std::make_unique<LakeSink>(std::move(name), std::move(config), policy, std::move(log), replay);
 }
 
 }  // namespace sluice

@@ -104,3 +104,28 @@ TEST_CASE("lake: an unwritable destination is an error the runner retries", "[un
   std::filesystem::remove(f.dir / "lake" / "raw");
   CHECK(sink->Deliver(f.infos, f.load).ok());
 }
+
+TEST_CASE("lake: a replay keeps the files that exist and rewrites them with the same batches", "[unit]") {
+  Fixture f;
+  // The live sink wrote batches 1-2 as one file, then 3-4 as another.
+  f.Add(1, "app", kTen, {"a"});
+  f.Add(2, "app", kTen, {"b"});
+  auto live = MakeLakeSink("lake", {f.dir / "lake", true}, {}, sluice::test::QuietLogger());
+  REQUIRE(live->Deliver(f.infos, f.load).ok());
+  f.Add(3, "app", kTen, {"c"});
+  f.Add(4, "app", kTen, {"d"});
+  REQUIRE(live->Deliver(std::span<const BatchInfo>(f.infos).subspan(2), f.load).ok());
+  REQUIRE(f.Files().size() == 2);
+  // A replay of all four in one delivery: without the existing files it
+  // would write one file e-1 holding c and d a second time.
+  auto replay = MakeLakeSink("lake", {f.dir / "lake", true}, {}, sluice::test::QuietLogger(), /*replay=*/true);
+  REQUIRE(replay->Deliver(f.infos, f.load).ok());
+  const auto files = f.Files();
+  REQUIRE(files.size() == 2);
+  CHECK(DecodeLines(sluice::test::ReadFile(f.dir / "lake" / files[0])) == std::vector<std::string>{"a", "b"});
+  CHECK(DecodeLines(sluice::test::ReadFile(f.dir / "lake" / files[1])) == std::vector<std::string>{"c", "d"});
+  // With the first file deleted, the replay recreates it and keeps the second.
+  std::filesystem::remove(f.dir / "lake" / files[0]);
+  REQUIRE(replay->Deliver(f.infos, f.load).ok());
+  CHECK(f.Files() == files);
+}
