@@ -32,6 +32,17 @@ bool DecodeCarried(const nlohmann::json& v, std::string& out) {
 
 Result<std::string> EncodeRecord(std::string_view json_line, RecordEncoding encoding) {
   if (encoding == RecordEncoding::kJson) return std::string(json_line);
+  // Fast path for the envelope of a log line, which ends with "msg":"<text>"}:
+  // a text without escapes is the line exactly as read. The key cannot
+  // appear unescaped inside an earlier value, so the last match is the key.
+  constexpr std::string_view kMsgKey = ",\"msg\":\"";
+  if (const size_t at = json_line.rfind(kMsgKey); at != std::string_view::npos && json_line.ends_with("\"}")) {
+    const size_t begin = at + kMsgKey.size();
+    if (json_line.size() >= begin + 2) {
+      const std::string_view text = json_line.substr(begin, json_line.size() - 2 - begin);
+      if (text.find_first_of("\\\"") == std::string_view::npos) return std::string(text);
+    }
+  }
   const nlohmann::json record = nlohmann::json::parse(json_line, nullptr, /*allow_exceptions=*/false);
   if (!record.is_object()) return Status::Corrupt("record is not a JSON object");
   std::string out;

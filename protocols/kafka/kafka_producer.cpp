@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <array>
+#include <map>
 
 namespace sluice::kafka {
 
@@ -33,8 +34,23 @@ Status ErrorStatus(rd_kafka_resp_err_t err) {
 
 struct Producer::Handle {
   rd_kafka_t* rk = nullptr;
+  // Topic handles by name: librdkafka would otherwise look the topic up by
+  // name (under a lock) for every message.
+  std::map<std::string, rd_kafka_topic_t*, std::less<>> topics;
   ~Handle() {
+    for (auto& [name, rkt] : topics) rd_kafka_topic_destroy(rkt);
     if (rk != nullptr) rd_kafka_destroy(rk);
+  }
+  rd_kafka_topic_t* Topic(const std::string& name) {
+    auto it = topics.find(name);
+    if (it != topics.end()) return it->second;
+    if (topics.size() >= 10'000) {  // a template that renders endless names; handles are refcounted
+      for (auto& [n, t] : topics) rd_kafka_topic_destroy(t);
+      topics.clear();
+    }
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, name.c_str(), nullptr);
+    if (rkt != nullptr) topics.emplace(name, rkt);
+    return rkt;
   }
 };
 
@@ -122,8 +138,14 @@ Status Producer::Produce(const std::string& topic, std::string_view key, std::st
   permanent = false;
   std::array<rd_kafka_vu_t, 5> vu{};
   size_t n = 0;
-  vu[n].vtype = RD_KAFKA_VTYPE_TOPIC;
-  vu[n++].u.cstr = topic.c_str();
+  rd_kafka_topic_t* rkt = handle_->Topic(topic);
+  if (rkt == nullptr) {
+    const rd_kafka_resp_err_t code = rd_kafka_last_error();
+    permanent = true;  // librdkafka refuses the name itself
+    return ErrorStatus(code == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__INVALID_ARG : code);
+  }
+  vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+  vu[n++].u.rkt = rkt;
   if (!key.empty()) {
     vu[n].vtype = RD_KAFKA_VTYPE_KEY;
     vu[n].u.mem.ptr = const_cast<char*>(key.data());  // copied (RD_KAFKA_MSG_F_COPY)

@@ -44,6 +44,10 @@ TEST_CASE("record encoding: json is the line; raw is the bytes as read", "[sinks
   const std::string line = R"({"ts":"t","source":"app","path":"/l","msg":"hello \"x\""})";
   CHECK(EncodeRecord(line, RecordEncoding::kJson).value() == line);
   CHECK(EncodeRecord(line, RecordEncoding::kRaw).value() == "hello \"x\"");
+  CHECK(EncodeRecord(R"({"ts":"t","msg":"plain, text"})", RecordEncoding::kRaw).value() == "plain, text");
+  // The key inside an earlier value is escaped, so it is never taken for the msg key.
+  CHECK(EncodeRecord(R"({"ts":"t","path":"a,\"msg\":\"b","msg":"c"})", RecordEncoding::kRaw).value() == "c");
+  CHECK(EncodeRecord(R"({"ts":"t","msg":""})", RecordEncoding::kRaw).value() == "");
   CHECK(EncodeRecord(R"({"msg":{"base64":"AAH/"}})", RecordEncoding::kRaw).value() == std::string("\0\1\xff", 3));
   CHECK(EncodeRecord(R"({"topic":"a","payload":{"c":21.5}})", RecordEncoding::kRaw).value() == R"({"c":21.5})");
   CHECK(EncodeRecord(R"({"topic":"a","payload":"text"})", RecordEncoding::kRaw).value() == "text");
