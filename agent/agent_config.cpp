@@ -6,6 +6,7 @@
 #include <set>
 
 #include "agent/sinks/firehose/firehose_sink.h"
+#include "agent/sinks/http/http_sink.h"
 #include "agent/sinks/kinesis/kinesis_sink.h"
 #include "agent/sinks/lake/lake_sink.h"
 #include "agent/sinks/s3/s3_sink.h"
@@ -58,9 +59,17 @@ SinkBuilder ParseFirehose(const std::string& name, TableReader& r, const BatchPo
   return [name, config, policy](const SinkContext& ctx) { return MakeFirehoseSink(name, config, policy, ctx); };
 }
 
+SinkBuilder ParseHttp(const std::string& name, TableReader& r, const BatchPolicy& policy) {
+  HttpSinkConfig config = ParseHttpSinkConfig(r);
+  return [name, config, policy](const SinkContext& ctx) { return MakeHttpSink(name, config, policy, ctx); };
+}
+
 constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}, {"mqtt", &ParseMqtt}};
-constexpr SinkType kSinkTypes[] = {
-    {"lake", &ParseLake}, {"s3", &ParseS3}, {"kinesis", &ParseKinesis}, {"firehose", &ParseFirehose}};
+constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake},
+                                   {"s3", &ParseS3},
+                                   {"kinesis", &ParseKinesis},
+                                   {"firehose", &ParseFirehose},
+                                   {"http", &ParseHttp}};
 
 template <class T>
 std::string TypeList(const T& types) {
