@@ -21,6 +21,14 @@ std::vector<std::string_view> SplitLines(std::string_view text) {
   return out;
 }
 
+Result<std::string> LoadPlainBatch(const BatchLoader& load, const BatchInfo& b) {
+  Result<std::string> frame = load(b);
+  if (!frame.ok()) return frame.status();
+  Result<std::string> plain = EncodeBatch(frame.value(), ObjectCompression::kNone);
+  if (!plain.ok()) return Status(plain.status().code(), b.id + ": " + plain.status().message());
+  return plain;
+}
+
 EntryShipper::EntryShipper(EntryShipperOptions options, const SinkContext& ctx)
     : options_(std::move(options)),
       log_(ctx.log),
@@ -64,10 +72,8 @@ Status EntryShipper::Deliver(std::span<const BatchInfo> batches, const BatchLoad
 
   for (size_t bi = 0; bi < batches.size(); ++bi) {
     const BatchInfo& b = batches[bi];
-    Result<std::string> frame = load(b);
-    if (!frame.ok()) return frame.status();
-    Result<std::string> plain = EncodeBatch(frame.value(), ObjectCompression::kNone);
-    if (!plain.ok()) return Status(plain.status().code(), b.id + ": " + plain.status().message());
+    Result<std::string> plain = LoadPlainBatch(load, b);
+    if (!plain.ok()) return plain.status();
     const std::vector<std::string_view> lines = SplitLines(plain.value());
     std::vector<bool>& stored = Stored(b.id, lines.size());
     std::string dead_letters;

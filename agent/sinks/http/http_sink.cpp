@@ -100,10 +100,8 @@ class HttpSink final : public Sink {
     };
     for (size_t bi = 0; bi < batches.size(); ++bi) {
       const BatchInfo& b = batches[bi];
-      Result<std::string> frame = load(b);
-      if (!frame.ok()) return frame.status();
-      Result<std::string> plain = EncodeBatch(frame.value(), ObjectCompression::kNone);
-      if (!plain.ok()) return Status(plain.status().code(), b.id + ": " + plain.status().message());
+      Result<std::string> plain = LoadPlainBatch(load, b);
+      if (!plain.ok()) return plain.status();
       const std::vector<std::string_view> lines = SplitLines(plain.value());
       std::vector<bool>& stored = Stored(b.id, lines.size());
       std::vector<HttpRecord> unsendable;

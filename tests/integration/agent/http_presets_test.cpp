@@ -16,6 +16,7 @@
 #include "tests/support/agent_fixture.h"
 #include "tests/support/http_receiver.h"
 #include "tests/support/numbered_lines.h"
+#include "tests/support/sink_agent.h"
 #include "tests/support/temp_dir.h"
 
 namespace sluice::test {
@@ -24,21 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 
 AgentOptions HttpPresetAgent(const TempDir& tmp, const std::string& url, const std::string& keys) {
-  AgentOptions o;
-  o.sink_toml = "type = \"http\"\nurl = " + TomlString(url) + "\n" + keys;
-  o.paths = {(tmp / "agent" / "logs" / "app.log").string()};
-  o.retry_initial = "20ms";
-  o.retry_max = "200ms";
-  return o;
-}
-
-void HttpPresetLines(const AgentUnderTest& agent, uint64_t count) {
-  LineWriter::Options o;
-  o.file = agent.logs() / "app.log";
-  o.count = count;
-  o.lines_per_second = 0;
-  LineWriter writer(o);
-  writer.Join();
+  return SinkAgentOptions(tmp / "agent", "type = \"http\"\nurl = " + TomlString(url) + "\n" + keys);
 }
 
 // A small _bulk endpoint: documents by _id; a document whose msg is
@@ -125,10 +112,8 @@ TEST_CASE("http sink: elasticsearch _bulk pairs, 429 items resent, 4xx items dea
                                                       "format = \"elasticsearch\"\nindex = \"logs\"\n"
                                                       "max_records = 40\n"));
   constexpr uint64_t kLines = 1500;
-  HttpPresetLines(agent, kLines);
-  agent.Start();
-  INFO(agent.StderrTail());
-  REQUIRE(agent.WaitUntilCaughtUp(60s, 1000ms));
+  WriteNumberedLines(agent, kLines);
+  StartUntilCaughtUp(agent);
   const double dead = agent.Metric("sluice_sink_dead_letter_records_total", {{"sink", "lake"}});
   const double duplicates = agent.Metric("sluice_http_bulk_duplicates_total", {{"sink", "lake"}});
   REQUIRE(agent.Stop(30s).has_value());
@@ -171,10 +156,8 @@ TEST_CASE("http sink: splunk_hec sends one event object per record with time, ho
                                                           TomlString((tmp / "hec-token").string()) +
                                                           "\nindex = \"edge\"\nsourcetype = \"sluice:log\"\n"));
   constexpr uint64_t kLines = 500;
-  HttpPresetLines(agent, kLines);
-  agent.Start();
-  INFO(agent.StderrTail());
-  REQUIRE(agent.WaitUntilCaughtUp(60s, 1000ms));
+  WriteNumberedLines(agent, kLines);
+  StartUntilCaughtUp(agent);
   REQUIRE(agent.Stop(30s).has_value());
 
   std::vector<std::string> msgs;

@@ -21,6 +21,7 @@
 #include "tests/support/http_receiver.h"
 #include "tests/support/numbered_lines.h"
 #include "tests/support/process.h"
+#include "tests/support/sink_agent.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
@@ -29,24 +30,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// An agent whose sink (named "lake" by the fixture) is `type = "http"` at
-// `url`, with `keys`, tailing <tmp>/agent/logs/app.log.
+// An agent in <tmp>/agent whose sink is `type = "http"` at `url`, with `keys`.
 AgentOptions HttpSinkAgent(const TempDir& tmp, const std::string& url, const std::string& keys) {
-  AgentOptions o;
-  o.sink_toml = "type = \"http\"\nurl = " + TomlString(url) + "\n" + keys;
-  o.paths = {(tmp / "agent" / "logs" / "app.log").string()};
-  o.retry_initial = "20ms";
-  o.retry_max = "200ms";
-  return o;
-}
-
-void HttpSinkWriteLines(const AgentUnderTest& agent, uint64_t count) {
-  LineWriter::Options o;
-  o.file = agent.logs() / "app.log";
-  o.count = count;
-  o.lines_per_second = 0;
-  LineWriter writer(o);
-  writer.Join();
+  return SinkAgentOptions(tmp / "agent", "type = \"http\"\nurl = " + TomlString(url) + "\n" + keys);
 }
 
 // The `msg` of each JSON Lines record of a request.
@@ -96,14 +82,18 @@ std::map<uint64_t, int> HttpSinkCounts(const std::vector<ReceivedRequest>& reque
   return out;
 }
 
-bool HttpSinkStored(const ReceivedRequest& r) { return r.status >= 200 && r.status < 300; }
-
-// Runs the agent until it delivered everything it read, then stops it.
-void HttpSinkRunToEnd(AgentUnderTest& agent) {
-  agent.Start();
-  INFO(agent.StderrTail());
-  REQUIRE(agent.WaitUntilCaughtUp(60s, 1000ms));
+// Records that did not arrive exactly 1 + extra[n] times (extra: the copies
+// that requests of unknown outcome explain).
+size_t HttpSinkUnexplainedCopies(const LineAudit& audit, const std::map<uint64_t, int>& extra) {
+  size_t wrong = 0;
+  for (const auto& [n, copies] : audit.count) {
+    const auto it = extra.find(n);
+    if (copies != 1 + (it == extra.end() ? 0 : it->second)) ++wrong;
+  }
+  return wrong;
 }
+
+bool HttpSinkStored(const ReceivedRequest& r) { return r.status >= 200 && r.status < 300; }
 
 void HttpSinkStop(AgentUnderTest& agent) {
   const std::optional<ExitStatus> exit = agent.Stop(30s);
@@ -154,10 +144,10 @@ TEST_CASE("http sink: ndjson records arrive exactly once within the limits, with
                                      TomlString(token.string()) + "\n");
   AgentUnderTest agent(tmp / "agent", o);
   constexpr uint64_t kLines = 3000;
-  HttpSinkWriteLines(agent, kLines);
+  WriteNumberedLines(agent, kLines);
   const std::string big(40000, 'b');  // larger than max_request_size: goes alone
   AppendFile(agent.logs() / "app.log", big + "\n");
-  HttpSinkRunToEnd(agent);
+  StartUntilCaughtUp(agent);
   HttpSinkStop(agent);
 
   const std::vector<ReceivedRequest> requests = server.Requests();
@@ -214,8 +204,8 @@ TEST_CASE("http sink: gzip and zstd bodies, json_array and raw records decode to
                                    "password_file = " +
                                        TomlString((tmp / "password").string()) + "\n");
     AgentUnderTest agent(tmp / "agent", o);
-    HttpSinkWriteLines(agent, kLines);
-    HttpSinkRunToEnd(agent);
+    WriteNumberedLines(agent, kLines);
+    StartUntilCaughtUp(agent);
     HttpSinkStop(agent);
     std::vector<std::string> msgs;
     for (const ReceivedRequest& r : server.Requests()) {
@@ -237,8 +227,8 @@ TEST_CASE("http sink: gzip and zstd bodies, json_array and raw records decode to
     AgentOptions o = HttpSinkAgent(tmp, server.url(), "compression = \"zstd\"\nencoding = \"raw\"\n");
     o.paths = {(tmp / "agent2" / "logs" / "app.log").string()};
     AgentUnderTest agent(tmp / "agent2", o);
-    HttpSinkWriteLines(agent, kLines);
-    HttpSinkRunToEnd(agent);
+    WriteNumberedLines(agent, kLines);
+    StartUntilCaughtUp(agent);
     HttpSinkStop(agent);
     std::vector<std::string> lines;
     for (const ReceivedRequest& r : server.Requests()) {
@@ -264,8 +254,8 @@ TEST_CASE("http sink: nothing is lost under 5xx, 429, cut connections and slow a
   AgentOptions o = HttpSinkAgent(tmp, server.url(), "max_records = 40\n");
   AgentUnderTest agent(tmp / "agent", o);
   constexpr uint64_t kLines = 2000;
-  HttpSinkWriteLines(agent, kLines);
-  HttpSinkRunToEnd(agent);
+  WriteNumberedLines(agent, kLines);
+  StartUntilCaughtUp(agent);
   const double m500 = agent.Metric("sluice_http_requests_total", {{"sink", "lake"}, {"code", "500"}});
   const double m503 = agent.Metric("sluice_http_requests_total", {{"sink", "lake"}, {"code", "503"}});
   const double m429 = agent.Metric("sluice_http_requests_total", {{"sink", "lake"}, {"code", "429"}});
@@ -285,12 +275,7 @@ TEST_CASE("http sink: nothing is lost under 5xx, 429, cut connections and slow a
   // taken, and whose answer was cut: the only requests of unknown outcome.
   const std::map<uint64_t, int> lost_answers =
       HttpSinkCounts(requests, [](const ReceivedRequest& r) { return r.cut && HttpSinkStored(r); });
-  size_t wrong = 0;
-  for (const auto& [n, copies] : audit.count) {
-    const auto it = lost_answers.find(n);
-    if (copies != 1 + (it == lost_answers.end() ? 0 : it->second)) ++wrong;
-  }
-  CHECK(wrong == 0);
+  CHECK(HttpSinkUnexplainedCopies(audit, lost_answers) == 0);
   CHECK(!lost_answers.empty());
   CHECK(seen["500"] > 0);
   CHECK(seen["429"] > 0);
@@ -321,8 +306,8 @@ TEST_CASE("http sink: Retry-After is honored, in seconds and as an HTTP-date", "
     return reply;
   });
   AgentUnderTest agent(tmp / "agent", HttpSinkAgent(tmp, server.url(), ""));  // retry.max 200 ms
-  HttpSinkWriteLines(agent, 20);
-  HttpSinkRunToEnd(agent);
+  WriteNumberedLines(agent, 20);
+  StartUntilCaughtUp(agent);
   HttpSinkStop(agent);
   const std::vector<ReceivedRequest> requests = server.Requests();
   REQUIRE(requests.size() == 3);
@@ -350,8 +335,8 @@ TEST_CASE("http sink: a 4xx answer dead-letters the request's records, counted, 
   });
   AgentUnderTest agent(tmp / "agent", HttpSinkAgent(tmp, server.url(), "max_records = 10\n"));
   constexpr uint64_t kLines = 500;
-  HttpSinkWriteLines(agent, kLines);
-  HttpSinkRunToEnd(agent);
+  WriteNumberedLines(agent, kLines);
+  StartUntilCaughtUp(agent);
   const double dead_metric = agent.Metric("sluice_sink_dead_letter_records_total", {{"sink", "lake"}});
   HttpSinkStop(agent);
 
@@ -386,8 +371,8 @@ TEST_CASE("http sink: a 413 splits the request until the server takes it", "[age
   });
   AgentUnderTest agent(tmp / "agent", HttpSinkAgent(tmp, server.url(), "max_records = 100\n"));
   constexpr uint64_t kLines = 300;
-  HttpSinkWriteLines(agent, kLines);
-  HttpSinkRunToEnd(agent);
+  WriteNumberedLines(agent, kLines);
+  StartUntilCaughtUp(agent);
   HttpSinkStop(agent);
   const std::vector<ReceivedRequest> requests = server.Requests();
   size_t refused = 0;
@@ -452,8 +437,8 @@ TEST_CASE("http sink: an answer slower than timeout is sent again, and only its 
   });
   AgentUnderTest agent(tmp / "agent", HttpSinkAgent(tmp, server.url(), "timeout = \"1s\"\nmax_records = 50\n"));
   constexpr uint64_t kLines = 200;
-  HttpSinkWriteLines(agent, kLines);
-  HttpSinkRunToEnd(agent);
+  WriteNumberedLines(agent, kLines);
+  StartUntilCaughtUp(agent);
   const double unanswered = agent.Metric("sluice_http_requests_total", {{"sink", "lake"}, {"code", "error"}});
   HttpSinkStop(agent);
   const std::vector<ReceivedRequest> requests = server.Requests();
@@ -461,12 +446,7 @@ TEST_CASE("http sink: an answer slower than timeout is sent again, and only its 
   INFO(audit.Summary());
   CHECK(audit.missing.empty());
   const std::map<uint64_t, int> slow = HttpSinkCounts(requests, [](const ReceivedRequest& r) { return r.n <= 2; });
-  size_t wrong = 0;
-  for (const auto& [n, copies] : audit.count) {
-    const auto it = slow.find(n);
-    if (copies != 1 + (it == slow.end() ? 0 : it->second)) ++wrong;
-  }
-  CHECK(wrong == 0);
+  CHECK(HttpSinkUnexplainedCopies(audit, slow) == 0);
   CHECK(!audit.duplicated.empty());
   CHECK(unanswered == 2);
   CHECK(agent.Stderr().find("timed out") != std::string::npos);
