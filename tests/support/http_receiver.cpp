@@ -66,6 +66,7 @@ void HttpReceiver::Resume() {
 void HttpReceiver::Listen(bool any_port) {
   server_ = std::make_unique<httplib::Server>();
   server_->set_keep_alive_max_count(100000);
+  server_->set_tcp_nodelay(true);      // else Nagle and delayed ACKs stall each answer ~40 ms
   server_->set_keep_alive_timeout(1);  // Pause waits this long for an idle kept-alive connection to end
   server_->set_read_timeout(30, 0);
   server_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) { Handle(&req, &res); });
