@@ -7,6 +7,7 @@
 
 #include "agent/sinks/firehose/firehose_sink.h"
 #include "agent/sinks/kafka/kafka_sink.h"
+#include "agent/sinks/http/http_sink.h"
 #include "agent/sinks/kinesis/kinesis_sink.h"
 #include "agent/sinks/lake/lake_sink.h"
 #include "agent/sinks/s3/s3_sink.h"
@@ -66,12 +67,18 @@ SinkBuilder ParseFirehose(const std::string& name, TableReader& r, const BatchPo
   return [name, config, policy](const SinkContext& ctx) { return MakeFirehoseSink(name, config, policy, ctx); };
 }
 
+SinkBuilder ParseHttp(const std::string& name, TableReader& r, const BatchPolicy& policy) {
+  HttpSinkConfig config = ParseHttpSinkConfig(r);
+  return [name, config, policy](const SinkContext& ctx) { return MakeHttpSink(name, config, policy, ctx); };
+}
+
 constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}, {"mqtt", &ParseMqtt}};
 constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake},
                                    {"s3", &ParseS3},
                                    {"kinesis", &ParseKinesis},
                                    {"firehose", &ParseFirehose},
-                                   {"kafka", &ParseKafka}};
+                                   {"kafka", &ParseKafka},
+                                   {"http", &ParseHttp}};
 
 template <class T>
 std::string TypeList(const T& types) {

@@ -47,6 +47,14 @@ Result<std::string> GzipMember(std::string_view data) {
   return out;
 }
 
+Result<std::string> ZstdFrame(std::string_view data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  const size_t n = ZSTD_compress(out.data(), out.size(), data.data(), data.size(), 3);
+  if (ZSTD_isError(n)) return Status::Internal(std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
+  out.resize(n);
+  return out;
+}
+
 }  // namespace
 
 Result<ObjectCompression> ParseObjectCompression(std::string_view name) {
@@ -73,6 +81,18 @@ Result<std::string> EncodeBatch(std::string_view zstd_frame, ObjectCompression c
   Result<std::string> plain = ZstdDecompress(zstd_frame);
   if (!plain.ok() || c == ObjectCompression::kNone) return plain;
   return GzipMember(plain.value());
+}
+
+Result<std::string> CompressBytes(std::string_view plain, ObjectCompression c) {
+  switch (c) {
+    case ObjectCompression::kZstd:
+      return ZstdFrame(plain);
+    case ObjectCompression::kGzip:
+      return GzipMember(plain);
+    case ObjectCompression::kNone:
+      break;
+  }
+  return std::string(plain);
 }
 
 }  // namespace sluice

@@ -23,4 +23,8 @@ std::string_view ObjectSuffix(ObjectCompression c);
 // when the frame does not decompress.
 Result<std::string> EncodeBatch(std::string_view zstd_frame, ObjectCompression c);
 
+// Whole bytes in `c`'s encoding: one gzip member (level 6, as `gzip`), one
+// zstd frame (level 3, as `zstd`), or a copy (for request bodies).
+Result<std::string> CompressBytes(std::string_view plain, ObjectCompression c);
+
 }  // namespace sluice

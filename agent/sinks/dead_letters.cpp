@@ -1,5 +1,7 @@
 #include "agent/sinks/dead_letters.h"
 
+#include <set>
+
 #include "core/util/durable_file.h"
 
 namespace sluice {
@@ -14,12 +16,11 @@ DeadLetters::DeadLetters(std::string sink, std::filesystem::path dir, const Sink
                                "records that can never be delivered, written to the dead-letter directory",
                                {{"sink", sink_}})) {}
 
-Status DeadLetters::Write(const BatchInfo& b, std::string_view lines, size_t count, std::string_view why) {
+Status DeadLetters::Write(const BatchInfo& b, size_t first_record, std::string_view lines, size_t count,
+                          std::string_view why) {
   const std::filesystem::path dir = dir_ / b.source;
   if (Status s = CreateDirectoriesDurable(dir, true); !s.ok()) return s;
-  std::filesystem::path path = dir / (b.id + ".jsonl");
-  std::error_code ec;
-  for (int n = 2; std::filesystem::exists(path, ec); ++n) path = dir / (b.id + "." + std::to_string(n) + ".jsonl");
+  const std::filesystem::path path = dir / (b.id + "-" + std::to_string(first_record) + ".jsonl");
   Result<AtomicFile> f = AtomicFile::Create(path, true);
   if (!f.ok()) return f.status();
   if (Status s = f->Append(lines); !s.ok()) return s;
@@ -37,6 +38,12 @@ std::vector<bool>& DeliveredRecords::Of(const std::string& id, size_t records) {
 
 void DeliveredRecords::Forget(std::span<const BatchInfo> batches) {
   for (const BatchInfo& b : batches) by_batch_.erase(b.id);
+}
+
+void DeliveredRecords::KeepOnly(std::span<const BatchInfo> pending) {
+  std::set<std::string_view> keep;
+  for (const BatchInfo& b : pending) keep.insert(b.id);
+  std::erase_if(by_batch_, [&](const auto& e) { return keep.count(e.first) == 0; });
 }
 
 }  // namespace sluice

@@ -2,12 +2,14 @@
 // (too large for the destination, a topic name it refuses, a 4xx answer) are
 // written here instead of being dropped or blocking the sink forever.
 //
-// Layout: <dir>/<source>/<batch id>.jsonl, the records as stored (JSON Lines).
-// A second write for the same batch (a later delivery of it found more) goes
-// to <batch id>.2.jsonl, .3, ...: a file is never overwritten, so nothing
-// written here is lost; after a crash the same records may be written again.
-// Each file is complete when it appears (written under a temporary name,
-// fsynced, renamed). Counted in sluice_sink_dead_letter_records_total{sink}.
+// Layout: <dir>/<source>/<batch id>-<first record>.jsonl, the records as
+// stored (JSON Lines), a file per run of records of one batch. The name is
+// the batch and the index of its first record, so the same records always
+// get the same name: a redelivery after a crash rewrites the file instead of
+// adding a copy, and records found later in the same batch get a file of
+// their own. Each file is complete when it appears (written under a
+// temporary name, fsynced, renamed). Counted in
+// sluice_sink_dead_letter_records_total{sink}.
 #pragma once
 
 #include <filesystem>
@@ -27,9 +29,10 @@ class DeadLetters {
   // `dir` "" means <data_dir>/dead-letter/<sink>.
   DeadLetters(std::string sink, std::filesystem::path dir, const SinkContext& ctx);
 
-  // Writes `lines` (count records, each ending in '\n') of batch `b`; `why`
-  // goes into the warning logged with the file's path.
-  Status Write(const BatchInfo& b, std::string_view lines, size_t count, std::string_view why);
+  // Writes `lines` (`count` records of batch `b`, the first at index
+  // `first_record`, each ending in '\n'); `why` goes into the warning logged
+  // with the file's path.
+  Status Write(const BatchInfo& b, size_t first_record, std::string_view lines, size_t count, std::string_view why);
 
   const std::filesystem::path& dir() const { return dir_; }
 
@@ -51,6 +54,9 @@ class DeliveredRecords {
   // Marks record `index` of a batch Of() has sized.
   void Mark(const std::string& id, size_t index) { by_batch_.at(id).at(index) = true; }
   void Forget(std::span<const BatchInfo> batches);
+  // Forgets every batch but `pending` (those acknowledged, or dropped from
+  // the buffer by drop_oldest meanwhile), so memory stays bounded.
+  void KeepOnly(std::span<const BatchInfo> pending);
   bool empty() const { return by_batch_.empty(); }
 
  private:

@@ -20,6 +20,14 @@ std::vector<std::string_view> SplitLines(std::string_view text) {
   return out;
 }
 
+Result<std::string> LoadPlainBatch(const BatchLoader& load, const BatchInfo& b) {
+  Result<std::string> frame = load(b);
+  if (!frame.ok()) return frame.status();
+  Result<std::string> plain = EncodeBatch(frame.value(), ObjectCompression::kNone);
+  if (!plain.ok()) return Status(plain.status().code(), b.id + ": " + plain.status().message());
+  return plain;
+}
+
 EntryShipper::EntryShipper(EntryShipperOptions options, const SinkContext& ctx)
     : options_(std::move(options)),
       log_(ctx.log),
@@ -35,6 +43,7 @@ EntryShipper::EntryShipper(EntryShipperOptions options, const SinkContext& ctx)
 Status EntryShipper::Deliver(std::span<const BatchInfo> batches, const BatchLoader& load, EntryPacker& packer,
                              const EntrySender& send) {
   const EntryLimits& limits = options_.limits;
+  stored_.KeepOnly(batches);  // batches acknowledged or dropped (drop_oldest) meanwhile
   std::vector<Entry> request;
   uint64_t request_bytes = 0;
   std::vector<Entry> refused;
@@ -61,10 +70,8 @@ Status EntryShipper::Deliver(std::span<const BatchInfo> batches, const BatchLoad
 
   for (size_t bi = 0; bi < batches.size(); ++bi) {
     const BatchInfo& b = batches[bi];
-    Result<std::string> frame = load(b);
-    if (!frame.ok()) return frame.status();
-    Result<std::string> plain = EncodeBatch(frame.value(), ObjectCompression::kNone);
-    if (!plain.ok()) return Status(plain.status().code(), b.id + ": " + plain.status().message());
+    Result<std::string> plain = LoadPlainBatch(load, b);
+    if (!plain.ok()) return plain.status();
     const std::vector<std::string_view> lines = SplitLines(plain.value());
     std::vector<bool>& stored = stored_.Of(b.id, lines.size());
     std::string dead_letters;
@@ -82,7 +89,7 @@ Status EntryShipper::Deliver(std::span<const BatchInfo> batches, const BatchLoad
     if (!dead.empty()) {
       const std::string why =
           fmt::format("exceed the largest entry {} takes ({} bytes)", options_.target, options_.limits.max_entry_bytes);
-      if (Status s = dead_letters_.Write(b, dead_letters, dead.size(), why); !s.ok()) return s;
+      if (Status s = dead_letters_.Write(b, dead.front(), dead_letters, dead.size(), why); !s.ok()) return s;
       for (size_t i : dead) stored[i] = true;
     }
   }

@@ -108,4 +108,8 @@ class EntryShipper {
 // The records of a decoded batch: its lines without their newlines.
 std::vector<std::string_view> SplitLines(std::string_view text);
 
+// A stored batch loaded with `load` and decompressed to its JSON Lines; a
+// decoding error names the batch.
+Result<std::string> LoadPlainBatch(const BatchLoader& load, const BatchInfo& b);
+
 }  // namespace sluice

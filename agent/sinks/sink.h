@@ -49,6 +49,11 @@ class Sink {
   // holds one batch at a time. Ok only when every record is stored at the
   // destination.
   virtual Status Deliver(std::span<const BatchInfo> batches, const BatchLoader& load) = 0;
+  // After a failed Deliver, the least time the destination asked to wait
+  // before the next attempt (an HTTP Retry-After); zero when it said nothing.
+  // The runner waits the longer of this and its own backoff (capped: see
+  // SinkRunner).
+  virtual std::chrono::milliseconds retry_after() const { return {}; }
 };
 
 }  // namespace sluice

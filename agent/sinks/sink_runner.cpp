@@ -130,7 +130,7 @@ void SinkRunner::Run(std::stop_token drain, std::stop_token abort) {
     if (batch_gone) continue;
     errors_.Inc();
     retries_.Inc();
-    const auto delay = backoff.Next();
+    const auto delay = std::max(backoff.Next(), std::min(sink_.retry_after(), kMaxRetryAfter));
     // One line per failure streak change keeps logs readable during long outages.
     if (!failing || backoff.attempts() % 10 == 0) {
       log_->warn("delivery of {} batches failed (attempt {}), retrying in {} ms: {}", batches.size(),

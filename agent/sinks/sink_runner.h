@@ -2,7 +2,10 @@
 // says "now" (enough bytes, or the oldest pending batch old enough), call
 // Sink::Deliver, and advance the cursor only on success. Failures retry the
 // same batches with exponential backoff and full jitter; the buffer keeps them
-// meanwhile, so a sink that is down costs disk, not memory.
+// meanwhile, so a sink that is down costs disk, not memory. When the sink
+// reports a Retry-After hint (Sink::retry_after), the wait is the longer of
+// the jittered backoff and the hint, the hint capped at kMaxRetryAfter so a
+// destination cannot park a sink for hours; every wait ends at `abort`.
 //
 // Shutdown has two phases: `drain` delivers everything pending regardless of
 // max_age and returns when nothing is left; `abort` returns as soon as
@@ -23,6 +26,9 @@ struct RetryPolicy {
   std::chrono::milliseconds initial{200};
   std::chrono::milliseconds max{30'000};
 };
+
+// The longest a destination's Retry-After can hold a sink back.
+inline constexpr std::chrono::milliseconds kMaxRetryAfter{10 * 60 * 1000};
 
 class SinkRunner {
  public:

@@ -59,4 +59,15 @@ std::string GunzipBytes(const std::string& compressed) {
   return out;
 }
 
+std::string UnzstdBytes(const std::string& compressed) {
+  const unsigned long long size = ZSTD_getFrameContentSize(compressed.data(), compressed.size());
+  if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR) {
+    throw std::runtime_error("not a zstd frame with its content size");
+  }
+  std::string out(size, '\0');
+  const size_t n = ZSTD_decompress(out.data(), out.size(), compressed.data(), compressed.size());
+  if (ZSTD_isError(n) || n != size) throw std::runtime_error("zstd data is corrupt or truncated");
+  return out;
+}
+
 }  // namespace sluice::test

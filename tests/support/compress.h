@@ -17,4 +17,8 @@ std::string ZstdBytes(const std::string& data);
 // concatenated .gz files); throws std::runtime_error on corrupt or truncated input.
 std::string GunzipBytes(const std::string& compressed);
 
+// Decompresses one zstd frame that records its content size (as `zstd -c`
+// and ZSTD_compress write); throws std::runtime_error otherwise.
+std::string UnzstdBytes(const std::string& compressed);
+
 }  // namespace sluice::test

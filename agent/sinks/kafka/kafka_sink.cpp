@@ -5,14 +5,13 @@
 
 #include <algorithm>
 #include <array>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "agent/sinks/batch_encoding.h"
 #include "agent/sinks/dead_letters.h"
 #include "agent/sinks/entry_shipper.h"
+#include "core/util/secret_file.h"
 #include "protocols/aws/credentials.h"
 #include "protocols/kafka/kafka_producer.h"
 #include "protocols/kafka/msk_iam_token.h"
@@ -66,16 +65,6 @@ const std::map<std::string, std::string, std::less<>>& OwnedProperties() {
   return kOwned;
 }
 
-Result<std::string> ReadSecretFile(const std::string& path, std::string_view what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::PermissionDenied(fmt::format("{} file \"{}\" is not readable", what, path));
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string v = s.str();
-  while (!v.empty() && (v.back() == '\n' || v.back() == '\r')) v.pop_back();
-  return v;
-}
-
 std::string HostName() {
   std::array<char, 256> h{};
   if (::gethostname(h.data(), h.size() - 1) != 0) return "localhost";
@@ -111,6 +100,7 @@ class KafkaSink final : public Sink {
 
   Status Deliver(std::span<const BatchInfo> batches, const BatchLoader& load) override {
     if (Status s = EnsureProducer(); !s.ok()) return s;
+    delivered_.KeepOnly(batches);  // batches acknowledged or dropped (drop_oldest) meanwhile
     // Tags index `inflight`: which record each produced message is.
     std::vector<RecordRef> inflight;
     std::vector<std::vector<size_t>> dead(batches.size());
@@ -176,7 +166,7 @@ class KafkaSink final : public Sink {
     if (producer_) return Status::Ok();
     kafka::Properties props = config_.properties;
     if (config_.sasl_password_file) {
-      Result<std::string> pw = ReadSecretFile(*config_.sasl_password_file, "sasl_password_file");
+      Result<std::string> pw = ReadSecretLine(*config_.sasl_password_file, "sasl_password_file");
       if (!pw.ok()) return pw.status();
       props.emplace_back("sasl.password", pw.value());
     }
@@ -215,7 +205,7 @@ class KafkaSink final : public Sink {
           "cannot be stored by Kafka (larger than max_message_size {}, a topic name Kafka refuses, or "
           "nothing to send raw)",
           config_.max_message_bytes);
-      if (Status s = dead_letters_.Write(b, out, dead[bi].size(), why); !s.ok()) return s;
+      if (Status s = dead_letters_.Write(b, dead[bi].front(), out, dead[bi].size(), why); !s.ok()) return s;
       for (size_t i : dead[bi]) delivered_.Mark(b.id, i);
     }
     return Status::Ok();

@@ -24,6 +24,7 @@ class RecordingSink final : public Sink {
   Status Deliver(std::span<const BatchInfo> batches, const BatchLoader& load) override {
     std::lock_guard lock(mu);
     ++calls;
+    call_times.push_back(std::chrono::steady_clock::now());
     if (fail_remaining > 0) {
       --fail_remaining;
       return Status(fail_code, "destination down");
@@ -37,8 +38,11 @@ class RecordingSink final : public Sink {
     lines.insert(lines.end(), got.begin(), got.end());  // all or nothing, like a real sink
     return Status::Ok();
   }
+  std::chrono::milliseconds retry_after() const override { return hint; }
   std::mutex mu;
   int calls = 0;
+  std::vector<std::chrono::steady_clock::time_point> call_times;
+  std::chrono::milliseconds hint{0};  // the Retry-After the destination "answers" with each failure
   int fail_remaining = 0;
   ErrorCode fail_code = ErrorCode::kUnavailable;
   std::vector<std::string> lines;
@@ -174,4 +178,53 @@ TEST_CASE("sink runner: a corrupt batch is skipped and counted, the rest deliver
   t.join();
   CHECK(sink.lines == std::vector<std::string>{"b0", "b2"});
   CHECK(m.RenderPrometheus().find("sluice_sink_corrupt_batches_skipped_total{sink=\"rec\"} 1") != std::string::npos);
+}
+
+TEST_CASE("sink runner: a Retry-After hint longer than the backoff delays the next attempt", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  auto buf = sluice::test::OpenTestBuffer(dir.path(), m);
+  REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
+  RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
+  sink.fail_remaining = 2;
+  sink.hint = std::chrono::milliseconds(300);  // the backoff alone would wait at most 5 ms
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(),
+                    {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
+  std::stop_source drain, abort;
+  std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
+  REQUIRE(buf->Commit("s", MakeBatch({"late"}), {}, {}).ok());
+  REQUIRE(WaitUntil([&] {
+    std::lock_guard lock(sink.mu);
+    return sink.lines.size() == 1;
+  }));
+  drain.request_stop();
+  t.join();
+  REQUIRE(sink.call_times.size() == 3);
+  // Each retry came no earlier than the destination asked (an ordering fact:
+  // a sleep is never shorter than asked, however slow the machine).
+  CHECK(sink.call_times[1] - sink.call_times[0] >= sink.hint);
+  CHECK(sink.call_times[2] - sink.call_times[1] >= sink.hint);
+}
+
+TEST_CASE("sink runner: a Retry-After wait ends at abort", "[unit]") {
+  sluice::test::TempDir dir;
+  MetricsRegistry m;
+  auto buf = sluice::test::OpenTestBuffer(dir.path(), m);
+  REQUIRE(buf->RegisterSink("rec", {"s"}).ok());
+  RecordingSink sink({1 << 20, std::chrono::milliseconds(0)});
+  sink.fail_remaining = 1'000'000;
+  sink.hint = std::chrono::hours(24);  // capped at kMaxRetryAfter, and abort ends it sooner
+  SinkRunner runner(sink, *buf, m, sluice::test::QuietLogger(),
+                    {std::chrono::milliseconds(1), std::chrono::milliseconds(5)});
+  std::stop_source drain, abort;
+  REQUIRE(buf->Commit("s", MakeBatch({"kept"}), {}, {}).ok());
+  std::jthread t([&] { runner.Run(drain.get_token(), abort.get_token()); });
+  REQUIRE(WaitUntil([&] {
+    std::lock_guard lock(sink.mu);
+    return sink.calls == 1;
+  }));
+  abort.request_stop();
+  t.join();  // returns: the wait was interrupted (a hung join fails the test by its timeout)
+  CHECK(sink.calls == 1);
+  CHECK(buf->ListPending("rec", 100, 1 << 30)->size() == 1);
 }
