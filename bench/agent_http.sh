@@ -31,10 +31,7 @@ lines=$(( size_mib * 1024 * 1024 / line_bytes ))
 tck=$(getconf CLK_TCK)
 port=$(( 20000 + RANDOM % 20000 ))
 
-now() { date +%s.%N; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f", s + 0}'; }
+source "$root/bench/agent_lib.sh"
 received() { curl -s "http://127.0.0.1:$rport/count" | sed "s/.*\"$1\":\([0-9]*\).*/\1/"; }
 
 start_receiver() {
@@ -54,45 +51,18 @@ bytes=$(stat -c %s "$work/app.log")
 
 run_agent() {  # $1 label, $2 compression; prints a row
   local label=$1 compression=$2
-  local d="$work/run"
-  rm -rf "$d"; mkdir -p "$d"
   start_receiver
-  cat > "$d/agent.toml" <<TOML
-[agent]
-data_dir = "$d/state"
-buffer_max = "4GiB"
-metrics = "127.0.0.1:$port"
-[sources.app]
-type = "tail"
-paths = ["$work/app.log"]
-start_at = "beginning"
-[sinks.out]
-type = "http"
-inputs = ["app"]
-url = "http://127.0.0.1:$rport/ingest"
-compression = "$compression"
-batch.max_age = "1s"
-batch.max_bytes = "16MiB"
-TOML
-  sync; sleep 2
-  local t0; t0=$(now)
-  "$bin/app/sluice" agent --config "$d/agent.toml" 2> "$d/agent.log" &
-  local pid=$!
-  until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.05; done
-  while [ "$(metric sluice_sink_records_total)" -lt "$lines" ]; do
-    kill -0 $pid 2>/dev/null || { echo "agent exited" >&2; tail -20 "$d/agent.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  local t1; t1=$(now)
-  local cpu; cpu=$(cpu_ticks $pid)
-  local peak; peak=$(hwm_kib $pid)
+  agent_backlog_start "$work/run" "$work/app.log" "type = \"http\"
+url = \"http://127.0.0.1:$rport/ingest\"
+compression = \"$compression\""
+  agent_backlog_wait "$lines"
+  local cpu=$agent_cpu peak=$agent_peak_kib secs=$agent_secs
   local requests; requests=$(metric sluice_http_requests_total)
   local wire; wire=$(metric sluice_http_request_bytes_total)
-  kill -TERM $pid; wait $pid
+  agent_backlog_stop
   local got; got=$(received records)
   [ "$got" -eq "$lines" ] || { echo "$label: the receiver counted $got records of $lines" >&2; exit 1; }
   stop_receiver
-  local secs; secs=$(echo "$t1 - $t0" | bc -l)
   printf '| %s | %.0f MiB | %.0f | %.1f | %s | %.0f | %.2f | %.1f |\n' "$label" "$(echo "$bytes / 1048576" | bc -l)" \
     "$(echo "$lines / $secs" | bc -l)" "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$requests" \
     "$(echo "$wire / 1048576" | bc -l)" "$(echo "$cpu / $tck / ($bytes / 1073741824)" | bc -l)" "$(echo "$peak / 1024" | bc -l)"

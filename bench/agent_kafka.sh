@@ -35,10 +35,7 @@ lines=$(( size_mib * 1024 * 1024 / line_bytes ))
 tck=$(getconf CLK_TCK)
 port=$(( 20000 + RANDOM % 20000 ))
 
-now() { date +%s.%N; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f", s + 0}'; }
+source "$root/bench/agent_lib.sh"
 
 start_mock() {  # sets $brokers
   stop_mock
@@ -59,43 +56,16 @@ row() {  # label secs cpu_ticks peak_kib
 }
 
 run_agent() {  # $1 label, $2 encoding
-  local d="$work/run"
-  rm -rf "$d"; mkdir -p "$d"
-  cat > "$d/agent.toml" <<TOML
-[agent]
-data_dir = "$d/state"
-buffer_max = "4GiB"
-metrics = "127.0.0.1:$port"
-[sources.app]
-type = "tail"
-paths = ["$work/app.log"]
-start_at = "beginning"
-[sinks.out]
-type = "kafka"
-inputs = ["app"]
-brokers = "$brokers"
-topic = "bench"
-encoding = "$2"
-compression = "lz4"
-linger = "10ms"
-batch_size = "1MiB"
-batch.max_age = "1s"
-batch.max_bytes = "16MiB"
-TOML
-  sync; sleep 2
-  local t0; t0=$(now)
-  "$bin/app/sluice" agent --config "$d/agent.toml" 2> "$d/agent.log" &
-  local pid=$!
-  until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.05; done
-  while [ "$(metric sluice_sink_records_total)" -lt "$lines" ]; do
-    kill -0 $pid 2>/dev/null || { echo "agent exited" >&2; tail -20 "$d/agent.log" >&2; exit 1; }
-    sleep 0.2
-  done
-  local t1; t1=$(now)
-  local cpu; cpu=$(cpu_ticks $pid)
-  local peak; peak=$(hwm_kib $pid)
-  kill -TERM $pid; wait $pid
-  row "$1" "$(echo "$t1 - $t0" | bc -l)" "$cpu" "$peak"
+  agent_backlog_start "$work/run" "$work/app.log" "type = \"kafka\"
+brokers = \"$brokers\"
+topic = \"bench\"
+encoding = \"$2\"
+compression = \"lz4\"
+linger = \"10ms\"
+batch_size = \"1MiB\""
+  agent_backlog_wait "$lines"
+  agent_backlog_stop
+  row "$1" "$agent_secs" "$agent_cpu" "$agent_peak_kib"
 }
 
 echo "generating $size_mib MiB ($lines lines) in $work" >&2

@@ -10,6 +10,7 @@
 #include "core/backoff.h"
 #include "transfer/chunk_pipe.h"
 #include "transfer/planner.h"
+#include "transfer/rel_path.h"
 
 namespace sluice::transfer {
 namespace {
@@ -20,16 +21,6 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kPipeDepth = 4;
 
 bool Transient(const Status& s) { return s.code() == ErrorCode::kUnavailable || s.code() == ErrorCode::kIo; }
-
-std::string ParentOf(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));
-}
-
-std::string NameOf(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
 
 Status Cancelled(const CopyOptions& o) {
   if (o.cancel != nullptr && o.cancel->load(std::memory_order_relaxed)) return Status::Cancelled("interrupted");

@@ -11,6 +11,8 @@
 #include <memory>
 #include <set>
 
+#include "transfer/rel_path.h"
+
 namespace sluice::transfer {
 namespace {
 
@@ -18,11 +20,6 @@ constexpr std::string_view kPartialPrefix = ".sluice-";
 constexpr std::string_view kPartialSuffix = ".part";
 // A chain of symlinks longer than this is a loop (Linux's own limit is 40).
 constexpr int kMaxLinkHops = 40;
-
-std::string ParentOf(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));
-}
 
 // Resolves a relative link target against the link's directory, inside the
 // root; nullopt when it is absolute or climbs out of the root.

@@ -5,14 +5,10 @@
 
 #include "transfer/drop/landing.h"
 #include "transfer/planner.h"
+#include "transfer/rel_path.h"
 
 namespace sluice::transfer::drop {
 namespace {
-
-std::string_view BaseName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
 
 bool HasTemplateForm(std::string_view name, std::string_view t) {
   const size_t at = t.find("{name}");
@@ -30,7 +26,7 @@ bool IsCompanionName(std::string_view name, const DropSpec& spec) {
 }
 
 bool IsIgnored(std::string_view path, const DropSpec& spec) {
-  const std::string_view name = BaseName(path);
+  const std::string_view name = NameView(path);
   if (IsPartialName(name)) return true;
   for (const Glob& g : spec.ignore) {
     if (g.MatchPathOrName(path)) return true;
@@ -83,7 +79,7 @@ InboxAssessment AssessInbox(const std::vector<ListedFile>& listing, const std::m
   };
 
   for (const auto& [path, file] : by_path) {
-    if (IsCompanionName(BaseName(path), spec)) continue;
+    if (IsCompanionName(NameView(path), spec)) continue;
     ReadyFile r{std::string(path), file->size, file->mtime_ns, current.at(path).first_seen_ms, {}, {}};
     bool ready = true;
     for (const std::string& t : spec.sidecars) {

@@ -14,21 +14,12 @@
 #include "transfer/drop/landing.h"
 #include "transfer/drop/sidecar.h"
 #include "transfer/open_endpoint.h"
+#include "transfer/rel_path.h"
 
 namespace sluice::transfer::drop {
 namespace {
 
 constexpr size_t kSidecarLimit = 64 * 1024;
-
-std::string BaseName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
-
-std::string DirName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));
-}
 
 // JoinPath that also takes an empty directory or name ("" is the root).
 std::string Join(std::string_view dir, std::string_view name) {
@@ -184,7 +175,7 @@ Status DropRunner::VerifySidecars(Work& w, const std::string& sha256, const std:
       return content.status();
     }
     const SidecarKind kind = SidecarKindOf(sc);
-    Result<std::string> digest = ParseSidecarDigest(content.value(), kind, BaseName(w.row.path));
+    Result<std::string> digest = ParseSidecarDigest(content.value(), kind, NameOf(w.row.path));
     if (!digest.ok()) {
       w.quarantine_reason = fmt::format("sidecar {}: {}", sc, digest.status().message());
       return Status::Ok();
@@ -304,7 +295,7 @@ Status DropRunner::QuarantineStage(std::vector<Work>& work, CycleOutcome& outcom
   ForEachParallel(todo.size(), spec_.transfers, [&](size_t k) {
     Work& w = work[todo[k]];
     w.error = Status::Ok();
-    const std::string qpath = fmt::format("quarantine/{}/{}_{}", spec_.name, w.row.id, BaseName(w.row.path));
+    const std::string qpath = fmt::format("quarantine/{}/{}_{}", spec_.name, w.row.id, NameOf(w.row.path));
     LandRequest req;
     req.source_path = SourcePath(w.row.path);
     req.size = w.row.size;
@@ -524,7 +515,7 @@ Status DropRunner::PostActionStage(std::vector<Work>& work, CycleOutcome& outcom
       done[k] = 1;
       return;
     }
-    const std::string dir = Join(quarantined ? layout_.failed_to : layout_.move_to, DirName(row.path));
+    const std::string dir = Join(quarantined ? layout_.failed_to : layout_.move_to, ParentOf(row.path));
     {
       std::unique_lock lock(dirs_mu);
       if (dirs_made.count(dir) == 0) {
@@ -539,14 +530,14 @@ Status DropRunner::PostActionStage(std::vector<Work>& work, CycleOutcome& outcom
     }
     // Never overwrite an earlier upload of the same name in processed/.
     std::string suffix;
-    if (source_->Stat(Join(dir, BaseName(row.path))).ok()) suffix = fmt::format(".{}", row.id);
-    const std::string target = Join(dir, BaseName(row.path) + suffix);
+    if (source_->Stat(Join(dir, NameOf(row.path))).ok()) suffix = fmt::format(".{}", row.id);
+    const std::string target = Join(dir, NameOf(row.path) + suffix);
     if (Status s = source_->Rename(src, target); !s.ok()) {
       w.error = s;
       return;
     }
     for (const std::string& c : companions) {
-      (void)source_->Rename(SourcePath(c), Join(dir, BaseName(c) + suffix));
+      (void)source_->Rename(SourcePath(c), Join(dir, NameOf(c) + suffix));
     }
     row.post_action = "moved to " + target;
     done[k] = 1;
@@ -625,7 +616,7 @@ CycleOutcome DropRunner::RunCycle() {
     if (Status s = ledger_->Begin(); !s.ok()) return fail(s);
     for (const Observation& o : a.put) {
       Status s = ledger_->PutObservation(spec_.name, o);
-      if (s.ok() && o.first_seen_ms == now && !IsCompanionName(BaseName(o.path), spec_)) m_seen_.Inc();
+      if (s.ok() && o.first_seen_ms == now && !IsCompanionName(NameOf(o.path), spec_)) m_seen_.Inc();
       if (!s.ok()) {
         ledger_->Rollback();
         return fail(s);

@@ -12,6 +12,7 @@
 #include "transfer/drop/sidecar.h"
 #include "transfer/hash.h"
 #include "transfer/planner.h"
+#include "transfer/rel_path.h"
 
 namespace sluice::transfer::drop {
 namespace {
@@ -33,11 +34,6 @@ class ReadBuffer {
   size_t size_;
   std::unique_ptr<char[]> data_;
 };
-
-std::string ParentOf(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));
-}
 
 Status Cancelled(const LandRequest& r) {
   if (r.cancel != nullptr && r.cancel->load(std::memory_order_relaxed)) return Status::Cancelled("stopping");

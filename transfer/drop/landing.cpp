@@ -6,21 +6,12 @@
 #include <ctime>
 
 #include "transfer/drop/source_layout.h"
+#include "transfer/rel_path.h"
 
 namespace sluice::transfer::drop {
 namespace {
 
 constexpr std::array<std::string_view, 7> kVariables = {"drop", "date", "path", "name", "stem", "ext", "version"};
-
-std::string_view BaseName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-std::string_view DirName(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string_view() : path.substr(0, slash);
-}
 
 bool EndsWithNoCase(std::string_view s, std::string_view suffix) {
   if (s.size() < suffix.size()) return false;
@@ -75,12 +66,12 @@ std::string LandingTemplateProblem(std::string_view t) {
 std::string ExpandLandingTemplate(std::string_view t, const LandingInput& in) {
   std::string path(in.path);
   if (in.decompress) path.resize(path.size() - CompressionSuffix(path).size());
-  std::string name(BaseName(path));
+  std::string name(NameView(path));
   const bool places_version = t.find("{version}") != std::string_view::npos;
   if (in.version > 1 && !places_version) {
     auto [stem, ext] = SplitExtension(name);
     name = fmt::format("{}.v{}{}", stem, in.version, ext);
-    const std::string_view dir = DirName(path);
+    const std::string_view dir = ParentView(path);
     path = dir.empty() ? name : fmt::format("{}/{}", dir, name);
   }
   auto [stem, ext] = SplitExtension(name);
@@ -118,10 +109,10 @@ std::string_view CompressionSuffix(std::string_view name) {
 }
 
 std::string CompanionPath(std::string_view name_template, std::string_view path) {
-  const std::string_view dir = DirName(path);
+  const std::string_view dir = ParentView(path);
   std::string name(name_template);
   const size_t at = name.find("{name}");
-  name.replace(at, 6, BaseName(path));
+  name.replace(at, 6, NameView(path));
   return dir.empty() ? name : fmt::format("{}/{}", dir, name);
 }
 

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "transfer/rel_path.h"
+
 namespace sluice::transfer {
 namespace {
 
@@ -43,11 +45,6 @@ class Fd {
 
 // "" -> "."; openat and friends take paths relative to the root fd.
 const char* AtPath(const std::string& path) { return path.empty() ? "." : path.c_str(); }
-
-std::string ParentOf(std::string_view path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string_view::npos ? std::string() : std::string(path.substr(0, slash));
-}
 
 EntryInfo FromStat(std::string name, const struct stat& st) {
   EntryInfo e;

@@ -150,7 +150,7 @@ TEST_CASE("entry shipper: a record that never fits is dead-lettered and the rest
   REQUIRE(shipper.Deliver(f.batches, f.Loader(), packer, f.Sender()).ok());
   REQUIRE(f.requests.size() == 1);
   CHECK(f.requests[0] == std::vector<std::string>{"small", "tail"});
-  CHECK(test::ReadFile(f.tmp / "dead" / "app" / "1-7.jsonl") == std::string(200, 'B') + "\n");
+  CHECK(test::ReadFile(f.tmp / "dead" / "app" / "1-7-1.jsonl") == std::string(200, 'B') + "\n");
 }
 
 TEST_CASE("combined lines: entries of whole lines within the limit, in order", "[sinks][entries]") {
