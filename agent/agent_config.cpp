@@ -8,6 +8,7 @@
 #include "agent/sinks/firehose/firehose_sink.h"
 #include "agent/sinks/kinesis/kinesis_sink.h"
 #include "agent/sinks/lake/lake_sink.h"
+#include "agent/sinks/mqtt/mqtt_sink.h"
 #include "agent/sinks/s3/s3_sink.h"
 #include "agent/sources/mqtt/mqtt_config.h"
 #include "agent/sources/mqtt/mqtt_source.h"
@@ -58,9 +59,17 @@ SinkBuilder ParseFirehose(const std::string& name, TableReader& r, const BatchPo
   return [name, config, policy](const SinkContext& ctx) { return MakeFirehoseSink(name, config, policy, ctx); };
 }
 
+SinkBuilder ParseMqttSink(const std::string& name, TableReader& r, const BatchPolicy& policy) {
+  MqttSinkConfig config = ParseMqttSinkConfig(r);
+  return [name, config, policy](const SinkContext& ctx) { return MakeMqttSink(name, config, policy, ctx); };
+}
+
 constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}, {"mqtt", &ParseMqtt}};
-constexpr SinkType kSinkTypes[] = {
-    {"lake", &ParseLake}, {"s3", &ParseS3}, {"kinesis", &ParseKinesis}, {"firehose", &ParseFirehose}};
+constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake},
+                                   {"s3", &ParseS3},
+                                   {"kinesis", &ParseKinesis},
+                                   {"firehose", &ParseFirehose},
+                                   {"mqtt", &ParseMqttSink}};
 
 template <class T>
 std::string TypeList(const T& types) {

@@ -5,8 +5,8 @@
 #include <thread>
 
 #include "agent/sinks/batch_encoding.h"
+#include "agent/sinks/dead_letter.h"
 #include "core/backoff.h"
-#include "core/util/durable_file.h"
 
 namespace sluice {
 
@@ -19,6 +19,14 @@ std::vector<std::string_view> SplitLines(std::string_view text) {
     text.remove_prefix(nl + 1);
   }
   return out;
+}
+
+Result<std::string> LoadBatchText(const BatchInfo& b, const BatchLoader& load) {
+  Result<std::string> frame = load(b);
+  if (!frame.ok()) return frame.status();
+  Result<std::string> plain = EncodeBatch(frame.value(), ObjectCompression::kNone);
+  if (!plain.ok()) return Status(plain.status().code(), b.id + ": " + plain.status().message());
+  return plain;
 }
 
 EntryShipper::EntryShipper(EntryShipperOptions options, const SinkContext& ctx)
@@ -64,10 +72,8 @@ Status EntryShipper::Deliver(std::span<const BatchInfo> batches, const BatchLoad
 
   for (size_t bi = 0; bi < batches.size(); ++bi) {
     const BatchInfo& b = batches[bi];
-    Result<std::string> frame = load(b);
-    if (!frame.ok()) return frame.status();
-    Result<std::string> plain = EncodeBatch(frame.value(), ObjectCompression::kNone);
-    if (!plain.ok()) return Status(plain.status().code(), b.id + ": " + plain.status().message());
+    Result<std::string> plain = LoadBatchText(b, load);
+    if (!plain.ok()) return plain.status();
     const std::vector<std::string_view> lines = SplitLines(plain.value());
     std::vector<bool>& stored = Stored(b.id, lines.size());
     std::string dead_letters;
@@ -143,15 +149,11 @@ Status EntryShipper::Send(std::span<const BatchInfo> batches, std::vector<Entry>
 }
 
 Status EntryShipper::WriteDeadLetters(const BatchInfo& b, const std::string& lines, size_t count) {
-  const std::filesystem::path dir = options_.dead_letter / b.source;
-  if (Status s = CreateDirectoriesDurable(dir, true); !s.ok()) return s;
-  Result<AtomicFile> f = AtomicFile::Create(dir / (b.id + ".jsonl"), true);
-  if (!f.ok()) return f.status();
-  if (Status s = f->Append(lines); !s.ok()) return s;
-  if (Status s = f->Commit(); !s.ok()) return s;
+  Result<std::filesystem::path> path = sluice::WriteDeadLetters(options_.dead_letter, b, lines);
+  if (!path.ok()) return path.status();
   dead_.Inc(count);
   log_->warn("{} records of batch {} exceed the largest entry {} takes ({} bytes): written to {}", count, b.id,
-             options_.target, options_.limits.max_entry_bytes, (dir / (b.id + ".jsonl")).string());
+             options_.target, options_.limits.max_entry_bytes, path->string());
   return Status::Ok();
 }
 

@@ -110,4 +110,8 @@ class EntryShipper {
 // The records of a decoded batch: its lines without their newlines.
 std::vector<std::string_view> SplitLines(std::string_view text);
 
+// A stored batch loaded with `load` and decoded to JSON Lines (the text
+// SplitLines splits); an error names the batch.
+Result<std::string> LoadBatchText(const BatchInfo& b, const BatchLoader& load);
+
 }  // namespace sluice
