@@ -28,9 +28,12 @@ std::string MachineHostname() {
 
 // Paho says "TCP/TLS connect failure" for every TLS problem (its detailed
 // OpenSSL error goes to an error handler Paho C++ 1.2 cannot call safely:
-// see mqtt_connect_options.cpp), so the log says what it usually means.
-std::string ExplainConnectFailure(const MqttConnectionConfig& c, const std::string& paho) {
-  if (!c.tls.enabled || paho.find("TCP/TLS connect failure") == std::string::npos) return paho;
+// see mqtt_connect_options.cpp), and with TLS 1.3 a broker that refuses the
+// client certificate does so after the handshake, so the attempt fails later
+// with another code. Every failure of a TLS connection that is not the
+// broker's CONNACK refusal (a positive return code) says what it usually means.
+std::string ExplainConnectFailure(const MqttConnectionConfig& c, int paho_rc, const std::string& paho) {
+  if (!c.tls.enabled || paho_rc > 0) return paho;
   return paho +
          " (the TLS handshake failed or the connection was refused: the broker may not accept the client "
          "certificate (tls.cert, tls.key), tls.ca may not verify the broker's certificate, or the broker is not "
@@ -55,6 +58,17 @@ class DeadLetterReasons {
 
  private:
   std::map<std::string, std::pair<size_t, std::string>> kinds_;
+};
+
+// Paho's connection_lost, on Paho's thread: keeps the connected gauge true
+// between deliveries too (a delivery notices the loss itself, by polling).
+class MqttSinkLostWatcher final : public mqtt::callback {
+ public:
+  explicit MqttSinkLostWatcher(Gauge& connected) : connected_(connected) {}
+  void connection_lost(const std::string& /*cause*/) override { connected_.Set(0); }
+
+ private:
+  Gauge& connected_;
 };
 
 class MqttSink final : public Sink {
@@ -121,6 +135,7 @@ class MqttSink final : public Sink {
   Counter& dead_;
   bool topic_per_batch_ = false;  // the topic uses only {source} and {host}: the same for a whole batch
 
+  MqttSinkLostWatcher lost_watcher_{connected_};  // outlives client_, which calls it
   std::unique_ptr<mqtt::async_client> client_;
   // Paho C keeps pointers into the options during the connect: they live as
   // long as the client.
@@ -147,11 +162,14 @@ Status MqttSink::EnsureConnected() {
     // 100) wait inside it, also when connected: the window must fit.
     create.set_max_buffered_messages(config_.max_inflight + 1);
     client_ = std::make_unique<mqtt::async_client>(config_.server_uri, config_.client_id, create, nullptr);
+    client_->set_callback(lost_watcher_);
     connect_options_ = std::move(opts).value();
     mqtt::token_ptr tok = client_->connect(*connect_options_);
-    if (!tok->wait_for(config_.connect_timeout + milliseconds(2000))) failure = "no answer within connect_timeout";
+    if (!tok->wait_for(config_.connect_timeout + milliseconds(2000))) {
+      failure = ExplainConnectFailure(config_, MQTTASYNC_FAILURE, "no answer within connect_timeout");
+    }
   } catch (const mqtt::exception& e) {
-    failure = ExplainConnectFailure(config_, e.what());
+    failure = ExplainConnectFailure(config_, e.get_return_code(), e.what());
   }
   if (!failure.empty()) {
     connect_failures_.Inc();
