@@ -38,23 +38,12 @@ tck=$(getconf CLK_TCK)
 mport=$(( 20000 + RANDOM % 20000 ))
 port=$(( mport + 1 ))
 
-now() { date +%s.%N; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f", s + 0}'; }
+# shellcheck source=bench/agent_lib.sh
+source "$(dirname "$0")/agent_lib.sh"
 
 # A fresh broker and a subscriber counting every message under bench/.
 start_broker() {
-  cat > "$work/mosquitto.conf" <<CONF
-listener $mport 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages 0
-$( [ "$(id -u)" = 0 ] && echo "user root" )
-CONF
-  mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
-  broker_pid=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$mport") 2>/dev/null && break; sleep 0.05; done
+  start_mosquitto "$mport"
   mosquitto_sub -p "$mport" -t 'bench/#' -q 1 -C "$lines" > "$work/sub.out" &
   sub_pid=$!
   sleep 0.5
@@ -125,13 +114,9 @@ batch.max_bytes = "16MiB"
 TOML
   sync; sleep 2
   local t0; t0=$(now)
-  "$bin/app/sluice" agent --config "$d/agent.toml" 2> "$d/agent.log" &
-  local pid=$!
-  until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.05; done
-  while [ "$(metric sluice_sink_records_total)" -lt "$lines" ]; do
-    kill -0 $pid 2>/dev/null || { echo "agent exited" >&2; tail -20 "$d/agent.log" >&2; exit 1; }
-    sleep 0.2
-  done
+  start_agent "$d/agent.toml" "$d/agent.log"
+  local pid=$agent_pid
+  wait_sink_records "$lines" "$d/agent.log"
   local t1; t1=$(now)
   local cpu; cpu=$(cpu_ticks $pid)
   local peak; peak=$(hwm_kib $pid)

@@ -1,0 +1,42 @@
+# Shared by the agent benchmarks (sourced): timing, a process's CPU and peak
+# RSS, the agent's metrics, starting the agent and a mosquitto, and waiting
+# for a sink. Uses the caller's $bin (the release build), $work (scratch
+# directory) and $port (the agent's metrics port).
+now() { date +%s.%N; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# The sum of a metric's series on the running agent (0 when absent).
+metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f", s + 0}'; }
+
+# Starts a mosquitto on 127.0.0.1:$1 (no persistence, no queue limit) and
+# waits until it accepts connections; sets broker_pid.
+start_mosquitto() {
+  cat > "$work/mosquitto.conf" <<CONF
+listener $1 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 0
+$( [ "$(id -u)" = 0 ] && echo "user root" )
+CONF
+  mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
+  broker_pid=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.05; done
+  echo "mosquitto did not start" >&2; exit 1
+}
+
+# Starts `sluice agent --config $1` (stderr to $2) and waits until its
+# metrics endpoint answers; sets agent_pid.
+start_agent() {
+  "$bin/app/sluice" agent --config "$1" 2> "$2" &
+  agent_pid=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.05; done
+}
+
+# Waits until the agent's sinks delivered $1 records; exits when the agent
+# dies meanwhile (its log is $2).
+wait_sink_records() {
+  while [ "$(metric sluice_sink_records_total)" -lt "$1" ]; do
+    kill -0 "$agent_pid" 2>/dev/null || { echo "agent exited" >&2; tail -20 "$2" >&2; exit 1; }
+    sleep 0.2
+  done
+}
