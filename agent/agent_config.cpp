@@ -6,15 +6,17 @@
 #include <set>
 
 #include "agent/sinks/firehose/firehose_sink.h"
-#include "agent/sinks/kafka/kafka_sink.h"
 #include "agent/sinks/http/http_sink.h"
+#include "agent/sinks/kafka/kafka_sink.h"
 #include "agent/sinks/kinesis/kinesis_sink.h"
 #include "agent/sinks/lake/lake_sink.h"
+#include "agent/sinks/mqtt/mqtt_sink.h"
 #include "agent/sinks/s3/s3_sink.h"
 #include "agent/sources/mqtt/mqtt_config.h"
 #include "agent/sources/mqtt/mqtt_source.h"
 #include "agent/sources/tail/tail_source.h"
 #include "core/config/units.h"
+#include "core/util/host_name.h"
 
 namespace sluice {
 namespace {
@@ -72,13 +74,15 @@ SinkBuilder ParseHttp(const std::string& name, TableReader& r, const BatchPolicy
   return [name, config, policy](const SinkContext& ctx) { return MakeHttpSink(name, config, policy, ctx); };
 }
 
+SinkBuilder ParseMqttSink(const std::string& name, TableReader& r, const BatchPolicy& policy) {
+  MqttSinkConfig config = ParseMqttSinkConfig(r);
+  return [name, config, policy](const SinkContext& ctx) { return MakeMqttSink(name, config, policy, ctx); };
+}
+
 constexpr SourceType kSourceTypes[] = {{"tail", &ParseTail}, {"mqtt", &ParseMqtt}};
-constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake},
-                                   {"s3", &ParseS3},
-                                   {"kinesis", &ParseKinesis},
-                                   {"firehose", &ParseFirehose},
-                                   {"kafka", &ParseKafka},
-                                   {"http", &ParseHttp}};
+constexpr SinkType kSinkTypes[] = {{"lake", &ParseLake},         {"s3", &ParseS3},       {"kinesis", &ParseKinesis},
+                                   {"firehose", &ParseFirehose}, {"kafka", &ParseKafka}, {"http", &ParseHttp},
+                                   {"mqtt", &ParseMqttSink}};
 
 template <class T>
 std::string TypeList(const T& types) {
@@ -93,12 +97,6 @@ bool IsSafeName(std::string_view name) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
   }
   return true;
-}
-
-std::string DefaultHost() {
-  char buf[256] = {};
-  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
-  return buf;
 }
 
 }  // namespace
@@ -121,7 +119,7 @@ AgentConfig ParseAgentConfig(const ConfigDocument& doc) {
                         : durability == "full"   ? Durability::kFull
                                                  : Durability::kExtra;
   c.buffer.retain = agent.Duration("retain", "0s", "keep delivered batches this long for replay");
-  c.host = agent.String("host", DefaultHost(), "the host field of every record");
+  c.host = agent.String("host", MachineHostName(), "the host field of every record");
   c.metrics_address = agent.String("metrics", "", "host:port for /metrics and /healthz; empty disables");
   const std::string log_format = agent.Enum("log_format", "text", {"text", "json"}, "log line format on stderr");
   c.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;

@@ -41,10 +41,8 @@ export AWS_ACCESS_KEY_ID=AKIDBENCH AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_CA_BUNDLE AWS_PROFILE AWS_SESSION_TOKEN
 
-now() { date +%s.%N; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f", s + 0}'; }
+# shellcheck source=bench/agent_lib.sh
+source "$(dirname "$0")/agent_lib.sh"
 
 # Starts a server that prints "... 127.0.0.1:PORT"; echoes the port.
 start_server() {  # $1 log, $2.. command
@@ -95,13 +93,9 @@ $sink
 TOML
   sync; sleep 2
   local t0; t0=$(now)
-  "$bin/app/sluice" agent --config "$d/agent.toml" 2> "$d/agent.log" &
-  local pid=$!
-  until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.05; done
-  while [ "$(metric sluice_sink_records_total)" -lt "$lines" ]; do
-    kill -0 $pid 2>/dev/null || { echo "agent exited" >&2; tail -20 "$d/agent.log" >&2; exit 1; }
-    sleep 0.2
-  done
+  start_agent "$d/agent.toml" "$d/agent.log"
+  local pid=$agent_pid
+  wait_sink_records "$lines" "$d/agent.log"
   local t1; t1=$(now)
   local cpu; cpu=$(cpu_ticks $pid)
   local peak; peak=$(hwm_kib $pid)

@@ -1,20 +1,52 @@
-# Shared by the agent benchmarks (sourced): one `sluice agent` shipping a
-# tailed backlog to one sink, measured end to end. Needs $bin (the release
-# build) and $port (the agent's metrics port).
-#   now                      -> seconds since the epoch, with nanoseconds
-#   cpu_ticks PID, hwm_kib PID
-#   metric NAME              -> the sum of a metric's series on the agent's /metrics
-#   agent_backlog_start DIR LOG SINK_TOML
-#                            -> starts the agent on LOG (from the beginning) with the
-#                               sink [sinks.out] = SINK_TOML; sets agent_pid and agent_t0
-#   agent_backlog_wait LINES -> waits until the sink acknowledged LINES records; sets
-#                               agent_secs, agent_cpu (ticks) and agent_peak_kib
-#   agent_backlog_stop       -> SIGTERM and wait
+# Shared by the agent benchmarks (sourced): timing, a process's CPU and peak
+# RSS, the agent's metrics, starting the agent and a mosquitto, and waiting
+# for a sink. Uses the caller's $bin (the release build), $work (scratch
+# directory) and $port (the agent's metrics port).
 now() { date +%s.%N; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# The sum of a metric's series on the running agent (0 when absent).
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f", s + 0}'; }
 
+# Starts a mosquitto on 127.0.0.1:$1 (no persistence, no queue limit) and
+# waits until it accepts connections; sets broker_pid.
+start_mosquitto() {
+  cat > "$work/mosquitto.conf" <<CONF
+listener $1 127.0.0.1
+allow_anonymous true
+persistence false
+max_queued_messages 0
+$( [ "$(id -u)" = 0 ] && echo "user root" )
+CONF
+  mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
+  broker_pid=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return; sleep 0.05; done
+  echo "mosquitto did not start" >&2; exit 1
+}
+
+# Starts `sluice agent --config $1` (stderr to $2) and waits until its
+# metrics endpoint answers; sets agent_pid.
+start_agent() {
+  "$bin/app/sluice" agent --config "$1" 2> "$2" &
+  agent_pid=$!
+  until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.05; done
+}
+
+# Waits until the agent's sinks delivered $1 records; exits when the agent
+# dies meanwhile (its log is $2).
+wait_sink_records() {
+  while [ "$(metric sluice_sink_records_total)" -lt "$1" ]; do
+    kill -0 "$agent_pid" 2>/dev/null || { echo "agent exited" >&2; tail -20 "$2" >&2; exit 1; }
+    sleep 0.2
+  done
+}
+
+# A backlog run: the agent tails $2 from its beginning into one sink,
+# [sinks.out] = $3 (TOML lines), in the scratch directory $1.
+#   agent_backlog_start DIR LOG SINK_TOML  -> starts it; sets agent_pid, agent_t0, agent_log
+#   agent_backlog_wait LINES               -> waits until the sink acknowledged LINES records;
+#                                             sets agent_secs, agent_cpu (ticks), agent_peak_kib
+#   agent_backlog_stop                     -> SIGTERM and wait
 agent_backlog_start() {
   local d=$1 log=$2 sink=$3
   rm -rf "$d"; mkdir -p "$d"
@@ -36,16 +68,11 @@ TOML
   sync; sleep 2
   agent_log="$d/agent.log"
   agent_t0=$(now)
-  "$bin/app/sluice" agent --config "$d/agent.toml" 2> "$agent_log" &
-  agent_pid=$!
-  until curl -s -o /dev/null "http://127.0.0.1:$port/healthz"; do sleep 0.05; done
+  start_agent "$d/agent.toml" "$agent_log"
 }
 
 agent_backlog_wait() {
-  while [ "$(metric sluice_sink_records_total)" -lt "$1" ]; do
-    kill -0 "$agent_pid" 2>/dev/null || { echo "agent exited" >&2; tail -20 "$agent_log" >&2; exit 1; }
-    sleep 0.2
-  done
+  wait_sink_records "$1" "$agent_log"
   local t1; t1=$(now)
   agent_secs=$(echo "$t1 - $agent_t0" | bc -l)
   agent_cpu=$(cpu_ticks "$agent_pid")

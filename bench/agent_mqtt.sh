@@ -32,24 +32,10 @@ tck=$(getconf CLK_TCK)
 mport=$(( 20000 + RANDOM % 20000 ))
 port=$(( mport + 1 ))
 
-now() { date +%s.%N; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {print s + 0}'; }
+# shellcheck source=bench/agent_lib.sh
+source "$(dirname "$0")/agent_lib.sh"
 
-start_broker() {
-  cat > "$work/mosquitto.conf" <<CONF
-listener $mport 127.0.0.1
-allow_anonymous true
-persistence false
-max_queued_messages 0
-$( [ "$(id -u)" = 0 ] && echo "user root" )
-CONF
-  mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
-  broker_pid=$!
-  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$mport") 2>/dev/null && return; sleep 0.05; done
-  echo "mosquitto did not start" >&2; exit 1
-}
+start_broker() { start_mosquitto "$mport"; }
 stop_broker() { kill "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; broker_pid=""; }
 
 # One Paho publisher tops out near 12-30k msg/s here (its per-message

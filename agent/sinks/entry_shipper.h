@@ -12,7 +12,8 @@
 //   - the records already stored are remembered by batch id and position, so
 //     a redelivery in the same run sends only what was not stored;
 //   - a record that can never fit one entry goes to the dead-letter directory
-//     (<dead_letter>/<source>/<batch id>.jsonl), counted, never dropped.
+//     (dead_letters.h: <dead_letter>/<source>/<batch id>-<first record>.jsonl),
+//     counted, never dropped.
 // After a crash unconfirmed batches are sent again: these APIs are
 // at-least-once.
 #pragma once

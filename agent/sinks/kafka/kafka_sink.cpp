@@ -11,6 +11,7 @@
 #include "agent/sinks/batch_encoding.h"
 #include "agent/sinks/dead_letters.h"
 #include "agent/sinks/entry_shipper.h"
+#include "core/util/host_name.h"
 #include "core/util/secret_file.h"
 #include "protocols/aws/credentials.h"
 #include "protocols/kafka/kafka_producer.h"
@@ -63,12 +64,6 @@ const std::map<std::string, std::string, std::less<>>& OwnedProperties() {
       {"ssl.key.password", "tls_key_password_file"},
   };
   return kOwned;
-}
-
-std::string HostName() {
-  std::array<char, 256> h{};
-  if (::gethostname(h.data(), h.size() - 1) != 0) return "localhost";
-  return h.data();
 }
 
 class KafkaSink final : public Sink {
@@ -237,7 +232,7 @@ KafkaSinkConfig ParseKafkaSinkConfig(TableReader& r, const std::string& sink_nam
   c.brokers = r.RequiredString("brokers", "bootstrap brokers: \"host:port,host:port\"");
   if (c.brokers.empty()) r.Fail("brokers", "must name at least one broker as host:port");
   p.emplace_back("bootstrap.servers", c.brokers);
-  p.emplace_back("client.id", "sluice-" + HostName() + "-" + sink_name);
+  p.emplace_back("client.id", "sluice-" + MachineHostName() + "-" + sink_name);
 
   c.topic = RecordTemplate::Read(r, "topic", "", kRecordTemplateVars,
                                  "topic template: literal text and {source} {host} {path} {topic} {random}; "

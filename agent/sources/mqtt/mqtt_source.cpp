@@ -5,8 +5,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
-#include <fstream>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -18,6 +16,7 @@
 #include "agent/record/json_record.h"
 #include "core/backoff.h"
 #include "core/util/wall_clock.h"
+#include "protocols/mqtt/mqtt_connect_options.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -28,15 +27,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
-
-Result<std::string> ReadFirstLine(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound("cannot read " + path);
-  std::string line;
-  std::getline(in, line);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  return line;
-}
 
 class MqttSource final : public Source, private mqtt::callback {
  public:
@@ -155,48 +145,7 @@ class MqttSource final : public Source, private mqtt::callback {
 };
 
 Result<mqtt::connect_options> MqttSource::MakeConnectOptions() const {
-  mqtt::connect_options_builder b;
-  b.keep_alive_interval(config_.keepalive).connect_timeout(config_.connect_timeout).automatic_reconnect(false);
-  if (config_.protocol == 5) {
-    b.mqtt_version(MQTTVERSION_5).clean_start(config_.clean_session);
-    const auto expiry = config_.clean_session
-                            ? 0
-                            : static_cast<int>(std::min<int64_t>(config_.session_expiry.count(), UINT32_MAX >> 1));
-    b.properties({mqtt::property(mqtt::property::SESSION_EXPIRY_INTERVAL, expiry)});
-  } else {
-    b.mqtt_version(MQTTVERSION_3_1_1).clean_session(config_.clean_session);
-  }
-  if (config_.username) b.user_name(*config_.username);
-  if (config_.password_file) {
-    Result<std::string> pw = ReadFirstLine(*config_.password_file);
-    if (!pw.ok()) return Status::InvalidArgument("password_file: " + pw.status().message());
-    b.password(pw.value());
-  } else if (config_.password_env) {
-    const char* pw = std::getenv(config_.password_env->c_str());
-    if (pw == nullptr)
-      return Status::InvalidArgument("password_env: environment variable " + *config_.password_env + " is not set");
-    b.password(std::string(pw));
-  }
-  if (config_.tls.enabled) {
-    mqtt::ssl_options ssl;
-    ssl.set_enable_server_cert_auth(true);
-    ssl.set_verify(config_.tls.verify_hostname);
-    if (config_.tls.ca) ssl.set_trust_store(*config_.tls.ca);
-    if (config_.tls.cert) ssl.set_key_store(*config_.tls.cert);
-    if (config_.tls.key) ssl.set_private_key(*config_.tls.key);
-    if (config_.tls.key_password_file) {
-      Result<std::string> pw = ReadFirstLine(*config_.tls.key_password_file);
-      if (!pw.ok()) return Status::InvalidArgument("tls.key_password_file: " + pw.status().message());
-      ssl.set_private_key_password(pw.value());
-    }
-    if (!config_.tls.alpn.empty()) ssl.set_alpn_protos(config_.tls.alpn);
-    // No ssl error handler: Paho C++ 1.2 calls it through a context pointer
-    // that does not follow the options when they are copied into the client
-    // (a crash on the first TLS error, seen here). Paho's own failure text says
-    // "TCP/TLS connect failure", and the broker's log has the OpenSSL reason.
-    b.ssl(std::move(ssl));
-  }
-  return b.finalize();
+  return sluice::MakeConnectOptions(config_, {config_.clean_session, config_.session_expiry, 0});
 }
 
 Status MqttSource::Connect(bool first_connect, std::stop_token stop) {
