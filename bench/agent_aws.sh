@@ -74,36 +74,13 @@ plain_bytes=$(stat -c %s "$work/plain.log")
 
 run_agent() {  # $1 label, $2 sink TOML, $3 log file, $4 its lines, $5 its bytes; prints a row; uses $requests_metric
   local label=$1 sink=$2 log=$3 lines=$4 bytes=$5
-  local d="$work/run"
-  rm -rf "$d"; mkdir -p "$d"
-  cat > "$d/agent.toml" <<TOML
-[agent]
-data_dir = "$d/state"
-buffer_max = "4GiB"
-metrics = "127.0.0.1:$port"
-[sources.app]
-type = "tail"
-paths = ["$log"]
-start_at = "beginning"
-[sinks.out]
-inputs = ["app"]
-batch.max_age = "1s"
-batch.max_bytes = "16MiB"
-$sink
-TOML
-  sync; sleep 2
-  local t0; t0=$(now)
-  start_agent "$d/agent.toml" "$d/agent.log"
-  local pid=$agent_pid
-  wait_sink_records "$lines" "$d/agent.log"
-  local t1; t1=$(now)
-  local cpu; cpu=$(cpu_ticks $pid)
-  local peak; peak=$(hwm_kib $pid)
+  agent_backlog_start "$work/run" "$log" "$sink"
+  agent_backlog_wait "$lines"
+  local secs=$agent_secs cpu=$agent_cpu peak=$agent_peak_kib
   local requests="-"
   [ -n "$requests_metric" ] && requests=$(metric "$requests_metric")
   local record_bytes; record_bytes=$(metric sluice_sink_bytes_total)
-  kill -TERM $pid; wait $pid
-  local secs; secs=$(echo "$t1 - $t0" | bc -l)
+  agent_backlog_stop
   local fill="-" rate="-"
   [ "$requests" != "-" ] && rate=$(printf '%.1f' "$(echo "$requests / $secs" | bc -l)")
   [ "$requests" != "-" ] && [ "$requests" -gt 0 ] && fill=$(printf '%.0f%%' "$(echo "$record_bytes / $requests / 5242880 * 100" | bc -l)")

@@ -90,39 +90,17 @@ paho() {  # $1 qos
 
 sluice() {  # $1 qos
   start_broker
-  local d="$work/run-q$1"
-  rm -rf "$d"; mkdir -p "$d"
-  cat > "$d/agent.toml" <<TOML
-[agent]
-data_dir = "$d/state"
-buffer_max = "4GiB"
-metrics = "127.0.0.1:$port"
-[sources.app]
-type = "tail"
-paths = ["$work/app.log"]
-start_at = "beginning"
-[sinks.up]
-type = "mqtt"
-inputs = ["app"]
-url = "mqtt://127.0.0.1:$mport"
-topic = "bench/{source}"
+  agent_backlog_start "$work/run-q$1" "$work/app.log" "type = \"mqtt\"
+url = \"mqtt://127.0.0.1:$mport\"
+topic = \"bench/{source}\"
 qos = $1
-encoding = "raw"
-max_inflight = 100
-batch.max_age = "1s"
-batch.max_bytes = "16MiB"
-TOML
-  sync; sleep 2
-  local t0; t0=$(now)
-  start_agent "$d/agent.toml" "$d/agent.log"
-  local pid=$agent_pid
-  wait_sink_records "$lines" "$d/agent.log"
-  local t1; t1=$(now)
-  local cpu; cpu=$(cpu_ticks $pid)
-  local peak; peak=$(hwm_kib $pid)
-  kill -TERM $pid; wait $pid
+encoding = \"raw\"
+max_inflight = 100"
+  agent_backlog_wait "$lines"
+  local cpu=$agent_cpu peak=$agent_peak_kib
+  agent_backlog_stop
   stop_broker
-  row "sluice agent → mqtt sink (tail → buffer → publish)" "$1" "$(echo "$t1 - $t0" | bc -l)" \
+  row "sluice agent → mqtt sink (tail → buffer → publish)" "$1" "$agent_secs" \
     "$(echo "$cpu / $tck" | bc -l)" "$peak" "$received"
 }
 
