@@ -18,6 +18,7 @@
 #include "tests/support/kafka_mock.h"
 #include "tests/support/numbered_lines.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace sluice::test {
 namespace {
@@ -191,6 +192,42 @@ TEST_CASE("kafka sink: raw encoding sends the line as read, oversized lines are 
     dead_text += ReadFile(e.path());
   }
   CHECK(dead_text.find("\"msg\":\"" + big + "\"") != std::string::npos);
+}
+
+// The mock cluster speaks no SASL, so this checks the wiring from the other
+// side: the producer really asks for SCRAM-SHA-512 with the configured user,
+// the broker's refusal is logged and retried, nothing counts as delivered,
+// and the password read from its file appears neither in the log nor in
+// `agent check`.
+TEST_CASE("kafka sink: SASL/SCRAM is what the producer asks for, and its password is never shown", "[agent][kafka]") {
+  TempDir tmp("sluice-kafka-scram");
+  KafkaMockCluster kafka(1);
+  kafka.CreateTopic("secure", 1);
+  const std::string password = "kafka-pw-7c1f9e";
+  WriteFile(tmp / "kafka.password", password + "\n");
+  AgentOptions o = KafkaAgent(tmp, kafka,
+                              "topic = \"secure\"\nsasl_mechanism = \"SCRAM-SHA-512\"\nsasl_username = \"edge\"\n"
+                              "sasl_password_file = " +
+                                  TomlString((tmp / "kafka.password").string()) + "\ndelivery_timeout = \"2s\"\n");
+  AgentUnderTest agent(tmp / "agent", o);
+  WriteKafkaLines(agent.logs() / "app.log", 10);
+  agent.Start();
+  CHECK(WaitUntil(30s, [&] { return agent.Stderr().find("SCRAM-SHA-512") != std::string::npos; }));
+  CHECK(agent.Metric("sluice_sink_records_total") == 0);
+  REQUIRE(agent.Stop(30s).has_value());
+  INFO(agent.StderrTail());
+  CHECK(agent.Stderr().find("SASL") != std::string::npos);
+  CHECK(agent.Stderr().find(password) == std::string::npos);
+
+  ProcessOptions check;
+  check.program = SLUICE_BINARY;
+  check.args = {"agent", "check", "--config", agent.config_path().string()};
+  check.log_dir = tmp.path();
+  const RunResult r = RunToCompletion(std::move(check), 30s);
+  CHECK(r.status.Exited(0));
+  CHECK(r.out.find("sasl_password_file") != std::string::npos);
+  CHECK(r.out.find(password) == std::string::npos);
+  CHECK(kafka.ReadAll("secure", tmp.path()).empty());
 }
 
 }  // namespace sluice::test
