@@ -4,6 +4,7 @@
 #include <csignal>
 #include <sstream>
 
+#include "core/config/reader.h"
 #include "tests/support/net.h"
 #include "tests/support/no_instance_metadata.h"
 #include "tests/support/temp_dir.h"
@@ -11,28 +12,7 @@
 
 namespace sluice::test {
 
-std::string TomlString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out + "\"";
-}
+std::string TomlString(std::string_view s) { return TomlQuote(s); }
 
 AgentUnderTest::AgentUnderTest(std::filesystem::path root, AgentOptions options)
     : root_(std::move(root)), options_(std::move(options)), metrics_port_(FreePort()), lake_lines_(lake()) {
