@@ -5,9 +5,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "agent/sinks/sink_runner.h"
+#include "agent/transforms/stream_writer.h"
 #include "core/metrics/http_server.h"
 #include "core/util/thread_name.h"
 
@@ -24,6 +26,35 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
     if (Status s = buffer.RegisterSink(spec.name, spec.inputs); !s.ok()) return s;
     sinks.push_back(
         spec.build(SinkContext{ChildLogger(log, spec.type + " " + spec.name), &metrics, config.buffer.dir}));
+  }
+
+  // Transforms: one factory each for this run; sources build their own
+  // instances through it (agent/transforms/stream_writer.h).
+  std::set<std::string, std::less<>> stored;
+  for (const SinkSpec& spec : config.sinks) stored.insert(spec.inputs.begin(), spec.inputs.end());
+  Result<TransformTopology> built =
+      BuildTransformTopology(config.transforms, std::move(stored), config.host, &metrics, log, &buffer);
+  if (!built.ok()) return built.status();
+  TransformTopology& topology = built.value();
+  if (!config.transforms.empty()) {
+    // State a transform saved with a source's checkpoints (schema fingerprints).
+    for (const SourceSpec& spec : config.sources) {
+      Result<std::map<std::string, std::string>> cps = buffer.LoadCheckpoints(spec.name);
+      if (!cps.ok()) return cps.status();
+      std::set<std::string> seen;
+      std::vector<std::string> todo{spec.name};
+      while (!todo.empty()) {
+        const std::string in = std::move(todo.back());
+        todo.pop_back();
+        auto c = topology.consumers.find(in);
+        if (c == topology.consumers.end()) continue;
+        for (const std::string& t : c->second) {
+          if (!seen.insert(t).second) continue;
+          topology.factories.at(t)->Restore(spec.name, cps.value());
+          todo.push_back(t);
+        }
+      }
+    }
   }
 
   // A failed component records why and stops the agent.
@@ -61,7 +92,8 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
     });
   }
 
-  const SourceContext ctx{&buffer, &metrics, log, config.host};
+  SourceContext ctx{&buffer, &metrics, log, config.host};
+  if (!config.transforms.empty()) ctx.transforms = &topology;
   std::vector<std::unique_ptr<Source>> sources;
   for (const SourceSpec& spec : config.sources) {
     SourceContext c = ctx;

@@ -1,7 +1,9 @@
-// The agent's configuration: [agent] settings plus the named sources and sinks,
-// each parsed by its component's own config reader, validated as a whole before
-// anything starts (every input exists, every source feeds a sink, names are
-// safe as path components). Loading throws ConfigError (exit status 2).
+// The agent's configuration: [agent] settings plus the named sources,
+// transforms and sinks, each parsed by its component's own config reader,
+// validated as a whole before anything starts (every input exists, the
+// transforms form no cycle, every source and transform feeds something, names
+// are safe as path components and unique across sources and transforms).
+// Loading throws ConfigError (exit status 2).
 #pragma once
 
 #include <chrono>
@@ -15,6 +17,7 @@
 #include "agent/sinks/sink.h"
 #include "agent/sinks/sink_runner.h"
 #include "agent/sources/source.h"
+#include "agent/transforms/transform.h"
 #include "core/config/reader.h"
 #include "core/log/log.h"
 
@@ -47,11 +50,15 @@ struct AgentConfig {
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::chrono::milliseconds shutdown_timeout{30'000};
   std::vector<SourceSpec> sources;
+  std::vector<TransformSpec> transforms;  // in the order of the file
   std::vector<SinkSpec> sinks;
   EffectiveConfig effective;
 };
 
 AgentConfig LoadAgentConfig(const std::string& path);
+// The data flow as comment lines for `agent check`: each transform and each
+// sink with what it takes, e.g. "#   transform tokens (tokenize) <- parsed".
+std::string DescribeAgentGraph(const AgentConfig& config);
 AgentConfig ParseAgentConfig(const ConfigDocument& doc);
 
 }  // namespace sluice

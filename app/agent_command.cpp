@@ -39,8 +39,9 @@ int AgentCommand::Execute() {
 int AgentCommand::Check() {
   try {
     AgentConfig config = LoadAgentConfig(config_path_);
-    std::cout << "# " << config_path_ << ": valid (" << config.sources.size() << " sources, " << config.sinks.size()
-              << " sinks); effective configuration with defaults:\n\n"
+    std::cout << "# " << config_path_ << ": valid (" << config.sources.size() << " sources, "
+              << config.transforms.size() << " transforms, " << config.sinks.size() << " sinks)\n"
+              << DescribeAgentGraph(config) << "# effective configuration with defaults:\n\n"
               << config.effective.ToToml();
     return 0;
   } catch (const ConfigError& e) {

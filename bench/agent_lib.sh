@@ -42,13 +42,14 @@ wait_sink_records() {
 }
 
 # A backlog run: the agent tails $2 from its beginning into one sink,
-# [sinks.out] = $3 (TOML lines), in the scratch directory $1.
-#   agent_backlog_start DIR LOG SINK_TOML  -> starts it; sets agent_pid, agent_t0, agent_log
+# [sinks.out] = $3 (TOML lines), in the scratch directory $1. Optional: $4
+# more tables (transforms), $5 the sink's inputs (default "app").
+#   agent_backlog_start DIR LOG SINK_TOML [TABLES] [INPUTS] -> starts it; sets agent_pid, agent_t0, agent_log
 #   agent_backlog_wait LINES               -> waits until the sink acknowledged LINES records;
 #                                             sets agent_secs, agent_cpu (ticks), agent_peak_kib
 #   agent_backlog_stop                     -> SIGTERM and wait
 agent_backlog_start() {
-  local d=$1 log=$2 sink=$3
+  local d=$1 log=$2 sink=$3 tables=${4:-} inputs=${5:-app}
   rm -rf "$d"; mkdir -p "$d"
   cat > "$d/agent.toml" <<TOML
 [agent]
@@ -59,8 +60,9 @@ metrics = "127.0.0.1:$port"
 type = "tail"
 paths = ["$log"]
 start_at = "beginning"
+$tables
 [sinks.out]
-inputs = ["app"]
+inputs = ["$inputs"]
 batch.max_age = "1s"
 batch.max_bytes = "16MiB"
 $sink

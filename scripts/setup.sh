@@ -12,6 +12,7 @@ packages=(
   catch2
   libpaho-mqttpp-dev libpaho-mqtt-dev libcurl4-openssl-dev libssh-dev
   librdkafka-dev libxxhash-dev libunistring-dev libpugixml-dev
+  libsimdjson-dev  # the transforms read records with it (agent/transforms/json_doc.h)
   # real tools the tests drive
   libpcre2-dev ccache python3
   logrotate procps sqlite3 zstd curl bc

@@ -33,7 +33,7 @@ class AsyncCommitter {
   // Waits for the previous commit, then hands this one over. Returns the
   // previous commit's outcome (Ok or Cancelled); after Cancelled the batch
   // passed in is not submitted.
-  Status Submit(EncodedBatch batch, std::vector<CheckpointUpdate> updates, std::stop_token stop);
+  Status Submit(std::vector<StreamBatch> batches, std::vector<CheckpointUpdate> updates, std::stop_token stop);
   // Waits until nothing is in flight; returns the last outcome.
   Status Flush();
 
@@ -47,7 +47,7 @@ class AsyncCommitter {
   std::mutex mu_;
   std::condition_variable_any cv_;
   struct Job {
-    EncodedBatch batch;
+    std::vector<StreamBatch> batches;
     std::vector<CheckpointUpdate> updates;
     std::stop_token stop;
   };

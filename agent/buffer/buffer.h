@@ -53,6 +53,13 @@ struct CheckpointUpdate {
   std::optional<std::string> value;  // nullopt deletes the key
 };
 
+// A batch for one stream of the buffer: a source's own, a transform's, or
+// _events (see agent/transforms). Batches name their stream as `source`.
+struct StreamBatch {
+  std::string stream;
+  EncodedBatch batch;
+};
+
 // A stored batch without its data: what sinks plan with.
 struct BatchInfo {
   int64_t seq = 0;
@@ -94,18 +101,26 @@ class Buffer {
   virtual ~Buffer() = default;
 
   // --- sources ---
-  // Stores `batch` (may be empty: checkpoint-only) for `source` together with
-  // its checkpoint updates, in one transaction. With overflow = block, waits
-  // for space; returns kCancelled if `stop` is requested while waiting.
-  virtual Status Commit(std::string_view source, const EncodedBatch& batch, std::span<const CheckpointUpdate> updates,
-                        std::stop_token stop) = 0;
+  // Stores `batches` (each for its stream; empty ones are skipped, and none at
+  // all is a checkpoint-only commit) together with `source`'s checkpoint
+  // updates, in one transaction. A source writes its own stream and, through
+  // the transforms downstream of it, theirs (agent/transforms). With overflow =
+  // block, waits for space; returns kCancelled if `stop` is requested while waiting.
+  virtual Status Commit(std::string_view source, std::span<const StreamBatch> batches,
+                        std::span<const CheckpointUpdate> updates, std::stop_token stop) = 0;
   // Commit without waiting for space under overflow = block: stored bytes may
-  // exceed max_bytes by this batch (drop_oldest still makes room). Only for
+  // exceed max_bytes by these batches (drop_oldest still makes room). Only for
   // data a source has already taken and cannot hand back while stopping: an
   // MQTT message whose broker acknowledgement waits for this commit. Counted
   // in sluice_buffer_over_cap_bytes_total.
-  virtual Status CommitOverCap(std::string_view source, const EncodedBatch& batch,
+  virtual Status CommitOverCap(std::string_view source, std::span<const StreamBatch> batches,
                                std::span<const CheckpointUpdate> updates) = 0;
+  // One batch of the source's own stream.
+  Status Commit(std::string_view source, const EncodedBatch& batch, std::span<const CheckpointUpdate> updates,
+                std::stop_token stop) {
+    const StreamBatch one[] = {{std::string(source), batch}};
+    return Commit(source, one, updates, stop);
+  }
   virtual Result<std::map<std::string, std::string>> LoadCheckpoints(std::string_view source) = 0;
 
   // --- records durable one by one (an MQTT QoS 1 message before its PUBACK) ---
@@ -120,7 +135,14 @@ class Buffer {
   // In one transaction: stores `batch` (which holds the source's staged
   // records with id <= through_id, and may hold others) and deletes those
   // staged records. Never waits for space: it replaces staged bytes.
-  virtual Status CommitStaged(std::string_view source, const EncodedBatch& batch, int64_t through_id) = 0;
+  // `batches` as in Commit: the source's own stream and its transforms'
+  // streams, with the checkpoint updates the transforms asked for.
+  virtual Status CommitStaged(std::string_view source, std::span<const StreamBatch> batches, int64_t through_id,
+                              std::span<const CheckpointUpdate> updates) = 0;
+  Status CommitStaged(std::string_view source, const EncodedBatch& batch, int64_t through_id) {
+    const StreamBatch one[] = {{std::string(source), batch}};
+    return CommitStaged(source, one, through_id, {});
+  }
   // The source's staged records in id order: after a restart, what it staged
   // and had not folded yet. A record failing its CRC32C is skipped and counted.
   virtual Result<std::vector<StagedRecord>> LoadStaged(std::string_view source) = 0;

@@ -83,18 +83,23 @@ class SqliteBuffer final : public Buffer {
 
   Status Init();
 
-  Status Commit(std::string_view source, const EncodedBatch& batch, std::span<const CheckpointUpdate> updates,
-                std::stop_token stop) override {
-    return CommitImpl(source, batch, updates, stop, /*over_cap=*/false);
+  using Buffer::Commit;
+  using Buffer::CommitStaged;
+  Status Commit(std::string_view source, std::span<const StreamBatch> batches,
+                std::span<const CheckpointUpdate> updates, std::stop_token stop) override {
+    return CommitImpl(source, batches, updates, stop, /*over_cap=*/false);
   }
-  Status CommitOverCap(std::string_view source, const EncodedBatch& batch,
+  Status CommitOverCap(std::string_view source, std::span<const StreamBatch> batches,
                        std::span<const CheckpointUpdate> updates) override {
-    return CommitImpl(source, batch, updates, {}, /*over_cap=*/true);
+    return CommitImpl(source, batches, updates, {}, /*over_cap=*/true);
   }
   Result<std::map<std::string, std::string>> LoadCheckpoints(std::string_view source) override;
   Result<int64_t> Stage(std::string_view source, std::string_view record, int64_t ts_ms, std::stop_token stop,
                         bool over_cap) override;
-  Status CommitStaged(std::string_view source, const EncodedBatch& batch, int64_t through_id) override;
+  Status CommitStaged(std::string_view source, std::span<const StreamBatch> batches, int64_t through_id,
+                      std::span<const CheckpointUpdate> updates) override;
+  // Applies checkpoint updates; write_mu_ held, inside a transaction.
+  Status WriteCheckpoints(std::string_view source, std::span<const CheckpointUpdate> updates);
   Result<std::vector<StagedRecord>> LoadStaged(std::string_view source) override;
   Status RegisterSink(std::string_view sink, const std::vector<std::string>& sources) override;
   Result<std::vector<BatchInfo>> ListPending(std::string_view sink, size_t max_batches, uint64_t max_bytes) override;
@@ -128,8 +133,11 @@ class SqliteBuffer final : public Buffer {
   Status DeleteDelivered(bool ignore_retain);
   Status DropOldest(uint64_t need);
   Status MakeRoom(std::unique_lock<std::mutex>& lock, uint64_t need, std::stop_token stop, bool over_cap);
-  Status CommitImpl(std::string_view source, const EncodedBatch& batch, std::span<const CheckpointUpdate> updates,
-                    std::stop_token stop, bool over_cap);
+  Status CommitImpl(std::string_view source, std::span<const StreamBatch> batches,
+                    std::span<const CheckpointUpdate> updates, std::stop_token stop, bool over_cap);
+  // Inserts the non-empty batches; write_mu_ held, inside a transaction.
+  // Returns how many it inserted and their bytes.
+  Status InsertBatches(std::span<const StreamBatch> batches, int64_t* inserted, uint64_t* bytes);
   // Inserts one batch row; write_mu_ held, inside a transaction.
   Status InsertBatch(std::string_view source, const EncodedBatch& batch);
   // Min cursor over the sinks taking each source; state_mu_ held.
@@ -515,21 +523,19 @@ Status SqliteBuffer::InsertBatch(std::string_view source, const EncodedBatch& ba
   return insert_batch_.Run();
 }
 
-Status SqliteBuffer::CommitImpl(std::string_view source, const EncodedBatch& batch,
-                                std::span<const CheckpointUpdate> updates, std::stop_token stop, bool over_cap) {
-  const uint64_t need = batch.zstd.size();
-  if (need > options_.max_bytes) {
-    return Status::InvalidArgument("a batch of " + std::to_string(need) + " bytes cannot fit in buffer_max (" +
-                                   std::to_string(options_.max_bytes) + " bytes)");
+Status SqliteBuffer::InsertBatches(std::span<const StreamBatch> batches, int64_t* inserted, uint64_t* bytes) {
+  *inserted = 0;
+  *bytes = 0;
+  for (const StreamBatch& b : batches) {
+    if (b.batch.empty()) continue;
+    if (Status s = InsertBatch(b.stream, b.batch); !s.ok()) return s;
+    ++*inserted;
+    *bytes += b.batch.zstd.size();
   }
-  std::unique_lock lock(write_mu_);
-  if (!batch.empty()) {
-    if (Status s = MakeRoom(lock, need, stop, over_cap); !s.ok()) return s;
-  }
-  if (Status s = wdb_.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
-  if (!batch.empty()) {
-    if (Status s = InsertBatch(source, batch); !s.ok()) return Rollback(s);
-  }
+  return Status::Ok();
+}
+
+Status SqliteBuffer::WriteCheckpoints(std::string_view source, std::span<const CheckpointUpdate> updates) {
   for (const CheckpointUpdate& u : updates) {
     Status s;
     if (u.value) {
@@ -539,14 +545,36 @@ Status SqliteBuffer::CommitImpl(std::string_view source, const EncodedBatch& bat
       delete_checkpoint_.Bind(1, source).Bind(2, u.key);
       s = delete_checkpoint_.Run();
     }
-    if (!s.ok()) return Rollback(s);
+    if (!s.ok()) return s;
   }
+  return Status::Ok();
+}
+
+Status SqliteBuffer::CommitImpl(std::string_view source, std::span<const StreamBatch> batches,
+                                std::span<const CheckpointUpdate> updates, std::stop_token stop, bool over_cap) {
+  uint64_t need = 0;
+  for (const StreamBatch& b : batches) {
+    if (!b.batch.empty()) need += b.batch.zstd.size();
+  }
+  if (need > options_.max_bytes) {
+    return Status::InvalidArgument("a batch of " + std::to_string(need) + " bytes cannot fit in buffer_max (" +
+                                   std::to_string(options_.max_bytes) + " bytes)");
+  }
+  std::unique_lock lock(write_mu_);
+  if (need > 0) {
+    if (Status s = MakeRoom(lock, need, stop, over_cap); !s.ok()) return s;
+  }
+  if (Status s = wdb_.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+  int64_t inserted = 0;
+  uint64_t bytes = 0;
+  if (Status s = InsertBatches(batches, &inserted, &bytes); !s.ok()) return Rollback(s);
+  if (Status s = WriteCheckpoints(source, updates); !s.ok()) return Rollback(s);
   if (Status s = wdb_.Exec("COMMIT"); !s.ok()) return Rollback(s);
-  if (!batch.empty()) {
+  if (inserted > 0) {
     {
       std::lock_guard s(state_mu_);
-      stored_bytes_ += need;
-      ++batch_count_;
+      stored_bytes_ += bytes;
+      batch_count_ += inserted;
       last_seq_ = sqlite3_last_insert_rowid(wdb_.get());
       UpdateGauges();
     }
@@ -574,7 +602,8 @@ Result<int64_t> SqliteBuffer::Stage(std::string_view source, std::string_view re
   return id;
 }
 
-Status SqliteBuffer::CommitStaged(std::string_view source, const EncodedBatch& batch, int64_t through_id) {
+Status SqliteBuffer::CommitStaged(std::string_view source, std::span<const StreamBatch> batches, int64_t through_id,
+                                  std::span<const CheckpointUpdate> updates) {
   std::unique_lock lock(write_mu_);
   if (Status s = wdb_.Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
   sum_staged_.Bind(1, source).Bind(2, through_id);
@@ -584,21 +613,21 @@ Status SqliteBuffer::CommitStaged(std::string_view source, const EncodedBatch& b
   sum_staged_.Reset();
   delete_staged_.Bind(1, source).Bind(2, through_id);
   if (Status s = delete_staged_.Run(); !s.ok()) return Rollback(s);
-  const uint64_t need = batch.zstd.size();
-  if (!batch.empty()) {
-    if (Status s = InsertBatch(source, batch); !s.ok()) return Rollback(s);
-  }
+  int64_t inserted = 0;
+  uint64_t bytes = 0;
+  if (Status s = InsertBatches(batches, &inserted, &bytes); !s.ok()) return Rollback(s);
+  if (Status s = WriteCheckpoints(source, updates); !s.ok()) return Rollback(s);
   if (Status s = wdb_.Exec("COMMIT"); !s.ok()) return Rollback(s);
   {
     std::lock_guard st(state_mu_);
-    stored_bytes_ = stored_bytes_ + (batch.empty() ? 0 : need) - std::min(stored_bytes_, staged_bytes);
-    if (!batch.empty()) {
-      ++batch_count_;
+    stored_bytes_ = stored_bytes_ + bytes - std::min(stored_bytes_, staged_bytes);
+    if (inserted > 0) {
+      batch_count_ += inserted;
       last_seq_ = sqlite3_last_insert_rowid(wdb_.get());
     }
     UpdateGauges();
   }
-  if (!batch.empty()) data_cv_.notify_all();
+  if (inserted > 0) data_cv_.notify_all();
   space_cv_.notify_all();
   return Status::Ok();
 }

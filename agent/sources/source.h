@@ -13,11 +13,16 @@
 
 namespace sluice {
 
+struct TransformTopology;
+
 struct SourceContext {
   Buffer* buffer = nullptr;
   MetricsRegistry* metrics = nullptr;
   Logger log;
   std::string host;  // the "host" of every record
+  // The agent's transforms; null when there are none. A source writes its
+  // records through a StreamWriter built on it (agent/transforms).
+  const TransformTopology* transforms = nullptr;
 };
 
 // What every source counts (sluice_source_records_total, _bytes_total), in

@@ -1,5 +1,7 @@
 #include "protocols/mqtt/mqtt_topic.h"
 
+#include <algorithm>
+
 namespace sluice {
 namespace {
 
@@ -33,6 +35,27 @@ std::string TopicNameProblem(std::string_view name) {
   if (name.find_first_of("+#") != std::string_view::npos)
     return "a topic name cannot contain the wildcards '+' or '#' (they only belong in subscriptions)";
   return {};
+}
+
+bool TopicMatchesFilter(std::string_view filter, std::string_view topic) {
+  if (!topic.empty() && topic[0] == '$' && !filter.empty() && (filter[0] == '+' || filter[0] == '#')) return false;
+  size_t f = 0, t = 0;
+  for (;;) {
+    const size_t f_end = std::min(filter.find('/', f), filter.size());
+    const std::string_view level = filter.substr(f, f_end - f);
+    if (level == "#") return true;
+    const size_t t_end = std::min(topic.find('/', t), topic.size());
+    if (level != "+" && level != topic.substr(t, t_end - t)) return false;
+    const bool filter_last = f_end == filter.size();
+    const bool topic_last = t_end == topic.size();
+    if (filter_last || topic_last) {
+      if (filter_last && topic_last) return true;
+      // "a/#" matches "a": the filter's next and last level is '#'.
+      return topic_last && filter.substr(f_end + 1) == "#";
+    }
+    f = f_end + 1;
+    t = t_end + 1;
+  }
 }
 
 }  // namespace sluice

@@ -18,4 +18,9 @@ std::string TopicFilterProblem(std::string_view filter);
 // "$aws/rules/<rule>/...".)
 std::string TopicNameProblem(std::string_view name);
 
+// Whether topic name `topic` matches `filter` (§4.7.1): '+' is one level,
+// '#' the rest (including the parent level itself, "a/#" matches "a"); a
+// filter starting with a wildcard does not match names starting with '$'.
+bool TopicMatchesFilter(std::string_view filter, std::string_view topic);
+
 }  // namespace sluice

@@ -50,8 +50,11 @@ std::string AgentUnderTest::RenderConfig() const {
     if (!o.scan_interval.empty()) c << "scan_interval = " << TomlString(o.scan_interval) << "\n";
     c << o.extra_source_toml << (o.extra_source_toml.empty() || o.extra_source_toml.back() == '\n' ? "" : "\n") << "\n";
   }
+  c << o.transforms_toml << (o.transforms_toml.empty() || o.transforms_toml.back() == '\n' ? "" : "\n") << "\n";
   c << "[sinks.lake]\n"
-    << "inputs = [\"app\"]\n";
+    << "inputs = [";
+  for (size_t i = 0; i < o.sink_inputs.size(); ++i) c << (i ? ", " : "") << TomlString(o.sink_inputs[i]);
+  c << "]\n";
   if (o.sink_toml.empty()) {
     c << "type = \"lake\"\n"
       << "path = " << TomlString(lake().string()) << "\n";

@@ -51,6 +51,10 @@ struct AgentOptions {
   // instead of the lake sink at <root>/lake; the batch and retry keys above
   // are added either way, and the sink keeps the name "lake".
   std::string sink_toml;
+  // The lake sink's inputs (sources, transforms, "_events").
+  std::vector<std::string> sink_inputs = {"app"};
+  // [transforms.NAME] tables, verbatim.
+  std::string transforms_toml;
   // Environment variables for the agent process (added to the test's own).
   std::vector<std::pair<std::string, std::string>> env;
 };

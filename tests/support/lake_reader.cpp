@@ -70,6 +70,7 @@ void ReadFileRecords(const fs::path& file, LakeContents& out) {
       auto it = j.find(key);
       return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
+    r.record = j;
     r.source = str("source");
     r.host = str("host");
     r.path = str("path");
@@ -84,7 +85,6 @@ void ReadFileRecords(const fs::path& file, LakeContents& out) {
         continue;
       }
       r.payload = *payload;
-      r.mqtt = j;
       if (payload->is_string()) {
         r.msg = payload->get<std::string>();
       } else if (payload->is_object() && payload->size() == 1 && payload->contains("base64") &&
@@ -102,7 +102,12 @@ void ReadFileRecords(const fs::path& file, LakeContents& out) {
     }
     auto msg = j.find("msg");
     if (msg == j.end()) {
-      out.problems.push_back(where + "no msg");
+      // A transform's record whose text was parsed into fields, or an event.
+      if (j.contains("fields") || j.contains("event")) {
+        out.records.push_back(std::move(r));
+      } else {
+        out.problems.push_back(where + "no msg");
+      }
       continue;
     }
     if (msg->is_string()) {

@@ -32,7 +32,7 @@ struct LakeRecord {
   int qos = -1;
   bool retain = false;
   nlohmann::json payload;
-  nlohmann::json mqtt;  // the whole record
+  nlohmann::json record;  // the whole record (a transform's output: "fields"; an event: "event")
 };
 
 struct LakeContents {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/buffer/batch_builder.h"
+#include "agent/transforms/stream_writer.h"
 #include "agent/record/json_record.h"
 #include "core/backoff.h"
 #include "core/util/wall_clock.h"
@@ -35,7 +36,8 @@ class MqttSource final : public Source, private mqtt::callback {
         config_(std::move(config)),
         ctx_(ctx),
         log_(ChildLogger(ctx.log, "mqtt:" + name_)),
-        source_metrics_(ctx.metrics, name_) {
+        source_metrics_(ctx.metrics, name_),
+        writer_(name_, ctx.transforms, log_) {
     if (config_.client_id.empty()) config_.client_id = "sluice-" + ctx_.host + "-" + name_;
     MetricsRegistry* m = &source_metrics_.registry();
     const Labels& labels = source_metrics_.labels();
@@ -93,7 +95,7 @@ class MqttSource final : public Source, private mqtt::callback {
   // Stages one record durably (Buffer::Stage), retrying until it is; nullopt
   // when it can never fit (counted). Never returns otherwise: see the header.
   std::optional<int64_t> StageDurably(const std::string& line, int64_t ts_ms);
-  // Folds what builder_ holds (staged records up to last_staged_id_ and QoS 0
+  // Folds what writer_ holds (staged records up to last_staged_id_ and QoS 0
   // records) into one batch; mu_ held.
   void FoldHeld(std::unique_lock<std::mutex>& lk);
   // Folds records staged before the last stop (a crash) into a batch.
@@ -125,8 +127,8 @@ class MqttSource final : public Source, private mqtt::callback {
   // Records received and not yet committed; mu_ is held by whoever encodes
   // or commits (Paho's thread for QoS >= 1, the Run thread for QoS 0 timing).
   std::mutex mu_;
-  BatchBuilder builder_;
-  int64_t last_staged_id_ = 0;  // the newest staged record builder_ holds
+  StreamWriter writer_;          // the source's stream and its transforms'
+  int64_t last_staged_id_ = 0;  // the newest staged record writer_ holds
   std::optional<Clock::time_point> first_pending_;
   // Paho's thread only:
   JsonRecordEncoder encoder_;
@@ -207,14 +209,11 @@ void MqttSource::message_arrived(mqtt::const_message_ptr msg) {
     }
   }
   std::unique_lock lk(mu_);
-  for (const std::string& line : encoded_) {
-    builder_.staging() += line;
-    builder_.EndRecord(now);
-  }
+  for (const std::string& line : encoded_) writer_.Add(now, line);
   if (staged_through != 0) last_staged_id_ = staged_through;
-  if (builder_.raw_bytes() >= config_.batch_bytes) {
+  if (writer_.raw_bytes() >= config_.batch_bytes) {
     FoldHeld(lk);
-  } else if (!first_pending_ && !builder_.empty()) {
+  } else if (!first_pending_ && !writer_.empty()) {
     first_pending_ = Clock::now();
   }
 }
@@ -322,8 +321,10 @@ std::optional<int64_t> MqttSource::StageDurably(const std::string& line, int64_t
 void MqttSource::FoldHeld(std::unique_lock<std::mutex>& lk) {
   (void)lk;
   first_pending_.reset();
-  if (builder_.empty()) return;
-  Result<EncodedBatch> batch = builder_.Finish();
+  if (writer_.empty()) return;
+  const uint64_t pending_records = writer_.records();
+  Result<std::vector<StreamBatch>> batch = writer_.Finish();
+  const std::vector<CheckpointUpdate> updates = writer_.TakeCheckpoints();
   const int64_t through = last_staged_id_;
   if (!batch.ok()) {
     // The staged records are safe in the buffer and fold at the next start.
@@ -332,7 +333,7 @@ void MqttSource::FoldHeld(std::unique_lock<std::mutex>& lk) {
   }
   std::optional<Backoff> backoff;
   for (;;) {
-    Status s = ctx_.buffer->CommitStaged(name_, batch.value(), through);
+    Status s = ctx_.buffer->CommitStaged(name_, batch.value(), through, updates);
     if (s.ok()) {
       batches_->Inc();
       return;
@@ -346,7 +347,7 @@ void MqttSource::FoldHeld(std::unique_lock<std::mutex>& lk) {
     }
     if (!backoff) backoff.emplace(milliseconds(50), milliseconds(5000));
     const milliseconds delay = backoff->Next();
-    log_->warn("committing a batch of {} records failed (attempt {}), retrying in {} ms: {}", batch->records,
+    log_->warn("committing a batch of {} records failed (attempt {}), retrying in {} ms: {}", pending_records,
                backoff->attempts(), delay.count(), s.ToString());
     std::this_thread::sleep_for(delay);
   }
@@ -358,8 +359,7 @@ Status MqttSource::RecoverStaged() {
   if (staged->empty()) return Status::Ok();
   std::unique_lock lk(mu_);
   for (const StagedRecord& r : staged.value()) {
-    builder_.staging() += r.record;
-    builder_.EndRecord(r.ts_ms);
+    writer_.Add(r.ts_ms, r.record);
     last_staged_id_ = r.id;
   }
   log_->info("folding {} records staged before the last stop into a batch", staged->size());

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "agent/buffer/batch_builder.h"
+#include "agent/transforms/stream_writer.h"
 #include "agent/record/json_record.h"
 #include "agent/sources/tail/dir_watcher.h"
 #include "agent/sources/tail/file_finder.h"
@@ -113,8 +114,9 @@ class TailSource final : public Source {
   std::optional<Clock::time_point> dirty_since_;
   bool rescan_ = true;
 
-  BatchBuilder builder_;
+  StreamWriter writer_;  // the source's stream and its transforms'
   JsonRecordEncoder encoder_;
+  std::string line_;  // one encoded record, when transforms take it
   std::unique_ptr<AsyncCommitter> committer_;
   std::string read_buf_;
 
@@ -170,8 +172,12 @@ class TailSource final : public Source {
 };
 
 TailSource::TailSource(std::string name, TailConfig config, SourceContext ctx, TailTestHooks hooks)
-    : name_(std::move(name)), config_(std::move(config)), ctx_(std::move(ctx)), hooks_(std::move(hooks)) {
-  log_ = ctx_.log ? ctx_.log : std::make_shared<spdlog::logger>("tail " + name_);
+    : name_(std::move(name)),
+      config_(std::move(config)),
+      ctx_(std::move(ctx)),
+      hooks_(std::move(hooks)),
+      log_(ctx_.log ? ctx_.log : std::make_shared<spdlog::logger>("tail " + name_)),
+      writer_(name_, ctx_.transforms, log_) {
   committer_ = std::make_unique<AsyncCommitter>(*ctx_.buffer, name_, log_);
   tailer_options_.max_line = static_cast<size_t>(config_.max_line);
   tailer_options_.idle_flush = config_.idle_flush;
@@ -209,8 +215,14 @@ FileTailer::Emit TailSource::EmitFor(const std::string& path, Clock::time_point 
   // read at the same moment (a clock call per line cost 4% of the agent's CPU).
   const int64_t ts = WallClockMs();
   return [this, &path, now, ts](const TailRecord& r) {
-    encoder_.AppendLogLine(builder_.staging(), ts, name_, ctx_.host, path, r.bytes);
-    builder_.EndRecord(ts);
+    if (writer_.direct()) {
+      encoder_.AppendLogLine(writer_.staging(), ts, name_, ctx_.host, path, r.bytes);
+      writer_.EndRecord(ts);
+    } else {
+      line_.clear();
+      encoder_.AppendLogLine(line_, ts, name_, ctx_.host, path, r.bytes);
+      writer_.Add(ts, line_);
+    }
     records_->Inc();
     MarkDirty(now);
   };
@@ -553,7 +565,7 @@ bool TailSource::ReadRound(Clock::time_point now, std::stop_token stop, Status* 
     CountSplits(t);
     if (r->truncated) OnTruncated(t, now);
     more = more || r->more;
-    if (builder_.raw_bytes() >= config_.batch_bytes) {
+    if (writer_.raw_bytes() >= config_.batch_bytes) {
       *error = Commit(stop);
       if (!error->ok()) return false;
     }
@@ -601,15 +613,16 @@ void TailSource::CountSplits(Tracked& t) {
 
 bool TailSource::CommitDue(Clock::time_point now) const {
   if (force_commit_) return true;
-  if (builder_.raw_bytes() >= config_.batch_bytes) return true;
+  if (writer_.raw_bytes() >= config_.batch_bytes) return true;
   return dirty_since_ && now - *dirty_since_ >= config_.commit_interval;
 }
 
 Status TailSource::Commit(std::stop_token stop) {
-  Result<EncodedBatch> batch = builder_.Finish();
-  if (!batch.ok()) return Status::Internal("tail source " + name_ + ": " + batch.status().message());
+  Result<std::vector<StreamBatch>> batches = writer_.Finish();
+  if (!batches.ok()) return Status::Internal("tail source " + name_ + ": " + batches.status().message());
   std::vector<CheckpointUpdate> updates = std::move(extra_updates_);
   extra_updates_.clear();
+  for (CheckpointUpdate& u : writer_.TakeCheckpoints()) updates.push_back(std::move(u));
   for (std::string& key : closed_keys_) updates.push_back({std::move(key), std::nullopt});
   closed_keys_.clear();
   std::vector<std::pair<FileId, Committed>> apply;
@@ -625,12 +638,12 @@ Status TailSource::Commit(std::stop_token stop) {
   }
   dirty_since_.reset();
   force_commit_ = false;
-  if (batch->empty() && updates.empty()) return Status::Ok();
+  if (batches->empty() && updates.empty()) return Status::Ok();
   // The committer stores batches in order and retries transient failures
   // itself; reading goes on while this one commits. Its Status is the
   // previous commit's: Cancelled (stopped while the buffer was full) or a
   // batch that can never fit.
-  Status s = committer_->Submit(std::move(batch).value(), std::move(updates), stop);
+  Status s = committer_->Submit(std::move(batches).value(), std::move(updates), stop);
   if (!s.ok()) return s;
   for (auto& [id, c] : apply) {
     if (auto it = files_.find(id); it != files_.end()) it->second.committed = std::move(c);
@@ -722,7 +735,7 @@ Status TailSource::Run(std::stop_token stop) {
     // commit_interval groups a trickle of lines into one commit; once every
     // file is read to its end, a sizeable batch gains nothing by waiting.
     constexpr uint64_t kCaughtUpCommitBytes = 64 * 1024;
-    if (CommitDue(now) || (!more && builder_.raw_bytes() >= kCaughtUpCommitBytes)) {
+    if (CommitDue(now) || (!more && writer_.raw_bytes() >= kCaughtUpCommitBytes)) {
       Status s = Commit(stop);
       if (s.code() == ErrorCode::kCancelled) return Status::Ok();
       if (!s.ok()) return s;

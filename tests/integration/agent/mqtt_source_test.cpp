@@ -166,13 +166,13 @@ TEST_CASE("mqtt source: payloads arrive as specified (JSON, text, binary, empty,
       std::string joined;
       std::vector<LakeRecord> parts = bigs;
       std::sort(parts.begin(), parts.end(),
-                [](const LakeRecord& a, const LakeRecord& b) { return a.mqtt.at("part") < b.mqtt.at("part"); });
+                [](const LakeRecord& a, const LakeRecord& b) { return a.record.at("part") < b.record.at("part"); });
       for (size_t i = 0; i < parts.size(); ++i) {
         CHECK(parts[i].msg_was_base64);
-        CHECK(parts[i].mqtt.at("part") == i + 1);
-        CHECK(parts[i].mqtt.at("parts") == 3);
-        CHECK(parts[i].mqtt.at("message_bytes") == 2500);
-        CHECK(parts[i].mqtt.at("message_id") == parts[0].mqtt.at("message_id"));
+        CHECK(parts[i].record.at("part") == i + 1);
+        CHECK(parts[i].record.at("parts") == 3);
+        CHECK(parts[i].record.at("message_bytes") == 2500);
+        CHECK(parts[i].record.at("message_id") == parts[0].record.at("message_id"));
         joined += parts[i].msg;
       }
       CHECK(joined == big);
@@ -201,12 +201,12 @@ TEST_CASE("mqtt source: MQTT 5 user properties and content type reach the record
   const LakeContents lake = WaitForRecords(agent, 2);
   const auto got = ByMsg(lake);
   REQUIRE(got.count(R"({"c":21.5})"));
-  const nlohmann::json& rec = got.at(R"({"c":21.5})").mqtt;
+  const nlohmann::json& rec = got.at(R"({"c":21.5})").record;
   CHECK(rec.at("content_type") == "application/json");
   CHECK(rec.at("user_properties") == nlohmann::json::parse(R"([["site","plant-3"],["site","backup"],["fw","1.2.3"]])"));
   REQUIRE(got.count("no props"));
-  CHECK_FALSE(got.at("no props").mqtt.contains("user_properties"));
-  CHECK_FALSE(got.at("no props").mqtt.contains("content_type"));
+  CHECK_FALSE(got.at("no props").record.contains("user_properties"));
+  CHECK_FALSE(got.at("no props").record.contains("content_type"));
   REQUIRE(agent.Stop());
 }
 

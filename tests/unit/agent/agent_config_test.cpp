@@ -66,7 +66,7 @@ paths = ["/x"]
 type = "lake"
 inputs = ["nope"]
 path = "/l"
-)") == "agent.toml:7:10: key 'sinks.lake.inputs': no source named \"nope\"");
+)") == "agent.toml:7:10: key 'sinks.lake.inputs': no source or transform named \"nope\"");
 
   CHECK(ErrorOf(R"(
 [sources.app]

@@ -11,6 +11,9 @@ using sluice::test::DecodeLines;
 using sluice::test::MakeBatch;
 
 namespace {
+
+std::vector<StreamBatch> OneStream(EncodedBatch b) { return {StreamBatch{"s", std::move(b)}}; }
+
 }  // namespace
 
 TEST_CASE("async committer: batches land in order with their checkpoints", "[unit]") {
@@ -22,7 +25,7 @@ TEST_CASE("async committer: batches land in order with their checkpoints", "[uni
     AsyncCommitter committer(*buf, "s", sluice::test::QuietLogger());
     for (int i = 0; i < 50; ++i) {
       std::vector<CheckpointUpdate> cp{{"pos", std::to_string(i)}};
-      REQUIRE(committer.Submit(MakeBatch({"r" + std::to_string(i)}), std::move(cp), {}).ok());
+      REQUIRE(committer.Submit(OneStream(MakeBatch({"r" + std::to_string(i)})), std::move(cp), {}).ok());
     }
     REQUIRE(committer.Flush().ok());
     CHECK(buf->LoadCheckpoints("s")->at("pos") == "49");
@@ -42,13 +45,13 @@ TEST_CASE("async committer: a stop while the buffer is full cancels, and nothing
   const std::string noise = sluice::test::RandomBytes(700 * 1024, 7);
   std::stop_source stop;
   AsyncCommitter committer(*buf, "s", sluice::test::QuietLogger());
-  REQUIRE(committer.Submit(MakeBatch({noise}), {{"pos", std::string("1")}}, stop.get_token()).ok());
+  REQUIRE(committer.Submit(OneStream(MakeBatch({noise})), {{"pos", std::string("1")}}, stop.get_token()).ok());
   // The second does not fit (block): it waits in the committer, not in Submit.
-  REQUIRE(committer.Submit(MakeBatch({noise}), {{"pos", std::string("2")}}, stop.get_token()).ok());
+  REQUIRE(committer.Submit(OneStream(MakeBatch({noise})), {{"pos", std::string("2")}}, stop.get_token()).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   stop.request_stop();
   CHECK(committer.Flush().code() == ErrorCode::kCancelled);
-  CHECK(committer.Submit(MakeBatch({"late"}), {{"pos", std::string("3")}}, {}).code() == ErrorCode::kCancelled);
+  CHECK(committer.Submit(OneStream(MakeBatch({"late"})), {{"pos", std::string("3")}}, {}).code() == ErrorCode::kCancelled);
   CHECK(buf->LoadCheckpoints("s")->at("pos") == "1");
   CHECK(buf->ListPending("k", 100, 1ULL << 30)->size() == 1);
 }

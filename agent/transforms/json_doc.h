@@ -1,0 +1,109 @@
+// A record under edit by the transforms: its JSON line parsed once into
+// simdjson's DOM (read-only) plus edits (set or remove the value at a path)
+// that are applied when the record is written out.
+//
+// Why not a mutable tree (nlohmann::json): a transform changes one or two
+// fields of many, and a read-only DOM is several times faster to build and to
+// walk; records pass through the transforms at the rate a log is read.
+//
+// Invariants:
+//  - The DOM lives in a parser of the JsonParsers pool given to Parse and is
+//    valid until that pool is Reset (the pipeline does so once per record).
+//  - A value set by an edit is raw JSON text, valid by construction (the
+//    callers build it with AppendJsonEscaped or take it from a parsed value).
+//    When a later edit or Find reaches inside it, it is parsed lazily with
+//    another parser of the same pool.
+//  - Edits are kept in order; an edit at a path replaces earlier edits at that
+//    path and below it.
+// Not thread-safe; a JsonDoc and its pool belong to one thread.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sluice {
+
+enum class JsonType { kNull, kBool, kNumber, kString, kArray, kObject };
+std::string_view JsonTypeName(JsonType type);
+
+// A field's path: object keys from the record's root ({"fields", "user"});
+// inside an array a component is the element's index in decimal.
+using JsonPath = std::vector<std::string>;
+// "fields.user.email" -> {"fields", "user", "email"}. Empty components are an error.
+Result<JsonPath> ParseJsonPath(std::string_view dotted);
+std::string JsonPathString(const JsonPath& path);
+
+// One thread's simdjson parsers. A parser keeps its buffers between documents,
+// so after the first records no parse allocates.
+class JsonParsers {
+ public:
+  JsonParsers();
+  ~JsonParsers();
+  JsonParsers(const JsonParsers&) = delete;
+  JsonParsers& operator=(const JsonParsers&) = delete;
+  // Every document parsed before is invalid after this.
+  void Reset();
+
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// A value as Find sees it.
+struct JsonValue {
+  JsonType type = JsonType::kNull;
+  // A string's unescaped UTF-8 bytes; a number's, a bool's or null's JSON
+  // text; for arrays and objects, the compact JSON text (built on demand).
+  std::string text;
+};
+
+class JsonDoc {
+ public:
+  // Parses one JSON value (any type). The error is simdjson's reason.
+  static Result<JsonDoc> Parse(JsonParsers& parsers, std::string_view text);
+
+  // The value at `path` with the edits applied; nullopt when there is none.
+  std::optional<JsonValue> Find(const JsonPath& path) const;
+  bool Has(const JsonPath& path) const;
+  // The type at `path` without rendering it (Find renders containers).
+  std::optional<JsonType> TypeAt(const JsonPath& path) const;
+  // Sets the value at `path` to `raw_json`. The parent must be an object (or,
+  // for an index, an array holding it); returns false, changing nothing, when it is not.
+  bool Set(const JsonPath& path, std::string raw_json);
+  // Removes the value at `path`; false when there was none.
+  bool Remove(const JsonPath& path);
+
+  // Every string value (not keys) under `under`, edits applied, with its path.
+  void ForEachString(const JsonPath& under, const std::function<void(const JsonPath&, std::string_view)>& fn) const;
+  // Every field under `under`: objects' members recursively, each with its
+  // type; arrays are leaves (their elements are not visited).
+  void ForEachField(const JsonPath& under, const std::function<void(const JsonPath&, JsonType)>& fn) const;
+
+  // True once an edit was made: Write then differs from the parsed text.
+  bool edited() const { return !edits_.empty(); }
+  // Appends the document, edits applied, as compact JSON (no newline).
+  void Write(std::string& out) const;
+
+  struct Edit;
+  struct Walker;
+
+ private:
+  JsonDoc(JsonParsers* parsers);
+  JsonParsers* parsers_ = nullptr;
+  // simdjson::dom::element, stored opaquely so that this header does not pull
+  // in simdjson.h (1.2 MB) into every file that uses a record.
+  alignas(8) std::array<std::byte, 16> root_{};
+  std::vector<std::shared_ptr<Edit>> edits_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,113 @@
+#include "agent/transforms/parse/parse_transform.h"
+
+namespace sluice {
+namespace {
+
+const JsonPath kMsgPath{"msg"};
+const JsonPath kPayloadPath{"payload"};
+
+// format = "json": the text must be one JSON object. It is stored as it
+// was written (its own spacing kept): valid JSON as simdjson has checked.
+class JsonTextParser final : public TextParser {
+ public:
+  JsonTextParser() = default;
+  bool Parse(std::string_view text, std::string& out) override {
+    parsers_.Reset();
+    Result<JsonDoc> doc = JsonDoc::Parse(parsers_, text);
+    if (!doc.ok() || doc->TypeAt({}) != JsonType::kObject) return false;
+    out.append(text);
+    return true;
+  }
+
+ private:
+  JsonParsers parsers_;
+};
+
+class ParseTransform final : public Transform {
+ public:
+  ParseTransform(const ParseConfig& config, Counter* failures)
+      : config_(config), target_{config.target}, failures_(failures) {
+    parser_ = std::make_unique<JsonTextParser>();
+  }
+
+  bool Apply(TransformRecord& r, TransformOutput&) override {
+    const JsonPath* field = config_.field ? &*config_.field : nullptr;
+    std::optional<JsonValue> text;
+    if (field != nullptr) {
+      text = r.doc.Find(*field);
+    } else {
+      field = &kMsgPath;
+      text = r.doc.Find(kMsgPath);
+      if (!text) {
+        field = &kPayloadPath;
+        text = r.doc.Find(kPayloadPath);
+      }
+    }
+    if (!text) return true;
+    if (text->type != JsonType::kString) {
+      // A JSON payload is structured already: nothing to parse. A line or a
+      // named field that is not text (not UTF-8: {"base64":...}) failed.
+      if (field != &kPayloadPath && failures_ != nullptr) failures_->Inc();
+      return true;
+    }
+    out_.clear();
+    if (!parser_->Parse(text->text, out_)) {
+      if (failures_ != nullptr) failures_->Inc();
+      return true;
+    }
+    if (!config_.keep_original) r.doc.Remove(*field);
+    r.doc.Set(target_, out_);
+    return true;
+  }
+
+ private:
+  const ParseConfig config_;
+  JsonPath target_;
+  Counter* failures_;
+  std::unique_ptr<TextParser> parser_;
+  std::string out_;
+};
+
+class ParseFactory final : public TransformFactory {
+ public:
+  ParseFactory(ParseConfig config, const TransformContext& ctx) : config_(std::move(config)) {
+    if (ctx.metrics != nullptr) {
+      failures_ = &ctx.metrics->GetCounter("sluice_transform_parse_failures_total",
+                                           "Texts that did not parse, kept unparsed", {{"transform", ctx.name}});
+    }
+  }
+  std::unique_ptr<Transform> NewInstance() override { return std::make_unique<ParseTransform>(config_, failures_); }
+
+ private:
+  ParseConfig config_;
+  Counter* failures_ = nullptr;
+};
+
+}  // namespace
+
+ParseConfig ParseParseConfig(TableReader& r) {
+  ParseConfig c;
+  c.format = r.Enum("format", "json", {"json"}, "how the text is read: json");
+  if (std::optional<std::string> f = r.OptionalString("field", "the text to parse (default: msg, else payload)")) {
+    Result<JsonPath> p = ParseJsonPath(*f);
+    if (!p.ok()) r.Fail("field", p.status().message());
+    c.field = std::move(p).value();
+  }
+  c.target = r.String("target", "fields", "the top-level key that receives the parsed fields");
+  if (c.target.empty() || c.target.find('.') != std::string::npos) {
+    r.Fail("target", "must be one top-level key (no dots), e.g. \"fields\"");
+  }
+  if (c.target == "ts" || c.target == "source" || c.target == "host") {
+    r.Fail("target", "\"" + c.target + "\" is part of every record's envelope; choose another key");
+  }
+  c.keep_original = r.Bool("keep_original", false, "keep the parsed text next to the fields");
+  return c;
+}
+
+TransformBuilder MakeParseTransform(ParseConfig config) {
+  return [config](const TransformContext& ctx) -> Result<std::unique_ptr<TransformFactory>> {
+    return std::unique_ptr<TransformFactory>(std::make_unique<ParseFactory>(config, ctx));
+  };
+}
+
+}  // namespace sluice

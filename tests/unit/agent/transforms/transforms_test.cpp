@@ -1,0 +1,362 @@
+// The transforms through a StreamWriter built from a real configuration: what
+// each stream receives for given source records.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "agent/agent_config.h"
+#include "agent/record/json_record.h"
+#include "agent/transforms/stream_writer.h"
+#include "agent/transforms/tokenize/hmac_tokenizer.h"
+#include "protocols/mqtt/mqtt_topic.h"
+#include "tests/support/temp_dir.h"
+#include "tests/unit/agent/buffer/buffer_test_util.h"
+
+using namespace sluice;
+
+namespace {
+
+constexpr int64_t kTs = 1'700'000'000'000;
+
+// An agent configuration with the tail source "app" or the MQTT source
+// "sensors", the given transforms, and a lake sink taking `inputs`.
+AgentConfig TransformsConfig(const std::string& transforms, const std::string& inputs, const std::string& source) {
+  const std::string toml = (source == "app" ? R"(
+[sources.app]
+type = "tail"
+paths = ["/var/log/app.log"]
+)"
+                                            : R"(
+[sources.sensors]
+type = "mqtt"
+url = "mqtt://127.0.0.1:1883"
+topics = ["plant/#"]
+)") + transforms + R"(
+[sinks.lake]
+type = "lake"
+path = "/tmp/lake"
+inputs = )" + inputs + "\n";
+  return ParseAgentConfig(ConfigDocument::Parse(toml, "agent.toml"));
+}
+
+class Pipeline {
+ public:
+  Pipeline(const std::string& transforms, const std::string& inputs, const std::string& source = "app")
+      : config_(TransformsConfig(transforms, inputs, source)) {
+    std::set<std::string, std::less<>> stored;
+    for (const SinkSpec& s : config_.sinks) stored.insert(s.inputs.begin(), s.inputs.end());
+    Result<TransformTopology> t = BuildTransformTopology(config_.transforms, std::move(stored), "edge-1", &metrics_,
+                                                         test::QuietLogger(), nullptr);
+    REQUIRE(t.ok());
+    topology_ = std::make_unique<TransformTopology>(std::move(t).value());
+    writer_ = std::make_unique<StreamWriter>(source, topology_.get(), test::QuietLogger());
+  }
+
+  void Line(std::string_view line, int64_t ts = kTs) {
+    std::string rec;
+    encoder_.AppendLogLine(rec, ts, "app", "edge-1", "/var/log/app.log", line);
+    writer_->Add(ts, rec);
+  }
+  void Mqtt(std::string_view topic, std::string_view payload, int64_t ts = kTs) {
+    std::string rec;
+    MqttRecordFields f;
+    f.topic = topic;
+    f.payload = payload;
+    f.qos = 1;
+    encoder_.AppendMqttMessage(rec, ts, "sensors", "edge-1", f);
+    writer_->Add(ts, rec);
+  }
+
+  // stream -> its records, parsed.
+  std::map<std::string, std::vector<nlohmann::json>> Finish() {
+    Result<std::vector<StreamBatch>> batches = writer_->Finish();
+    REQUIRE(batches.ok());
+    std::map<std::string, std::vector<nlohmann::json>> out;
+    for (const StreamBatch& b : batches.value()) {
+      for (const std::string& line : test::DecodeLines(b.batch.zstd))
+        out[b.stream].push_back(nlohmann::json::parse(line));
+    }
+    return out;
+  }
+
+  StreamWriter& writer() { return *writer_; }
+  void Restore(const std::string& source, const std::map<std::string, std::string>& checkpoints) {
+    for (auto& [name, f] : topology_->factories) f->Restore(source, checkpoints);
+  }
+  double Counter(const std::string& name, const Labels& labels) {
+    return static_cast<double>(metrics_.GetCounter(name, "", labels).value());
+  }
+
+ private:
+  AgentConfig config_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<TransformTopology> topology_;
+  std::unique_ptr<StreamWriter> writer_;
+  JsonRecordEncoder encoder_;
+};
+
+}  // namespace
+
+TEST_CASE("transforms: HMAC tokens match RFC 4231's test vector", "[unit][transforms]") {
+  Result<HmacTokenizer> t = HmacTokenizer::Create("Jefe");
+  REQUIRE(t.ok());
+  std::string out;
+  REQUIRE(t->AppendToken("what do ya want for nothing?", out));
+  CHECK(out == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // The key's state is reused: the same value twice gives the same token.
+  std::string again;
+  REQUIRE(t->AppendToken("what do ya want for nothing?", again));
+  CHECK(again == out);
+}
+
+TEST_CASE("transforms: without transforms the writer is the source's own stream", "[unit][transforms]") {
+  Pipeline p("", R"(["app"])");
+  CHECK(p.writer().direct());
+  p.Line("plain");
+  auto out = p.Finish();
+  REQUIRE(out.size() == 1);
+  CHECK(out["app"].at(0)["msg"] == "plain");
+}
+
+TEST_CASE("transforms: parse json keeps fields, and a line that fails stays as it was, counted", "[unit][transforms]") {
+  Pipeline p(R"(
+[transforms.parsed]
+type = "parse"
+inputs = ["app"]
+format = "json"
+)",
+             R"(["parsed"])");
+  CHECK_FALSE(p.writer().direct());
+  p.Line(R"({"level":"info","user":"ann","n":3,"nested":{"a":[1,2]}})");
+  p.Line(R"({"level":"info", broken)");
+  p.Line(R"([1,2,3])");  // valid JSON, not an object
+  p.Line("\xff\xfe not utf-8");
+  p.Line(std::string(2 << 20, 'y'));
+  auto out = p.Finish();
+  CHECK(out.count("app") == 0);  // no sink takes the source itself
+  const auto& recs = out["parsed"];
+  REQUIRE(recs.size() == 5);
+  CHECK(recs[0]["fields"] == nlohmann::json::parse(R"({"level":"info","user":"ann","n":3,"nested":{"a":[1,2]}})"));
+  CHECK_FALSE(recs[0].contains("msg"));
+  CHECK(recs[0]["source"] == "app");
+  CHECK(recs[0]["path"] == "/var/log/app.log");
+  CHECK(recs[1]["msg"] == R"({"level":"info", broken)");
+  CHECK_FALSE(recs[1].contains("fields"));
+  CHECK(recs[2]["msg"] == "[1,2,3]");
+  CHECK(recs[3]["msg"].contains("base64"));
+  CHECK(recs[4]["msg"].get<std::string>().size() == (2u << 20));
+  CHECK(p.Counter("sluice_transform_parse_failures_total", {{"transform", "parsed"}}) == 4);
+}
+
+TEST_CASE("transforms: parse then tokenize, with the raw stream kept next to them", "[unit][transforms]") {
+  test::TempDir dir;
+  { std::ofstream(dir / "key") << "0123456789abcdef0123456789abcdef\n"; }
+  Pipeline p(R"(
+[transforms.parsed]
+type = "parse"
+inputs = ["app"]
+[transforms.tokens]
+type = "tokenize"
+inputs = ["parsed"]
+fields = ["fields.user", "fields.id", "fields.missing", "fields.nothing"]
+key_file = ")" + (dir / "key").string() +
+                 R"("
+prefix = "tok_"
+)",
+             R"(["app", "tokens"])");
+  p.Line(R"({"user":"ann@example.com","id":42,"nothing":null,"keep":"x"})");
+  p.Line(R"({"user":"ann@example.com"})");
+  auto out = p.Finish();
+  REQUIRE(out["app"].size() == 2);
+  CHECK(out["app"][0].contains("msg"));  // the source's own stream is untouched
+  CHECK(out.count("parsed") == 0);       // no sink takes the intermediate stream
+  const auto& t = out["tokens"];
+  REQUIRE(t.size() == 2);
+  Result<HmacTokenizer> h = HmacTokenizer::Create("0123456789abcdef0123456789abcdef");
+  REQUIRE(h.ok());
+  std::string user = "tok_", id = "tok_";
+  REQUIRE(h->AppendToken("ann@example.com", user));
+  REQUIRE(h->AppendToken("42", id));
+  CHECK(t[0]["fields"]["user"] == user);
+  CHECK(t[0]["fields"]["id"] == id);
+  CHECK(t[0]["fields"]["nothing"].is_null());
+  CHECK(t[0]["fields"]["keep"] == "x");
+  CHECK_FALSE(t[0]["fields"].contains("missing"));
+  CHECK(t[1]["fields"]["user"] == user);  // the same value, the same token
+}
+
+TEST_CASE("transforms: redact removes or masks named fields of MQTT payloads", "[unit][transforms]") {
+  Pipeline p(R"(
+[transforms.gone]
+type = "redact"
+inputs = ["sensors"]
+fields = ["payload.owner", "payload.geo.lat"]
+[transforms.masked]
+type = "redact"
+inputs = ["sensors"]
+fields = ["payload.owner"]
+mode = "mask"
+mask = "***"
+)",
+             R"(["gone", "masked"])", "sensors");
+  p.Mqtt("plant/1/temp", R"({"c":21.5,"owner":"bob","geo":{"lat":1.5,"lon":2}})");
+  p.Mqtt("plant/1/temp", R"({"c":22})");
+  auto out = p.Finish();
+  REQUIRE(out["gone"].size() == 2);
+  CHECK(out["gone"][0]["payload"] == nlohmann::json::parse(R"({"c":21.5,"geo":{"lon":2}})"));
+  CHECK(out["gone"][0]["topic"] == "plant/1/temp");
+  CHECK(out["gone"][1]["payload"] == nlohmann::json::parse(R"({"c":22})"));
+  CHECK(out["masked"][0]["payload"]["owner"] == "***");
+  CHECK_FALSE(out["masked"][1]["payload"].contains("owner"));
+  CHECK(p.Counter("sluice_transform_redacted_total", {{"transform", "gone"}}) == 2);
+}
+
+TEST_CASE("transforms: sample keeps 1 in N and throttle R per second per key, by arrival time", "[unit][transforms]") {
+  Pipeline p(R"(
+[transforms.one_in_4]
+type = "sample"
+inputs = ["sensors"]
+rate = 4
+[transforms.slow]
+type = "throttle"
+inputs = ["sensors"]
+rate = 2
+burst = 3
+)",
+             R"(["one_in_4", "slow"])", "sensors");
+  // 20 records per topic within one second, then 1 s later 20 more.
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 20; ++i) {
+      p.Mqtt("a", "1", kTs + round * 1000 + i);
+      p.Mqtt("b", "1", kTs + round * 1000 + i);
+    }
+  }
+  auto out = p.Finish();
+  CHECK(out["one_in_4"].size() == 80 / 4);
+  // Per key: the burst of 3 at once, then 2 tokens after one second.
+  std::map<std::string, int> per_topic;
+  for (const auto& r : out["slow"]) per_topic[r["topic"]]++;
+  CHECK(per_topic["a"] == 5);
+  CHECK(per_topic["b"] == 5);
+  CHECK(p.Counter("sluice_transform_records_in_total", {{"transform", "slow"}}) == 80);
+  CHECK(p.Counter("sluice_transform_records_out_total", {{"transform", "slow"}}) == 10);
+}
+
+TEST_CASE("transforms: schema drift writes one event per change, quiet on the first shape and on key order",
+          "[unit][transforms]") {
+  Pipeline p(R"(
+[transforms.drift]
+type = "schema"
+inputs = ["sensors"]
+topics = ["plant/+/temp"]
+)",
+             R"(["_events"])", "sensors");
+  p.Mqtt("plant/1/temp", R"({"c":21.5,"unit":"C"})");
+  p.Mqtt("plant/2/temp", R"({"unit":"C","c":22})");                          // same filter, same shape in another order
+  p.Mqtt("plant/1/temp", R"({"c":"21.5","unit":"C","battery":{"v":3.1}})");  // type change, two added
+  p.Mqtt("plant/1/temp", R"({"c":"21.5","battery":{"v":3.1}})");             // unit vanished
+  p.Mqtt("plant/1/hum", R"({"h":40})");                                      // another key: first shape
+  p.Mqtt("plant/1/hum", R"(not json)");                                      // no structure: not watched
+  std::vector<CheckpointUpdate> cps = p.writer().TakeCheckpoints();
+  auto out = p.Finish();
+  const auto& ev = out["_events"];
+  REQUIRE(ev.size() == 2);
+  CHECK(ev[0]["event"] == "schema_change");
+  CHECK(ev[0]["transform"] == "drift");
+  CHECK(ev[0]["source"] == "sensors");
+  CHECK(ev[0]["host"] == "edge-1");
+  CHECK(ev[0]["filter"] == "plant/+/temp");
+  CHECK(ev[0]["origin"] == "plant/1/temp");
+  CHECK(ev[0]["changed"] == nlohmann::json::parse(R"([{"field":"c","from":"number","to":"string"}])"));
+  CHECK(ev[0]["added"] ==
+        nlohmann::json::parse(R"([{"field":"battery","type":"object"},{"field":"battery.v","type":"number"}])"));
+  CHECK(ev[0]["removed"].empty());
+  CHECK(ev[1]["removed"] == nlohmann::json::parse(R"([{"field":"unit","type":"string"}])"));
+  CHECK(p.Counter("sluice_transform_schema_changes_total", {{"transform", "drift"}, {"change", "added"}}) == 2);
+  CHECK(p.Counter("sluice_transform_schema_changes_total", {{"transform", "drift"}, {"change", "type"}}) == 1);
+  CHECK(p.Counter("sluice_transform_schema_changes_total", {{"transform", "drift"}, {"change", "removed"}}) == 1);
+  // The shapes go with the source's checkpoint: one key per filter, the last shape.
+  std::map<std::string, std::string> saved;
+  for (const auto& u : cps) saved[u.key] = u.value.value_or("");
+  CHECK(saved.size() == 2);
+  CHECK(saved["schema/drift/plant/+/temp"] == "battery\tobject\nbattery.v\tnumber\nc\tstring\n");
+  CHECK(saved["schema/drift/"] == "h\tnumber\n");
+}
+
+TEST_CASE("transforms: a restored shape is not reported again after a restart", "[unit][transforms]") {
+  const std::string transforms = R"(
+[transforms.drift]
+type = "schema"
+inputs = ["sensors"]
+)";
+  std::map<std::string, std::string> saved;
+  {
+    Pipeline p(transforms, R"(["_events"])", "sensors");
+    p.Mqtt("t", R"({"a":1})");
+    p.Mqtt("t", R"({"a":1,"b":2})");
+    for (const auto& u : p.writer().TakeCheckpoints()) saved[u.key] = *u.value;
+    CHECK(p.Finish()["_events"].size() == 1);
+  }
+  Pipeline again(transforms, R"(["_events"])", "sensors");
+  again.Restore("sensors", saved);
+  again.Mqtt("t", R"({"a":1,"b":2})");  // the shape it had: nothing to report
+  again.Mqtt("t", R"({"a":1})");        // b vanished since
+  auto out = again.Finish();
+  REQUIRE(out["_events"].size() == 1);
+  CHECK(out["_events"][0]["removed"] == nlohmann::json::parse(R"([{"field":"b","type":"number"}])"));
+}
+
+TEST_CASE("transforms: configuration errors name the transform and the problem", "[unit][transforms]") {
+  const auto error_of = [](const std::string& transforms, const std::string& inputs) -> std::string {
+    try {
+      TransformsConfig(transforms, inputs, "app");
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK_THAT(error_of("[transforms.a]\ntype = \"parse\"\ninputs = [\"nope\"]\n", R"(["a"])"),
+             Catch::Contains("transforms.a.inputs") && Catch::Contains("no source or transform named \"nope\""));
+  CHECK_THAT(error_of("[transforms.a]\ntype = \"parse\"\ninputs = [\"app\", \"b\"]\n"
+                      "[transforms.b]\ntype = \"sample\"\ninputs = [\"a\"]\n",
+                      R"(["b"])"),
+             Catch::Contains("cycle") && Catch::Contains("a -> b -> a"));
+  CHECK_THAT(error_of("[transforms.a]\ntype = \"parse\"\ninputs = [\"app\"]\n", R"(["app"])"),
+             Catch::Contains("transform \"a\" is not in the inputs of any sink or transform"));
+  CHECK_THAT(error_of("[transforms.app]\ntype = \"parse\"\ninputs = [\"app\"]\n", R"(["app"])"),
+             Catch::Contains("already a source's name"));
+  CHECK_THAT(error_of("[transforms.d]\ntype = \"schema\"\ninputs = [\"app\"]\n", R"(["app"])"),
+             Catch::Contains("no sink takes \"_events\""));
+  CHECK_THAT(error_of("[transforms.a]\ntype = \"nope\"\ninputs = [\"app\"]\n", R"(["a"])"),
+             Catch::Contains("unknown transform type \"nope\""));
+  CHECK_THAT(error_of("[transforms.t]\ntype = \"tokenize\"\ninputs = [\"app\"]\nfields = [\"msg\"]\n"
+                      "key_file = \"/nonexistent/key\"\n",
+                      R"(["t"])"),
+             Catch::Contains("transforms.t.key_file"));
+  CHECK_THAT(error_of("[transforms.t]\ntype = \"tokenize\"\ninputs = [\"app\"]\nfields = [\"fields..x\"]\n"
+                      "key_file = \"/etc/hostname\"\n",
+                      R"(["t"])"),
+             Catch::Contains("not a field path"));
+  CHECK_THAT(error_of("[transforms.g]\ntype = \"gaps\"\ninputs = [\"app\"]\ntopics = [\"a/#/b\"]\n", R"(["_events"])"),
+             Catch::Contains("transforms.g.topics"));
+  CHECK_THAT(error_of("", R"(["app", "_events"])"), Catch::Contains("there is none"));
+  CHECK(error_of("[transforms.d]\ntype = \"schema\"\ninputs = [\"app\"]\n", R"(["app", "_events"])").empty());
+}
+
+TEST_CASE("transforms: MQTT topic filters match as the broker does", "[unit][transforms]") {
+  CHECK(TopicMatchesFilter("plant/+/temp", "plant/1/temp"));
+  CHECK_FALSE(TopicMatchesFilter("plant/+/temp", "plant/1/2/temp"));
+  CHECK_FALSE(TopicMatchesFilter("plant/+/temp", "plant/1/hum"));
+  CHECK(TopicMatchesFilter("plant/#", "plant"));
+  CHECK(TopicMatchesFilter("plant/#", "plant/a/b"));
+  CHECK(TopicMatchesFilter("#", "a/b"));
+  CHECK_FALSE(TopicMatchesFilter("#", "$SYS/x"));
+  CHECK_FALSE(TopicMatchesFilter("+/x", "$aws/x"));
+  CHECK(TopicMatchesFilter("$aws/+", "$aws/x"));
+  CHECK(TopicMatchesFilter("a/+", "a/"));
+  CHECK_FALSE(TopicMatchesFilter("a/+", "a"));
+  CHECK(TopicMatchesFilter("a//b", "a//b"));
+  CHECK_FALSE(TopicMatchesFilter("a/b", "a/b/c"));
+  CHECK_FALSE(TopicMatchesFilter("a/b/c", "a/b"));
+}
