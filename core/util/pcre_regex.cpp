@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/util/utf8.h"
+
 namespace sluice {
 
 namespace {
@@ -13,13 +15,19 @@ namespace {
 // the match instead of stalling the pipeline.
 constexpr uint32_t kPcreMatchLimit = 10'000'000;
 
+constexpr uint32_t kPcreCompileOptions = PCRE2_UTF | PCRE2_NEVER_BACKSLASH_C;
+
 std::string PcreErrorText(int code) {
   PCRE2_UCHAR buf[256];
   if (pcre2_get_error_message(code, buf, sizeof buf) < 0) return "PCRE2 error " + std::to_string(code);
   return std::string(reinterpret_cast<const char*>(buf));
 }
 
+bool IsUtf8Continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
 }  // namespace
+
+PcreSubject::PcreSubject(std::string_view text) : text_(text), valid_utf8_(IsValidUtf8(text)) {}
 
 struct PcreRegex::Impl {
   struct CodeFree {
@@ -34,7 +42,8 @@ struct PcreRegex::Impl {
   struct ContextFree {
     void operator()(pcre2_match_context* c) const { pcre2_match_context_free(c); }
   };
-  std::unique_ptr<pcre2_code, CodeFree> code;
+  std::unique_ptr<pcre2_code, CodeFree> code;          // for valid UTF-8, JIT-compiled when possible
+  std::unique_ptr<pcre2_code, CodeFree> invalid_code;  // PCRE2_MATCH_INVALID_UTF, interpreted
   std::unique_ptr<pcre2_match_data, DataFree> data;
   std::unique_ptr<pcre2_match_context, ContextFree> context;
   std::unique_ptr<pcre2_jit_stack, StackFree> jit_stack;
@@ -74,9 +83,14 @@ Result<PcreRegex> PcreRegex::Compile(std::string_view pattern, Jit jit_mode) {
   auto impl = std::make_unique<Impl>();
   // PCRE2 rejects a null pattern even when its length is 0.
   const auto* p = reinterpret_cast<PCRE2_SPTR>(pattern.data() != nullptr ? pattern.data() : "");
-  impl->code.reset(pcre2_compile(p, pattern.size(), PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C, &err,
-                                 &err_offset, nullptr));
+  impl->code.reset(pcre2_compile(p, pattern.size(), kPcreCompileOptions, &err, &err_offset, nullptr));
   if (!impl->code) {
+    return Status::InvalidArgument("invalid regular expression at offset " + std::to_string(err_offset) + ": " +
+                                   PcreErrorText(err));
+  }
+  impl->invalid_code.reset(
+      pcre2_compile(p, pattern.size(), kPcreCompileOptions | PCRE2_MATCH_INVALID_UTF, &err, &err_offset, nullptr));
+  if (!impl->invalid_code) {
     return Status::InvalidArgument("invalid regular expression at offset " + std::to_string(err_offset) + ": " +
                                    PcreErrorText(err));
   }
@@ -95,18 +109,28 @@ Result<PcreRegex> PcreRegex::Compile(std::string_view pattern, Jit jit_mode) {
   return PcreRegex(std::string(pattern), std::move(impl), jit);
 }
 
-int PcreRegex::Match(std::string_view subject, size_t start, uint32_t options) {
+std::optional<PcreSpan> PcreRegex::Find(const PcreSubject& subject, size_t start, Empty empty) {
+  const std::string_view text = subject.text();
   matched_groups_ = 0;
   limit_hit_ = false;
-  subject_size_ = subject.size();
-  // pcre2_jit_match does not check its arguments.
-  if (start > subject.size()) return PCRE2_ERROR_NOMATCH;
+  subject_size_ = text.size();
+  // Neither pcre2_jit_match nor a match without the UTF check checks the
+  // offset, which must be in the subject and, for valid UTF-8, start a character.
+  if (start > text.size()) return std::nullopt;
   // PCRE2 rejects a null subject even when its length is 0.
-  const auto* s = reinterpret_cast<PCRE2_SPTR>(subject.data() != nullptr ? subject.data() : "");
-  const int rc =
-      jit_ ? pcre2_jit_match(impl_->code.get(), s, subject.size(), start, options, impl_->data.get(),
-                             impl_->context.get())
-           : pcre2_match(impl_->code.get(), s, subject.size(), start, options, impl_->data.get(), impl_->context.get());
+  const auto* s = reinterpret_cast<PCRE2_SPTR>(text.data() != nullptr ? text.data() : "");
+  uint32_t options = empty == Empty::kSkip ? PCRE2_NOTEMPTY : 0;
+  int rc;
+  if (subject.valid_utf8()) {
+    while (start < text.size() && IsUtf8Continuation(text[start])) ++start;
+    options |= PCRE2_NO_UTF_CHECK;  // checked once by PcreSubject, not on every call
+    rc = jit_ ? pcre2_jit_match(impl_->code.get(), s, text.size(), start, options, impl_->data.get(),
+                                impl_->context.get())
+              : pcre2_match(impl_->code.get(), s, text.size(), start, options, impl_->data.get(), impl_->context.get());
+  } else {
+    rc =
+        pcre2_match(impl_->invalid_code.get(), s, text.size(), start, options, impl_->data.get(), impl_->context.get());
+  }
   if (rc > 0) {
     matched_groups_ = static_cast<size_t>(rc);
   } else if (rc == 0) {
@@ -115,13 +139,6 @@ int PcreRegex::Match(std::string_view subject, size_t start, uint32_t options) {
   } else if (rc != PCRE2_ERROR_NOMATCH) {
     limit_hit_ = true;  // match, depth or heap limit, JIT stack: "no match", but known to be one
   }
-  return rc;
-}
-
-bool PcreRegex::Search(std::string_view subject) { return Match(subject, 0, 0) >= 0; }
-
-std::optional<PcreSpan> PcreRegex::Find(std::string_view subject, size_t start, Empty empty) {
-  if (Match(subject, start, empty == Empty::kSkip ? PCRE2_NOTEMPTY : 0) < 0) return std::nullopt;
   std::optional<PcreSpan> whole = Group(0);
   if (!whole) matched_groups_ = 0;
   return whole;

@@ -2,18 +2,25 @@
 // parse transform's regex format, user patterns of the redact transform.
 //
 // PCRE2 rather than std::regex: std::regex is slow and recursive, and
-// overflows the stack on long lines. The pattern is compiled in UTF mode with
-// PCRE2_MATCH_INVALID_UTF, so subjects that are not valid UTF-8 are matched
-// safely: invalid bytes never match anything (not even '.') and never crash.
-// \C is refused at compile time, so a match or a group never splits a
-// character. Without PCRE2_UCP, \d \w \s and \b are ASCII-only.
+// overflows the stack on long lines. Patterns are UTF-8, compiled in UTF
+// mode; without PCRE2_UCP, \d \w \s and \b are ASCII-only. \C is refused at
+// compile time, so a match or a group never splits a character.
+//
+// Subjects that are not valid UTF-8 are matched safely: invalid bytes never
+// match anything (not even '.') and never crash. Each pattern is compiled
+// twice: a subject that is valid UTF-8 (most log lines; checked once per
+// PcreSubject) is matched by the JIT when available, with PCRE2's UTF check
+// skipped; any other subject by the interpreter with PCRE2_MATCH_INVALID_UTF.
+// The JIT's own invalid-UTF mode is not used: in PCRE2 10.42 (Debian 12) its
+// \S \D \W never match a non-ASCII character (PCRE2 issue #224), and that
+// mode keeps having bugs the interpreter does not have.
 //
 // Work is bounded: a search that hits PCRE2's match limit (catastrophic
 // backtracking), its heap limit or the JIT stack limit counts as "no match",
-// and limit_hit() says so. JIT is used when available; with JIT the limit
-// bounds the whole search. The interpreter (no JIT on this platform) bounds
-// the work from each start position, so a pattern such as \s+$ costs time
-// quadratic in the length of a subject that does not match.
+// and limit_hit() says so. With the JIT the limit bounds the whole search;
+// the interpreter (subjects that are not UTF-8, or no JIT on this platform)
+// bounds the work from each start position, so a pattern such as \s+$ costs
+// time quadratic in the length of a subject that does not match.
 //
 // Not thread-safe: each object owns one match-data block, which also holds the
 // groups of the last match; use one PcreRegex per thread.
@@ -39,6 +46,21 @@ struct PcreSpan {
   bool operator==(const PcreSpan&) const = default;
 };
 
+// A subject to search, and whether it is valid UTF-8: checked once, for all
+// the searches of one text. Like the string_view it holds, it must not outlive
+// the text, and the text must not change while it is searched.
+class PcreSubject {
+ public:
+  explicit PcreSubject(std::string_view text);
+
+  std::string_view text() const { return text_; }
+  bool valid_utf8() const { return valid_utf8_; }
+
+ private:
+  std::string_view text_;
+  bool valid_utf8_;
+};
+
 struct PcreNamedGroup {
   std::string name;
   size_t index = 0;  // the group's number: its position among the pattern's capturing groups, from 1
@@ -59,12 +81,18 @@ class PcreRegex {
   ~PcreRegex();
 
   // True when the pattern matches somewhere in `subject` (use '^' to anchor).
-  bool Search(std::string_view subject);
-  // The leftmost match that starts at or after byte `start` of `subject`, or
-  // nullopt (no match, a limit hit, or start > subject.size()). Lookbehinds
-  // and \b see the bytes before `start`, so scanning a subject by calling Find
-  // from the end of the previous match finds what one global search would.
-  std::optional<PcreSpan> Find(std::string_view subject, size_t start = 0, Empty empty = Empty::kAllow);
+  bool Search(std::string_view subject) { return Find(PcreSubject(subject)).has_value(); }
+  // The leftmost match that starts at or after byte `start` of the subject,
+  // or nullopt (no match, a limit hit, or start > size). Lookbehinds and \b
+  // see the bytes before `start`, so scanning a subject by calling Find from
+  // the end of the previous match finds what one global search would. In a
+  // valid UTF-8 subject, a start inside a character moves to the next one.
+  std::optional<PcreSpan> Find(const PcreSubject& subject, size_t start = 0, Empty empty = Empty::kAllow);
+  // The same, checking `subject`'s UTF-8 on every call: to search one text
+  // many times, make one PcreSubject.
+  std::optional<PcreSpan> Find(std::string_view subject, size_t start = 0, Empty empty = Empty::kAllow) {
+    return Find(PcreSubject(subject), start, empty);
+  }
   // Group `i` of the last successful Search or Find (0 is the whole match),
   // or nullopt: no such group, it did not participate (an optional group), or
   // the last search failed. Valid until the next Search or Find.
@@ -78,12 +106,12 @@ class PcreRegex {
   // only with (?J), one entry per group.
   const std::vector<PcreNamedGroup>& named_groups() const { return named_groups_; }
   const std::string& pattern() const { return pattern_; }
+  // True when subjects that are valid UTF-8 are matched by the JIT.
   bool jit() const { return jit_; }
 
  private:
   struct Impl;
   PcreRegex(std::string pattern, std::unique_ptr<Impl> impl, bool jit);
-  int Match(std::string_view subject, size_t start, uint32_t options);
 
   std::string pattern_;
   std::unique_ptr<Impl> impl_;

@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "agent/transforms/parse/json_object_appender.h"
-#include "core/util/utf8.h"
 
 namespace sluice {
 
@@ -26,8 +25,8 @@ Result<RegexLineParser> RegexLineParser::Create(std::string_view pattern) {
 }
 
 bool RegexLineParser::Parse(std::string_view line, std::string& out) {
-  if (!IsValidUtf8(line)) return false;
-  if (!re_.Find(line)) return false;
+  const PcreSubject subject(line);
+  if (!subject.valid_utf8() || !re_.Find(subject)) return false;
   JsonObjectAppender obj(out);
   for (const Field& f : fields_) {
     for (size_t g : f.groups) {

@@ -105,6 +105,29 @@ TEST_CASE("pcre: bytes that are not UTF-8 never match and never crash", "[unit][
   }
 }
 
+TEST_CASE("pcre: negated classes match non-ASCII characters, in valid and invalid subjects", "[unit][pcre]") {
+  // PCRE2 10.42's JIT with PCRE2_MATCH_INVALID_UTF gets these wrong (PCRE2 issue #224).
+  for (PcreRegex::Jit jit : {PcreRegex::Jit::kIfAvailable, PcreRegex::Jit::kOff}) {
+    const std::pair<const char*, const char*> cases[] = {{R"(\S+)", " "},   {R"(\D+)", "1"},  {R"(\W+)", "a"},
+                                                         {R"([^ ]+)", " "}, {R"(\H+)", "\t"}, {R"(\N+)", "\n"}};
+    for (const auto& [pattern, stop] : cases) {
+      INFO(pattern);
+      PcreRegex re = CompiledPcre(pattern, jit);
+      const std::string word = "\xd0\xbf\xd0\xb0\xd1\x80\xd0\xbe\xd0\xbb\xd1\x8c";  // пароль
+      CHECK(re.Find(word + stop) == PcreSpan{0, word.size()});
+      CHECK(re.Find("\xff" + word + stop) == PcreSpan{1, 1 + word.size()});
+    }
+  }
+  PcreRegex nonspace = CompiledPcre(R"(\S+)");
+  const PcreSubject subject("ab \xc3\xa9t\xc3\xa9 \xe2\x82\xac");
+  CHECK(subject.valid_utf8());
+  CHECK(nonspace.Find(subject, 3) == PcreSpan{3, 8});
+  CHECK(nonspace.Find(subject, 4) == PcreSpan{5, 8});  // inside a character: from the next one
+  CHECK(nonspace.Find(subject, 9) == PcreSpan{9, 12});
+  CHECK(nonspace.Find(subject, 10) == std::nullopt);
+  CHECK_FALSE(PcreSubject("\xc3").valid_utf8());
+}
+
 TEST_CASE("pcre: catastrophic backtracking ends at the match limit", "[unit][pcre]") {
   const std::string subject(2000, 'a');
   for (PcreRegex::Jit jit : {PcreRegex::Jit::kIfAvailable, PcreRegex::Jit::kOff}) {
