@@ -103,9 +103,9 @@ TEST_CASE("logfmt: multi-MiB values and lines", "[transforms][logfmt]") {
   CHECK(f["k"].get<std::string>().size() == 3u << 20);
   CHECK(f["t"] == true);
   std::string pairs;
-  for (int i = 0; pairs.size() < (4u << 20); ++i) pairs += "key" + std::to_string(i) + "=\"v a l\" ";
+  for (int i = 0; pairs.size() < (1u << 20); ++i) pairs += "key" + std::to_string(i) + "=\"v a l\" ";
   // nlohmann::json, not ordered_json: the latter looks keys up one by one.
-  CHECK(nlohmann::json::parse(LogfmtObject(pairs).value()).size() > 200'000);
+  CHECK(nlohmann::json::parse(LogfmtObject(pairs).value()).size() > 50'000);
   CHECK_FALSE(LogfmtObject(pairs + "key7=dup"));
   CHECK_FALSE(LogfmtObject("k=\"" + big));  // unterminated after 4 MiB
 }

@@ -66,6 +66,8 @@ TEST_CASE("regex parse: values are escaped, unicode kept", "[transforms][regexpa
   RegexLineParser p = MakeRegexParser(R"(^(?<all>.*)$)");
   const std::string line = "q\" b\\ t\t c\x01 ключ 😀";
   CHECK(nlohmann::json::parse(RegexObject(p, line).value())["all"] == line);
+  RegexLineParser nonspace = MakeRegexParser(R"(=(?<v>\S+))");
+  CHECK(RegexObject(nonspace, "ключ=значение x") == R"({"v":"значение"})");
   RegexLineParser word = MakeRegexParser(R"((?<w>\w+))");
   CHECK(RegexObject(word, "é_x1") == R"({"w":"_x1"})");  // \w is ASCII (no UCP)
 }
