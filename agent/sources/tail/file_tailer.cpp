@@ -9,7 +9,7 @@
 namespace sluice {
 
 FileTailer::FileTailer(UniqueFd fd, FileId id, uint64_t offset, bool mid_line, Fingerprint fp,
-                       const TailerOptions& options, LineRegex* multiline, Clock::time_point now)
+                       const TailerOptions& options, PcreRegex* multiline, Clock::time_point now)
     : fd_(std::move(fd)),
       id_(id),
       options_(options),

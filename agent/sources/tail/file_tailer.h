@@ -24,11 +24,11 @@
 #include <utility>
 
 #include "agent/sources/tail/file_identity.h"
-#include "agent/sources/tail/line_regex.h"
 #include "agent/sources/tail/line_splitter.h"
 #include "agent/sources/tail/multiline.h"
 #include "agent/sources/tail/unique_fd.h"
 #include "core/status.h"
+#include "core/util/pcre_regex.h"
 
 namespace sluice {
 
@@ -48,7 +48,7 @@ class FileTailer {
   // `fp` is the fingerprint already known (len 0: none); `multiline` may be
   // null and must outlive the tailer.
   FileTailer(UniqueFd fd, FileId id, uint64_t offset, bool mid_line, Fingerprint fp, const TailerOptions& options,
-             LineRegex* multiline, Clock::time_point now);
+             PcreRegex* multiline, Clock::time_point now);
 
   struct ReadResult {
     uint64_t bytes = 0;      // bytes read from the file

@@ -2,7 +2,7 @@
 
 namespace sluice {
 
-MultilineAggregator::MultilineAggregator(LineRegex& start, size_t max_bytes, std::chrono::milliseconds timeout)
+MultilineAggregator::MultilineAggregator(PcreRegex& start, size_t max_bytes, std::chrono::milliseconds timeout)
     : start_(&start), max_bytes_(max_bytes == 0 ? 1 : max_bytes), timeout_(timeout) {}
 
 void MultilineAggregator::Start(const LinePiece& piece, Clock::time_point now) {

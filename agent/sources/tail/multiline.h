@@ -22,8 +22,8 @@
 #include <string>
 #include <string_view>
 
-#include "agent/sources/tail/line_regex.h"
 #include "agent/sources/tail/line_splitter.h"
+#include "core/util/pcre_regex.h"
 
 namespace sluice {
 
@@ -39,7 +39,7 @@ class MultilineAggregator {
   using Emit = std::function<void(const TailRecord&)>;
 
   // `start` must outlive the aggregator.
-  MultilineAggregator(LineRegex& start, size_t max_bytes, std::chrono::milliseconds timeout);
+  MultilineAggregator(PcreRegex& start, size_t max_bytes, std::chrono::milliseconds timeout);
 
   void Add(const LinePiece& piece, Clock::time_point now, const Emit& emit);
   void Flush(const Emit& emit);
@@ -55,7 +55,7 @@ class MultilineAggregator {
  private:
   void Start(const LinePiece& piece, Clock::time_point now);
 
-  LineRegex* start_;
+  PcreRegex* start_;
   size_t max_bytes_;
   std::chrono::milliseconds timeout_;
   std::string record_;

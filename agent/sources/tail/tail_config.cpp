@@ -1,6 +1,6 @@
 #include "agent/sources/tail/tail_config.h"
 
-#include "agent/sources/tail/line_regex.h"
+#include "core/util/pcre_regex.h"
 
 namespace sluice {
 
@@ -34,7 +34,7 @@ TailConfig ParseTailConfig(TableReader& r) {
     c.multiline_start =
         ml.OptionalString("start", "regex (PCRE2) of a record's first line; other lines join the record before");
     if (c.multiline_start) {
-      Result<LineRegex> re = LineRegex::Compile(*c.multiline_start);
+      Result<PcreRegex> re = PcreRegex::Compile(*c.multiline_start);
       if (!re.ok()) ml.Fail("start", re.status().message());
     }
     c.multiline_timeout =

@@ -25,8 +25,8 @@
 #include "agent/sources/tail/file_finder.h"
 #include "agent/sources/tail/file_identity.h"
 #include "agent/sources/tail/file_tailer.h"
-#include "agent/sources/tail/line_regex.h"
 #include "core/backoff.h"
+#include "core/util/pcre_regex.h"
 #include "core/util/wall_clock.h"
 
 namespace sluice {
@@ -104,7 +104,7 @@ class TailSource final : public Source {
   TailTestHooks hooks_;
   Logger log_;
   TailerOptions tailer_options_;
-  std::optional<LineRegex> multiline_;
+  std::optional<PcreRegex> multiline_;
 
   std::map<FileId, Tracked> files_;
   std::vector<std::string> closed_keys_;        // checkpoints to delete in the next commit
@@ -184,7 +184,7 @@ TailSource::TailSource(std::string name, TailConfig config, SourceContext ctx, T
   tailer_options_.multiline_timeout = config_.multiline_timeout;
   tailer_options_.fingerprint_bytes = static_cast<uint32_t>(config_.fingerprint_bytes);
   if (config_.multiline_start) {
-    Result<LineRegex> re = LineRegex::Compile(*config_.multiline_start);
+    Result<PcreRegex> re = PcreRegex::Compile(*config_.multiline_start);
     // ParseTailConfig validated it; a failure here is a programming error.
     if (re.ok()) multiline_.emplace(std::move(re).value());
   }

@@ -21,7 +21,7 @@ using test::TempDir;
 using test::WriteFile;
 
 struct TailerHarness {
-  explicit TailerHarness(const std::filesystem::path& p, TailerOptions o = {}, LineRegex* ml = nullptr, uint64_t offset = 0)
+  explicit TailerHarness(const std::filesystem::path& p, TailerOptions o = {}, PcreRegex* ml = nullptr, uint64_t offset = 0)
       : path(p), buf(8, '\0') {
     UniqueFd fd(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
     REQUIRE(fd.valid());
@@ -161,7 +161,7 @@ TEST_CASE("tail: the fingerprint grows with a short file, and deletion is seen",
 TEST_CASE("tail: a tailer with multiline.start groups lines and flushes on timeout", "[unit]") {
   TempDir dir("sluice-tail");
   WriteFile(dir / "a.log", "S 1\n  at x\n  at y\nS 2\n  tail\n");
-  Result<LineRegex> re = LineRegex::Compile("^S ");
+  Result<PcreRegex> re = PcreRegex::Compile("^S ");
   REQUIRE(re.ok());
   TailerOptions o;
   o.multiline_timeout = milliseconds(100);

@@ -17,8 +17,8 @@ struct MultilineRec {
   bool operator==(const MultilineRec&) const = default;
 };
 
-LineRegex Re(const char* p) {
-  Result<LineRegex> r = LineRegex::Compile(p);
+PcreRegex Re(const char* p) {
+  Result<PcreRegex> r = PcreRegex::Compile(p);
   REQUIRE(r.ok());
   return std::move(r).value();
 }
@@ -37,7 +37,7 @@ struct Fixture {
   MultilineAggregator::Emit emit() {
     return [this](const TailRecord& r) { out.push_back({std::string(r.bytes), r.end_offset}); };
   }
-  LineRegex re;
+  PcreRegex re;
   MultilineAggregator agg;
   uint64_t offset = 0;
   std::vector<MultilineRec> out;
@@ -105,7 +105,7 @@ TEST_CASE("tail: multiline rejoins continuation pieces without a newline", "[uni
 }
 
 TEST_CASE("tail: multiline regex handles invalid UTF-8 and long lines", "[unit]") {
-  LineRegex re = Re(R"(^\d+ )");
+  PcreRegex re = Re(R"(^\d+ )");
   CHECK(re.Search("123 ok"));
   CHECK_FALSE(re.Search("x123 ok"));
   CHECK_FALSE(re.Search(std::string("\xff\xfe 1", 4)));
@@ -114,10 +114,10 @@ TEST_CASE("tail: multiline regex handles invalid UTF-8 and long lines", "[unit]"
   const std::string huge(4 << 20, 'a');
   CHECK_FALSE(re.Search(huge));  // no stack overflow, unlike std::regex
   // Catastrophic backtracking ends at PCRE2's limits (either answer), not in a hang or crash.
-  LineRegex bad = Re("(a|aa)+$");
+  PcreRegex bad = Re("(a|aa)+$");
   (void)bad.Search(huge);
-  CHECK_FALSE(LineRegex::Compile("(unclosed").ok());
-  CHECK(LineRegex::Compile("(unclosed").status().message().find("offset") != std::string::npos);
+  CHECK_FALSE(PcreRegex::Compile("(unclosed").ok());
+  CHECK(PcreRegex::Compile("(unclosed").status().message().find("offset") != std::string::npos);
 }
 
 }  // namespace
