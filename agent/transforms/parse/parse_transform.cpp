@@ -1,5 +1,9 @@
 #include "agent/transforms/parse/parse_transform.h"
 
+#include "agent/transforms/parse/csv_parser.h"
+#include "agent/transforms/parse/logfmt_parser.h"
+#include "agent/transforms/parse/regex_line_parser.h"
+
 namespace sluice {
 namespace {
 
@@ -23,12 +27,61 @@ class JsonTextParser final : public TextParser {
   JsonParsers parsers_;
 };
 
+class LogfmtTextParser final : public TextParser {
+ public:
+  bool Parse(std::string_view text, std::string& out) override { return parser_.Parse(text, out); }
+
+ private:
+  LogfmtParser parser_;
+};
+
+class CsvTextParser final : public TextParser {
+ public:
+  explicit CsvTextParser(CsvParser parser) : parser_(std::move(parser)) {}
+  bool Parse(std::string_view text, std::string& out) override { return parser_.Parse(text, out); }
+
+ private:
+  CsvParser parser_;
+};
+
+class RegexTextParser final : public TextParser {
+ public:
+  RegexTextParser(RegexLineParser parser, Counter* limit_hits) : parser_(std::move(parser)), limit_hits_(limit_hits) {}
+  bool Parse(std::string_view text, std::string& out) override {
+    if (parser_.Parse(text, out)) return true;
+    if (parser_.limit_hit() && limit_hits_ != nullptr) limit_hits_->Inc();
+    return false;
+  }
+
+ private:
+  RegexLineParser parser_;
+  Counter* limit_hits_;
+};
+
+// A format's parser, one per thread. The options were checked when the
+// configuration was read, so this cannot fail then; if it does anyway, every
+// text counts as not parsed (and is kept).
+std::unique_ptr<TextParser> MakeTextParser(const ParseConfig& c, Counter* limit_hits) {
+  if (c.format == "logfmt") return std::make_unique<LogfmtTextParser>();
+  if (c.format == "csv") {
+    if (Result<CsvParser> p = CsvParser::Create({c.columns, c.delimiter}); p.ok()) {
+      return std::make_unique<CsvTextParser>(std::move(p).value());
+    }
+    return nullptr;
+  }
+  if (c.format == "regex") {
+    if (Result<RegexLineParser> p = RegexLineParser::Create(c.pattern); p.ok()) {
+      return std::make_unique<RegexTextParser>(std::move(p).value(), limit_hits);
+    }
+    return nullptr;
+  }
+  return std::make_unique<JsonTextParser>();
+}
+
 class ParseTransform final : public Transform {
  public:
-  ParseTransform(const ParseConfig& config, Counter* failures)
-      : config_(config), target_{config.target}, failures_(failures) {
-    parser_ = std::make_unique<JsonTextParser>();
-  }
+  ParseTransform(const ParseConfig& config, Counter* failures, Counter* limit_hits)
+      : config_(config), target_{config.target}, failures_(failures), parser_(MakeTextParser(config, limit_hits)) {}
 
   bool Apply(TransformRecord& r, TransformOutput&) override {
     const JsonPath* field = config_.field ? &*config_.field : nullptr;
@@ -51,7 +104,7 @@ class ParseTransform final : public Transform {
       return true;
     }
     out_.clear();
-    if (!parser_->Parse(text->text, out_)) {
+    if (parser_ == nullptr || !parser_->Parse(text->text, out_)) {
       if (failures_ != nullptr) failures_->Inc();
       return true;
     }
@@ -74,20 +127,38 @@ class ParseFactory final : public TransformFactory {
     if (ctx.metrics != nullptr) {
       failures_ = &ctx.metrics->GetCounter("sluice_transform_parse_failures_total",
                                            "Texts that did not parse, kept unparsed", {{"transform", ctx.name}});
+      limit_hits_ = &ctx.metrics->GetCounter("sluice_transform_regex_limit_hits_total",
+                                             "Texts a regular expression gave up on at PCRE2's match limit",
+                                             {{"transform", ctx.name}});
     }
   }
-  std::unique_ptr<Transform> NewInstance() override { return std::make_unique<ParseTransform>(config_, failures_); }
+  std::unique_ptr<Transform> NewInstance() override {
+    return std::make_unique<ParseTransform>(config_, failures_, limit_hits_);
+  }
 
  private:
   ParseConfig config_;
   Counter* failures_ = nullptr;
+  Counter* limit_hits_ = nullptr;
 };
 
 }  // namespace
 
 ParseConfig ParseParseConfig(TableReader& r) {
   ParseConfig c;
-  c.format = r.Enum("format", "json", {"json"}, "how the text is read: json");
+  c.format = r.Enum("format", "json", {"json", "logfmt", "regex", "csv"}, "how the text is read");
+  if (c.format == "regex") {
+    c.pattern = r.RequiredString("pattern", "a PCRE2 regular expression whose named groups are the fields");
+    if (Result<RegexLineParser> p = RegexLineParser::Create(c.pattern); !p.ok()) r.Fail("pattern", p.status().message());
+  }
+  if (c.format == "csv") {
+    c.columns = r.RequiredStrings("columns", "the fields' names, in the order of the columns");
+    c.delimiter = r.String("delimiter", ",", "the byte between fields (\"\\t\" for TSV)");
+    if (Result<CsvParser> p = CsvParser::Create({c.columns, c.delimiter}); !p.ok()) {
+      const std::string& m = p.status().message();
+      r.Fail(m.find("delimiter") != std::string::npos ? "delimiter" : "columns", m);
+    }
+  }
   if (std::optional<std::string> f = r.OptionalString("field", "the text to parse (default: msg, else payload)")) {
     Result<JsonPath> p = ParseJsonPath(*f);
     if (!p.ok()) r.Fail("field", p.status().message());

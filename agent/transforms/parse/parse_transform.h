@@ -33,7 +33,7 @@ struct ParseConfig {
   std::string pattern;
   // csv
   std::vector<std::string> columns;
-  char delimiter = ',';
+  std::string delimiter = ",";
 };
 
 ParseConfig ParseParseConfig(TableReader& r);

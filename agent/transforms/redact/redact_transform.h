@@ -4,6 +4,7 @@
 // payload and fields: the message, the MQTT payload and parsed fields).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@ struct RedactConfig {
   bool remove = true;  // mode: remove the field, or replace its value with `mask`
   std::string mask = "[REDACTED]";
   std::vector<std::string> patterns;
+  std::optional<std::string> pattern_mask;  // unset: "[REDACTED:<pattern>]"
   std::vector<JsonPath> in;
 };
 

@@ -360,3 +360,69 @@ TEST_CASE("transforms: MQTT topic filters match as the broker does", "[unit][tra
   CHECK_FALSE(TopicMatchesFilter("a/b", "a/b/c"));
   CHECK_FALSE(TopicMatchesFilter("a/b/c", "a/b"));
 }
+
+TEST_CASE("transforms: parse logfmt, csv and regex lines into fields", "[unit][transforms]") {
+  Pipeline p(R"(
+[transforms.kv]
+type = "parse"
+inputs = ["app"]
+format = "logfmt"
+[transforms.cols]
+type = "parse"
+inputs = ["app"]
+format = "csv"
+columns = ["user", "action", "ms"]
+keep_original = true
+[transforms.re]
+type = "parse"
+inputs = ["app"]
+format = "regex"
+pattern = '^(?<level>[A-Z]+) (?<user>\S+) (?<rest>.*)$'
+target = "parsed"
+)",
+             R"(["kv", "cols", "re"])");
+  p.Line(R"(level=info user=ann msg="hello there" debug)");
+  p.Line("ann,login,12");
+  p.Line("INFO bob logged in");
+  auto out = p.Finish();
+  CHECK(out["kv"][0]["fields"] ==
+        nlohmann::json::parse(R"({"level":"info","user":"ann","msg":"hello there","debug":true})"));
+  CHECK(out["kv"][1]["fields"] == nlohmann::json::parse(R"({"ann,login,12":true})"));
+  CHECK(out["kv"][2]["fields"] == nlohmann::json::parse(R"({"INFO":true,"bob":true,"logged":true,"in":true})"));
+  CHECK(out["cols"][1]["fields"] == nlohmann::json::parse(R"({"user":"ann","action":"login","ms":"12"})"));
+  CHECK(out["cols"][1]["msg"] == "ann,login,12");  // keep_original
+  CHECK(out["cols"][0]["msg"] == R"(level=info user=ann msg="hello there" debug)");  // 1 field, not 3
+  CHECK_FALSE(out["cols"][0].contains("fields"));
+  CHECK(out["re"][2]["parsed"] == nlohmann::json::parse(R"({"level":"INFO","user":"bob","rest":"logged in"})"));
+  CHECK_FALSE(out["re"][1].contains("parsed"));
+  CHECK(p.Counter("sluice_transform_parse_failures_total", {{"transform", "re"}}) == 2);
+  CHECK(p.Counter("sluice_transform_parse_failures_total", {{"transform", "cols"}}) == 2);
+}
+
+TEST_CASE("transforms: redact patterns in messages, payloads and parsed fields", "[unit][transforms]") {
+  Pipeline p(R"(
+[transforms.parsed]
+type = "parse"
+inputs = ["app"]
+keep_original = true
+[transforms.clean]
+type = "redact"
+inputs = ["parsed"]
+patterns = ["email", "ipv4", "card", 'secret-\d+']
+)",
+             R"(["clean"])");
+  p.Line(R"({"user":"ann@example.com","note":"paid with 4111 1111 1111 1111 from 10.1.2.3","n":4111111111111111})");
+  p.Line("order 4111 1111 1111 1112 by bob@example.org, token secret-42");
+  p.Line("nothing to hide");
+  auto out = p.Finish();
+  const auto& r = out["clean"];
+  REQUIRE(r.size() == 3);
+  CHECK(r[0]["fields"]["user"] == "[REDACTED:email]");
+  CHECK(r[0]["fields"]["note"] == "paid with [REDACTED:card] from [REDACTED:ipv4]");
+  CHECK(r[0]["fields"]["n"] == 4111111111111111);  // a number is not text
+  CHECK(r[0]["msg"].get<std::string>().find("ann@example.com") == std::string::npos);
+  // Luhn: ...1112 is not a card number.
+  CHECK(r[1]["msg"] == "order 4111 1111 1111 1112 by [REDACTED:email], token [REDACTED:regex]");
+  CHECK(r[2]["msg"] == "nothing to hide");
+  CHECK(p.Counter("sluice_transform_redacted_total", {{"transform", "clean"}}) == 4);
+}
