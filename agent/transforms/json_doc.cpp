@@ -439,6 +439,17 @@ bool JsonDoc::Set(const JsonPath& path, std::string raw_json) {
   return true;
 }
 
+bool JsonDoc::SetParsed(const JsonPath& path, std::string_view text, bool object_only) {
+  element parsed;
+  if (parsers_->impl().Next().parse(text.data(), text.size()).get(parsed) != simdjson::SUCCESS) return false;
+  if (object_only && parsed.type() != element_type::OBJECT) return false;
+  if (!Set(path, std::string(text))) return false;
+  const Edit& e = *edits_.back();
+  e.parsed_root = parsed;
+  e.parsed = true;
+  return true;
+}
+
 bool JsonDoc::Remove(const JsonPath& path) {
   if (path.empty() || !Has(path)) return false;
   std::erase_if(edits_, [&](const std::shared_ptr<Edit>& e) { return IsPrefix(path, e->path); });

@@ -80,6 +80,11 @@ class JsonDoc {
   // Sets the value at `path` to `raw_json`. The parent must be an object (or,
   // for an index, an array holding it); returns false, changing nothing, when it is not.
   bool Set(const JsonPath& path, std::string raw_json);
+  // Sets the value at `path` to the JSON `text`, parsed here with this
+  // document's pool (so a later Find or edit inside it does not parse it
+  // again). False, changing nothing, when `text` is not JSON, is not an
+  // object while `object_only`, or when the parent is not there.
+  bool SetParsed(const JsonPath& path, std::string_view text, bool object_only);
   // Removes the value at `path`; false when there was none.
   bool Remove(const JsonPath& path);
 

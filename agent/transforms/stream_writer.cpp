@@ -151,18 +151,9 @@ void StreamWriter::Route(std::vector<std::unique_ptr<Node>>& nodes, TransformRec
       }
       n.builder->EndRecord(copy.ts_ms);
     }
-    if (!n.children.empty()) {
-      // The line stands for the record only while nothing edited it.
-      if (copy.doc.edited()) {
-        scratch_.clear();
-        copy.doc.Write(scratch_);
-        scratch_ += '\n';
-        const std::string edited = scratch_;
-        Route(n.children, copy, edited);
-      } else {
-        Route(n.children, copy, line);
-      }
-    }
+    // `line` stands for the record only while nothing edited it; an edited
+    // record is written from its document where it is stored.
+    if (!n.children.empty()) Route(n.children, copy, copy.doc.edited() ? std::string_view() : line);
   }
 }
 

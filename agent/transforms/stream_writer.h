@@ -89,7 +89,6 @@ class StreamWriter : private TransformOutput {
   std::unique_ptr<BatchBuilder> events_;  // null when no sink takes _events
   std::vector<std::unique_ptr<Node>> roots_;
   JsonParsers parsers_;
-  std::string scratch_;
   uint64_t records_in_ = 0;
   std::vector<CheckpointUpdate> checkpoints_;
   Counter* unreadable_ = nullptr;

@@ -10,23 +10,6 @@ namespace {
 const JsonPath kMsgPath{"msg"};
 const JsonPath kPayloadPath{"payload"};
 
-// format = "json": the text must be one JSON object. It is stored as it
-// was written (its own spacing kept): valid JSON as simdjson has checked.
-class JsonTextParser final : public TextParser {
- public:
-  JsonTextParser() = default;
-  bool Parse(std::string_view text, std::string& out) override {
-    parsers_.Reset();
-    Result<JsonDoc> doc = JsonDoc::Parse(parsers_, text);
-    if (!doc.ok() || doc->TypeAt({}) != JsonType::kObject) return false;
-    out.append(text);
-    return true;
-  }
-
- private:
-  JsonParsers parsers_;
-};
-
 class LogfmtTextParser final : public TextParser {
  public:
   bool Parse(std::string_view text, std::string& out) override { return parser_.Parse(text, out); }
@@ -58,7 +41,7 @@ class RegexTextParser final : public TextParser {
   Counter* limit_hits_;
 };
 
-// A format's parser, one per thread. The options were checked when the
+// A format's parser (none for json), one per thread. The options were checked when the
 // configuration was read, so this cannot fail then; if it does anyway, every
 // text counts as not parsed (and is kept).
 std::unique_ptr<TextParser> MakeTextParser(const ParseConfig& c, Counter* limit_hits) {
@@ -75,7 +58,7 @@ std::unique_ptr<TextParser> MakeTextParser(const ParseConfig& c, Counter* limit_
     }
     return nullptr;
   }
-  return std::make_unique<JsonTextParser>();
+  return nullptr;  // json: JsonDoc::SetParsed
 }
 
 class ParseTransform final : public Transform {
@@ -103,13 +86,20 @@ class ParseTransform final : public Transform {
       if (field != &kPayloadPath && failures_ != nullptr) failures_->Inc();
       return true;
     }
-    out_.clear();
-    if (parser_ == nullptr || !parser_->Parse(text->text, out_)) {
+    bool parsed = false;
+    if (config_.format == "json") {
+      // Parsed once, in the record's own pool: the fields are read from that
+      // parse by the transforms after this one.
+      parsed = r.doc.SetParsed(target_, text->text, /*object_only=*/true);
+    } else {
+      out_.clear();
+      parsed = parser_ != nullptr && parser_->Parse(text->text, out_) && r.doc.Set(target_, out_);
+    }
+    if (!parsed) {
       if (failures_ != nullptr) failures_->Inc();
       return true;
     }
-    if (!config_.keep_original) r.doc.Remove(*field);
-    r.doc.Set(target_, out_);
+    if (!config_.keep_original && *field != target_) r.doc.Remove(*field);
     return true;
   }
 

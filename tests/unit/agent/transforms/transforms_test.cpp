@@ -108,6 +108,12 @@ TEST_CASE("transforms: HMAC tokens match RFC 4231's test vector", "[unit][transf
   std::string again;
   REQUIRE(t->AppendToken("what do ya want for nothing?", again));
   CHECK(again == out);
+  // Test case 6: a key longer than SHA-256's block is hashed first.
+  Result<HmacTokenizer> long_key = HmacTokenizer::Create(std::string(131, '\xaa'));
+  REQUIRE(long_key.ok());
+  std::string six;
+  REQUIRE(long_key->AppendToken("Test Using Larger Than Block-Size Key - Hash Key First", six));
+  CHECK(six == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
 }
 
 TEST_CASE("transforms: without transforms the writer is the source's own stream", "[unit][transforms]") {
