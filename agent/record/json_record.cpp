@@ -49,20 +49,6 @@ size_t RenderTimestamp(char* buf, int64_t epoch_ms) {
   return kTimestampLen;
 }
 
-// A metadata value: a JSON string, or {"base64":"..."} when it is not valid
-// UTF-8 (a file name may be any bytes), by the same rule as msg.
-void AppendValue(std::string& out, std::string_view v) {
-  if (IsValidUtf8(v)) {
-    out += '"';
-    AppendJsonEscaped(out, v);
-    out += '"';
-  } else {
-    out += R"({"base64":")";
-    AppendBase64(out, v);
-    out += "\"}";
-  }
-}
-
 // True for a byte that can begin a JSON text (after leading whitespace):
 // a cheap filter so plain text never pays for a JSON parse attempt.
 bool MayStartJson(std::string_view s) {
@@ -131,17 +117,17 @@ void JsonRecordEncoder::AppendMqttMessage(std::string& out, int64_t ts_ms, std::
                                           std::string_view host, const MqttRecordFields& m) {
   AppendTimestamp(out, ts_ms);
   out += R"(,"source":)";
-  AppendValue(out, source);
+  AppendJsonText(out, source);
   out += R"(,"host":)";
-  AppendValue(out, host);
+  AppendJsonText(out, host);
   out += R"(,"topic":)";
-  AppendValue(out, m.topic);  // MQTT requires UTF-8 topics; a broker that sends others is still recorded
+  AppendJsonText(out, m.topic);  // MQTT requires UTF-8 topics; a broker that sends others is still recorded
   out += R"(,"qos":)";
   out += static_cast<char>('0' + m.qos);
   out += m.retain ? R"(,"retain":true)" : R"(,"retain":false)";
   if (!m.content_type.empty()) {
     out += R"(,"content_type":)";
-    AppendValue(out, m.content_type);
+    AppendJsonText(out, m.content_type);
   }
   if (!m.user_properties.empty()) {
     // Pairs, not an object: MQTT 5 allows a name to repeat, and order matters.
@@ -151,9 +137,9 @@ void JsonRecordEncoder::AppendMqttMessage(std::string& out, int64_t ts_ms, std::
       if (!first) out += ',';
       first = false;
       out += '[';
-      AppendValue(out, k);
+      AppendJsonText(out, k);
       out += ',';
-      AppendValue(out, v);
+      AppendJsonText(out, v);
       out += ']';
     }
     out += ']';
@@ -166,7 +152,7 @@ void JsonRecordEncoder::AppendMqttMessage(std::string& out, int64_t ts_ms, std::
     out += R"(,"message_bytes":)";
     out += std::to_string(m.message_bytes);
     out += R"(,"message_id":)";
-    AppendValue(out, m.message_id);
+    AppendJsonText(out, m.message_id);
     out += R"(,"payload":{"base64":")";
     AppendBase64(out, m.payload);
     out += "\"}}\n";
@@ -197,17 +183,29 @@ void JsonRecordEncoder::AppendLogLine(std::string& out, int64_t ts_ms, std::stri
     prefix_key_ += '\0';
     prefix_key_ += path;
     prefix_.assign(R"(,"source":)");
-    AppendValue(prefix_, source);
+    AppendJsonText(prefix_, source);
     prefix_ += R"(,"host":)";
-    AppendValue(prefix_, host);
+    AppendJsonText(prefix_, host);
     prefix_ += R"(,"path":)";
-    AppendValue(prefix_, path);
+    AppendJsonText(prefix_, path);
     prefix_ += R"(,"msg":)";
   }
   AppendTimestamp(out, ts_ms);
   out += prefix_;
-  AppendValue(out, line);
+  AppendJsonText(out, line);
   out += "}\n";
+}
+
+void AppendJsonText(std::string& out, std::string_view v) {
+  if (IsValidUtf8(v)) {
+    out += '"';
+    AppendJsonEscaped(out, v);
+    out += '"';
+  } else {
+    out += R"({"base64":")";
+    AppendBase64(out, v);
+    out += "\"}";
+  }
 }
 
 }  // namespace sluice

@@ -40,6 +40,10 @@ struct MqttRecordFields {
   std::string_view message_id;
 };
 
+// Appends a metadata value (source, host, path, topic) as a JSON string, or
+// {"base64":"..."} when it is not valid UTF-8 (a file name may be any bytes).
+void AppendJsonText(std::string& out, std::string_view v);
+
 // Appends `payload` as a JSON value by the rule above (no trailing newline).
 void AppendPayloadValue(std::string& out, std::string_view payload);
 

@@ -62,13 +62,7 @@ StreamWriter::StreamWriter(std::string source, const TransformTopology* topology
   if (topology != nullptr) {
     // The event records' host member, rendered once: {"ts":...,"host":...,<fields>}.
     host_member_ = R"("host":)";
-    if (IsValidUtf8(topology->host)) {
-      host_member_ += '"';
-      AppendJsonEscaped(host_member_, topology->host);
-      host_member_ += '"';
-    } else {
-      host_member_ += R"({"base64":")" + Base64(topology->host) + "\"}";
-    }
+    AppendJsonText(host_member_, topology->host);
     host_member_ += ',';
     if (auto c = topology->consumers.find(source_); c != topology->consumers.end()) {
       for (const std::string& t : c->second) {

@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/record/json_record.h"  // AppendJsonText, for events
 #include "agent/transforms/json_doc.h"
 #include "core/log/log.h"
 #include "core/metrics/metrics.h"

@@ -9,6 +9,7 @@
 #include "agent/buffer/batch_builder.h"
 #include "agent/buffer/buffer.h"
 #include "agent/record/json_record.h"
+#include "agent/transforms/transform_options.h"
 #include "core/util/thread_name.h"
 #include "core/util/utf8.h"
 #include "core/util/wall_clock.h"
@@ -16,16 +17,6 @@
 
 namespace sluice {
 namespace {
-
-void AppendGapString(std::string& out, std::string_view s) {
-  out += '"';
-  if (IsValidUtf8(s)) {
-    AppendJsonEscaped(out, s);
-  } else {
-    AppendBase64(out, s);
-  }
-  out += '"';
-}
 
 struct GapClock {
   std::string source;
@@ -45,7 +36,7 @@ class GapsState {
                                             "Records of keys beyond max_keys, not watched", {{"transform", ctx.name}});
     }
     host_member_ = R"("host":)";
-    AppendGapString(host_member_, ctx.host);
+    AppendJsonText(host_member_, ctx.host);
     const auto tick =
         std::clamp(config_.expect_every / 4, std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
     watcher_ = std::jthread([this, tick](std::stop_token stop) { Watch(stop, tick); });
@@ -85,11 +76,11 @@ class GapsState {
  private:
   std::string Members(std::string_view kind, const GapClock& c) const {
     std::string e = R"("event":")" + std::string(kind) + R"(","transform":)";
-    AppendGapString(e, ctx_.name);
+    AppendJsonText(e, ctx_.name);
     e += R"(,"source":)";
-    AppendGapString(e, c.source);
+    AppendJsonText(e, c.source);
     e += R"(,"key":)";
-    AppendGapString(e, c.key);
+    AppendJsonText(e, c.key);
     e += R"(,"last_seen":")" + FormatTimestampMs(c.last_ms) + R"(","expect_every_ms":)" +
          std::to_string(config_.expect_every.count());
     return e;
@@ -195,24 +186,12 @@ class GapsFactory final : public TransformFactory {
 GapsConfig ParseGapsConfig(TableReader& r) {
   GapsConfig c;
   c.expect_every = r.Duration("expect_every", "10s", "a key silent this long is a gap", std::chrono::milliseconds(100));
-  if (std::optional<std::string> k =
-          r.OptionalString("key", "the field whose value is the key (default: topic or path)")) {
-    Result<JsonPath> p = ParseJsonPath(*k);
-    if (!p.ok()) r.Fail("key", p.status().message());
-    c.key = std::move(p).value();
-  }
-  c.topics = r.Strings("topics", {}, "MQTT topic filters to watch (default: every record)");
-  for (const std::string& t : c.topics) {
-    if (std::string problem = TopicFilterProblem(t); !problem.empty()) r.Fail("topics", problem + ": \"" + t + "\"");
-  }
+  c.key = OptionalFieldPath(r, "key", "the field whose value is the key (default: topic or path)");
+  c.topics = TopicFilters(r, "MQTT topic filters to watch (default: every record)");
   c.max_keys = static_cast<uint64_t>(r.Int("max_keys", 100'000, 1, 100'000'000, "keys watched at most"));
   return c;
 }
 
-TransformBuilder MakeGapsTransform(GapsConfig config) {
-  return [config](const TransformContext& ctx) -> Result<std::unique_ptr<TransformFactory>> {
-    return std::unique_ptr<TransformFactory>(std::make_unique<GapsFactory>(config, ctx));
-  };
-}
+TransformBuilder MakeGapsTransform(GapsConfig config) { return FactoryBuilder<GapsFactory>(std::move(config)); }
 
 }  // namespace sluice

@@ -3,6 +3,7 @@
 #include "agent/transforms/parse/csv_parser.h"
 #include "agent/transforms/parse/logfmt_parser.h"
 #include "agent/transforms/parse/regex_line_parser.h"
+#include "agent/transforms/transform_options.h"
 
 namespace sluice {
 namespace {
@@ -139,7 +140,8 @@ ParseConfig ParseParseConfig(TableReader& r) {
   c.format = r.Enum("format", "json", {"json", "logfmt", "regex", "csv"}, "how the text is read");
   if (c.format == "regex") {
     c.pattern = r.RequiredString("pattern", "a PCRE2 regular expression whose named groups are the fields");
-    if (Result<RegexLineParser> p = RegexLineParser::Create(c.pattern); !p.ok()) r.Fail("pattern", p.status().message());
+    if (Result<RegexLineParser> p = RegexLineParser::Create(c.pattern); !p.ok())
+      r.Fail("pattern", p.status().message());
   }
   if (c.format == "csv") {
     c.columns = r.RequiredStrings("columns", "the fields' names, in the order of the columns");
@@ -149,11 +151,7 @@ ParseConfig ParseParseConfig(TableReader& r) {
       r.Fail(m.find("delimiter") != std::string::npos ? "delimiter" : "columns", m);
     }
   }
-  if (std::optional<std::string> f = r.OptionalString("field", "the text to parse (default: msg, else payload)")) {
-    Result<JsonPath> p = ParseJsonPath(*f);
-    if (!p.ok()) r.Fail("field", p.status().message());
-    c.field = std::move(p).value();
-  }
+  c.field = OptionalFieldPath(r, "field", "the text to parse (default: msg, else payload)");
   c.target = r.String("target", "fields", "the top-level key that receives the parsed fields");
   if (c.target.empty() || c.target.find('.') != std::string::npos) {
     r.Fail("target", "must be one top-level key (no dots), e.g. \"fields\"");
@@ -165,10 +163,6 @@ ParseConfig ParseParseConfig(TableReader& r) {
   return c;
 }
 
-TransformBuilder MakeParseTransform(ParseConfig config) {
-  return [config](const TransformContext& ctx) -> Result<std::unique_ptr<TransformFactory>> {
-    return std::unique_ptr<TransformFactory>(std::make_unique<ParseFactory>(config, ctx));
-  };
-}
+TransformBuilder MakeParseTransform(ParseConfig config) { return FactoryBuilder<ParseFactory>(std::move(config)); }
 
 }  // namespace sluice

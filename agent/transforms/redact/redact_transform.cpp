@@ -1,6 +1,7 @@
 #include "agent/transforms/redact/redact_transform.h"
 
 #include "agent/transforms/redact/text_redactor.h"
+#include "agent/transforms/transform_options.h"
 #include "core/util/utf8.h"
 
 namespace sluice {
@@ -94,14 +95,8 @@ class RedactFactory final : public TransformFactory {
 
 RedactConfig ParseRedactConfig(TableReader& r) {
   RedactConfig c;
-  for (const std::string& f : r.Strings("fields", {}, "fields removed or masked, e.g. \"fields.password\"")) {
-    Result<JsonPath> p = ParseJsonPath(f);
-    if (!p.ok()) r.Fail("fields", p.status().message());
-    if (p->size() == 1 && (p->front() == "ts" || p->front() == "source" || p->front() == "host")) {
-      r.Fail("fields", "\"" + f + "\" is part of every record's envelope and cannot be redacted");
-    }
-    c.fields.push_back(std::move(p).value());
-  }
+  c.fields =
+      FieldPaths(r, "fields", {}, "fields removed or masked, e.g. \"fields.password\"", /*refuse_envelope=*/true);
   const std::string mode = r.Enum("mode", "remove", {"remove", "mask"}, "what happens to a named field");
   c.remove = mode == "remove";
   const std::optional<std::string> mask =
@@ -115,19 +110,11 @@ RedactConfig ParseRedactConfig(TableReader& r) {
   if (!c.patterns.empty()) {
     if (Result<TextRedactor> t = TextRedactor::Create(c.patterns); !t.ok()) r.Fail("patterns", t.status().message());
   }
-  for (const std::string& f : r.Strings("in", {"msg", "payload", "fields"}, "where patterns are searched")) {
-    Result<JsonPath> p = ParseJsonPath(f);
-    if (!p.ok()) r.Fail("in", p.status().message());
-    c.in.push_back(std::move(p).value());
-  }
+  c.in = FieldPaths(r, "in", {"msg", "payload", "fields"}, "where patterns are searched", /*refuse_envelope=*/false);
   if (c.fields.empty() && c.patterns.empty()) r.Fail("", "name fields or patterns to redact");
   return c;
 }
 
-TransformBuilder MakeRedactTransform(RedactConfig config) {
-  return [config](const TransformContext& ctx) -> Result<std::unique_ptr<TransformFactory>> {
-    return std::unique_ptr<TransformFactory>(std::make_unique<RedactFactory>(config, ctx));
-  };
-}
+TransformBuilder MakeRedactTransform(RedactConfig config) { return FactoryBuilder<RedactFactory>(std::move(config)); }
 
 }  // namespace sluice

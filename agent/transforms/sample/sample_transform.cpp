@@ -2,6 +2,8 @@
 
 #include <atomic>
 
+#include "agent/transforms/transform_options.h"
+
 namespace sluice {
 namespace {
 
@@ -20,7 +22,7 @@ class SampleTransform final : public Transform {
 
 class SampleFactory final : public TransformFactory {
  public:
-  explicit SampleFactory(uint64_t rate) : rate_(rate) {}
+  SampleFactory(const SampleConfig& config, const TransformContext&) : rate_(config.rate) {}
   std::unique_ptr<Transform> NewInstance() override { return std::make_unique<SampleTransform>(rate_, seen_); }
 
  private:
@@ -36,10 +38,6 @@ SampleConfig ParseSampleConfig(TableReader& r) {
   return c;
 }
 
-TransformBuilder MakeSampleTransform(SampleConfig config) {
-  return [config](const TransformContext&) -> Result<std::unique_ptr<TransformFactory>> {
-    return std::unique_ptr<TransformFactory>(std::make_unique<SampleFactory>(config.rate));
-  };
-}
+TransformBuilder MakeSampleTransform(SampleConfig config) { return FactoryBuilder<SampleFactory>(config); }
 
 }  // namespace sluice

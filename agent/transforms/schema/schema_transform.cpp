@@ -4,6 +4,7 @@
 #include <mutex>
 #include <set>
 
+#include "agent/transforms/transform_options.h"
 #include "core/util/utf8.h"
 #include "protocols/mqtt/mqtt_topic.h"
 
@@ -51,16 +52,6 @@ Shape DecodeShape(std::string_view text) {
   return shape;
 }
 
-void AppendJsonStr(std::string& out, std::string_view s) {
-  out += '"';
-  if (IsValidUtf8(s)) {
-    AppendJsonEscaped(out, s);
-  } else {
-    AppendBase64(out, s);  // a key that is not UTF-8 cannot come from simdjson; kept safe anyway
-  }
-  out += '"';
-}
-
 struct KnownShape {
   bool seen = false;
   uint64_t hash = 0;
@@ -102,12 +93,12 @@ class SchemaState {
         auto it = known.shape.find(path);
         if (it == known.shape.end()) {
           added += std::string(added.empty() ? "" : ",") + R"({"field":)";
-          AppendJsonStr(added, path);
+          AppendJsonText(added, path);
           added += R"(,"type":")" + type + "\"}";
           ++n_added;
         } else if (it->second != type) {
           changed += std::string(changed.empty() ? "" : ",") + R"({"field":)";
-          AppendJsonStr(changed, path);
+          AppendJsonText(changed, path);
           changed += R"(,"from":")" + it->second + R"(","to":")" + type + "\"}";
           ++n_changed;
         }
@@ -115,7 +106,7 @@ class SchemaState {
       for (const auto& [path, type] : known.shape) {
         if (shape.count(path) == 0) {
           removed += std::string(removed.empty() ? "" : ",") + R"({"field":)";
-          AppendJsonStr(removed, path);
+          AppendJsonText(removed, path);
           removed += R"(,"type":")" + type + "\"}";
           ++n_removed;
         }
@@ -124,16 +115,16 @@ class SchemaState {
       if (removed_ != nullptr) removed_->Inc(n_removed);
       if (changed_ != nullptr) changed_->Inc(n_changed);
       std::string e = R"("event":"schema_change","transform":)";
-      AppendJsonStr(e, name_);
+      AppendJsonText(e, name_);
       e += R"(,"source":)";
-      AppendJsonStr(e, r.source);
+      AppendJsonText(e, r.source);
       if (!topic.empty()) {
         e += R"(,"origin":)";
-        AppendJsonStr(e, topic);
+        AppendJsonText(e, topic);
       }
       if (!filter.empty()) {
         e += R"(,"filter":)";
-        AppendJsonStr(e, filter);
+        AppendJsonText(e, filter);
       }
       e += R"(,"added":[)" + added + R"(],"removed":[)" + removed + R"(],"changed":[)" + changed + "]";
       event = std::move(e);
@@ -216,22 +207,11 @@ class SchemaFactory final : public TransformFactory {
 
 SchemaConfig ParseSchemaConfig(TableReader& r) {
   SchemaConfig c;
-  if (std::optional<std::string> f = r.OptionalString("field", "the JSON watched (default: payload, else fields)")) {
-    Result<JsonPath> p = ParseJsonPath(*f);
-    if (!p.ok()) r.Fail("field", p.status().message());
-    c.field = std::move(p).value();
-  }
-  c.topics = r.Strings("topics", {}, "MQTT topic filters, each with a shape of its own (default: one per source)");
-  for (const std::string& t : c.topics) {
-    if (std::string problem = TopicFilterProblem(t); !problem.empty()) r.Fail("topics", problem + ": \"" + t + "\"");
-  }
+  c.field = OptionalFieldPath(r, "field", "the JSON watched (default: payload, else fields)");
+  c.topics = TopicFilters(r, "MQTT topic filters, each with a shape of its own (default: one per source)");
   return c;
 }
 
-TransformBuilder MakeSchemaTransform(SchemaConfig config) {
-  return [config](const TransformContext& ctx) -> Result<std::unique_ptr<TransformFactory>> {
-    return std::unique_ptr<TransformFactory>(std::make_unique<SchemaFactory>(config, ctx));
-  };
-}
+TransformBuilder MakeSchemaTransform(SchemaConfig config) { return FactoryBuilder<SchemaFactory>(std::move(config)); }
 
 }  // namespace sluice

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "agent/transforms/transform_options.h"
+
 namespace sluice {
 namespace {
 
@@ -72,7 +74,7 @@ class ThrottleTransform final : public Transform {
 
 class ThrottleFactory final : public TransformFactory {
  public:
-  explicit ThrottleFactory(const ThrottleConfig& config) : config_(config), state_(config) {}
+  ThrottleFactory(const ThrottleConfig& config, const TransformContext&) : config_(config), state_(config) {}
   std::unique_ptr<Transform> NewInstance() override { return std::make_unique<ThrottleTransform>(config_, state_); }
 
  private:
@@ -87,20 +89,13 @@ ThrottleConfig ParseThrottleConfig(TableReader& r) {
   c.rate = static_cast<double>(r.Int("rate", 100, 1, 100'000'000, "records per second per key"));
   c.burst = static_cast<double>(
       r.Int("burst", static_cast<int64_t>(c.rate), 1, 1'000'000'000, "records a key may send at once (default: rate)"));
-  if (std::optional<std::string> k =
-          r.OptionalString("key", "the field whose value is the key (default: path or topic)")) {
-    Result<JsonPath> p = ParseJsonPath(*k);
-    if (!p.ok()) r.Fail("key", p.status().message());
-    c.key = std::move(p).value();
-  }
+  c.key = OptionalFieldPath(r, "key", "the field whose value is the key (default: path or topic)");
   c.max_keys = static_cast<uint64_t>(r.Int("max_keys", 100'000, 1, 100'000'000, "keys tracked at most"));
   return c;
 }
 
 TransformBuilder MakeThrottleTransform(ThrottleConfig config) {
-  return [config](const TransformContext&) -> Result<std::unique_ptr<TransformFactory>> {
-    return std::unique_ptr<TransformFactory>(std::make_unique<ThrottleFactory>(config));
-  };
+  return FactoryBuilder<ThrottleFactory>(std::move(config));
 }
 
 }  // namespace sluice

@@ -1,6 +1,7 @@
 #include "agent/transforms/tokenize/tokenize_transform.h"
 
 #include "agent/transforms/tokenize/hmac_tokenizer.h"
+#include "agent/transforms/transform_options.h"
 #include "core/util/secret_file.h"
 #include "core/util/utf8.h"
 
@@ -77,14 +78,9 @@ class TokenizeFactory final : public TransformFactory {
 
 TokenizeConfig ParseTokenizeConfig(TableReader& r) {
   TokenizeConfig c;
-  for (const std::string& f : r.RequiredStrings("fields", "the fields replaced by tokens, e.g. \"fields.user\"")) {
-    Result<JsonPath> p = ParseJsonPath(f);
-    if (!p.ok()) r.Fail("fields", p.status().message());
-    if (p->size() == 1 && (p->front() == "ts" || p->front() == "source" || p->front() == "host")) {
-      r.Fail("fields", "\"" + f + "\" is part of every record's envelope and cannot be tokenized");
-    }
-    c.fields.push_back(std::move(p).value());
-  }
+  if (!r.Has("fields")) r.Fail("fields", "name the fields to tokenize, e.g. [\"fields.user\"]");
+  c.fields =
+      FieldPaths(r, "fields", {}, "the fields replaced by tokens, e.g. \"fields.user\"", /*refuse_envelope=*/true);
   if (c.fields.empty()) r.Fail("fields", "name at least one field");
   c.key_file = r.RequiredString("key_file", "file whose first line is the HMAC key (at least 16 bytes)");
   r.RequireReadable("key_file", c.key_file);

@@ -396,7 +396,7 @@ target = "parsed"
   CHECK(out["kv"][1]["fields"] == nlohmann::json::parse(R"({"ann,login,12":true})"));
   CHECK(out["kv"][2]["fields"] == nlohmann::json::parse(R"({"INFO":true,"bob":true,"logged":true,"in":true})"));
   CHECK(out["cols"][1]["fields"] == nlohmann::json::parse(R"({"user":"ann","action":"login","ms":"12"})"));
-  CHECK(out["cols"][1]["msg"] == "ann,login,12");  // keep_original
+  CHECK(out["cols"][1]["msg"] == "ann,login,12");                                    // keep_original
   CHECK(out["cols"][0]["msg"] == R"(level=info user=ann msg="hello there" debug)");  // 1 field, not 3
   CHECK_FALSE(out["cols"][0].contains("fields"));
   CHECK(out["re"][2]["parsed"] == nlohmann::json::parse(R"({"level":"INFO","user":"bob","rest":"logged in"})"));
