@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Writes tests/test_costs.cmake from ctest JUnit reports (scripts/test.sh
 writes build/<preset>/junit.xml): each test that took at least --min seconds
-gets its time as its COST, so ctest starts the long tests first.
+gets its time as its COST, so ctest starts the long tests first. The
+longest (--heavy) also share a RESOURCE_LOCK: they are the CPU-bound ones
+(a 4 GiB file, 100,000 Kinesis records through an emulator), and two of them
+side by side on the 2-core CI machine each took three times as long as
+next to a test that mostly waits.
 
 Usage: scripts/test_costs.py build/asan/junit.xml [build/release/junit.xml ...]
 A test's cost is its longest time across the reports."""
@@ -12,6 +16,8 @@ import xml.etree.ElementTree as ET
 parser = argparse.ArgumentParser()
 parser.add_argument("reports", nargs="+")
 parser.add_argument("--min", type=float, default=5.0, help="seconds; shorter tests are left out")
+parser.add_argument("--heavy", type=float, default=45.0,
+                    help="seconds; tests at least this long share one RESOURCE_LOCK, so two never run at once")
 args = parser.parse_args()
 
 costs = {}
@@ -27,6 +33,7 @@ for name, cost in sorted(costs.items(), key=lambda kv: -kv[1]):
     if cost < args.min:
         continue
     escaped = name.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace(";", "\\;")
-    lines.append(f'set_tests_properties("{escaped}" PROPERTIES COST {cost:.0f})')
+    lock = " RESOURCE_LOCK cpu_heavy" if cost >= args.heavy else ""
+    lines.append(f'set_tests_properties("{escaped}" PROPERTIES COST {cost:.0f}{lock})')
 out.write_text("\n".join(lines) + "\n")
 print(f"{out}: {len(lines) - 2} tests")
