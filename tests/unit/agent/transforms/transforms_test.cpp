@@ -96,6 +96,8 @@ class Pipeline {
   JsonRecordEncoder encoder_;
 };
 
+void WriteFileForTest(const std::filesystem::path& path, const std::string& text) { std::ofstream(path) << text; }
+
 }  // namespace
 
 TEST_CASE("transforms: HMAC tokens match RFC 4231's test vector", "[unit][transforms]") {
@@ -347,6 +349,23 @@ TEST_CASE("transforms: configuration errors name the transform and the problem",
   CHECK_THAT(error_of("[transforms.g]\ntype = \"gaps\"\ninputs = [\"app\"]\ntopics = [\"a/#/b\"]\n", R"(["_events"])"),
              Catch::Contains("transforms.g.topics"));
   CHECK_THAT(error_of("", R"(["app", "_events"])"), Catch::Contains("there is none"));
+  test::TempDir keys;
+  WriteFileForTest(keys / "short", "short\n");
+  CHECK_THAT(error_of("[transforms.t]\ntype = \"tokenize\"\ninputs = [\"app\"]\nfields = [\"msg\"]\nkey_file = \"" +
+                          (keys / "short").string() + "\"\n",
+                      R"(["t"])"),
+             Catch::Contains("transforms.t.key_file") && Catch::Contains("use at least 16"));
+  CHECK_THAT(error_of("[transforms.s]\ntype = \"throttle\"\ninputs = [\"app\"]\nrate = 0\n", R"(["s"])"),
+             Catch::Contains("transforms.s.rate"));
+  CHECK_THAT(error_of("[transforms.r]\ntype = \"parse\"\ninputs = [\"app\"]\nformat = \"regex\"\npattern = \"(a\"\n",
+                      R"(["r"])"),
+             Catch::Contains("transforms.r.pattern"));
+  CHECK_THAT(error_of("[transforms.c]\ntype = \"parse\"\ninputs = [\"app\"]\nformat = \"csv\"\n", R"(["c"])"),
+             Catch::Contains("missing required key 'columns'"));
+  CHECK_THAT(error_of("[transforms.x]\ntype = \"redact\"\ninputs = [\"app\"]\npatterns = [\"[\"]\n", R"(["x"])"),
+             Catch::Contains("transforms.x.patterns"));
+  CHECK_THAT(error_of("[transforms.x]\ntype = \"redact\"\ninputs = [\"app\"]\n", R"(["x"])"),
+             Catch::Contains("name fields or patterns"));
   CHECK(error_of("[transforms.d]\ntype = \"schema\"\ninputs = [\"app\"]\n", R"(["app", "_events"])").empty());
 }
 
