@@ -9,7 +9,7 @@ packages=(
   # libraries (DESIGN.md: Dependencies)
   libzstd-dev zlib1g-dev libsqlite3-dev libssl-dev libsodium-dev
   libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  catch2
+  catch2 libcpp-httplib-dev  # the HTTP sink's tests and bench/agent_http.sh serve with it
   libpaho-mqttpp-dev libpaho-mqtt-dev libcurl4-openssl-dev libssh-dev
   librdkafka-dev libxxhash-dev libunistring-dev libpugixml-dev
   libsimdjson-dev  # the transforms read records with it (agent/transforms/json_doc.h)

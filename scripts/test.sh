@@ -7,8 +7,8 @@
 # The ASan build compiles at the lowest CPU priority while the release tests
 # run: those tests spend much of their time waiting on servers, disks and
 # timers, and that idle CPU is most of a 2-core machine's ASan build. At nice
-# 19 the compiler gets a core only when the tests leave it idle, so the tests
-# see the machine as before.
+# 19 (for its processes and its scheduler autogroup) the compiler gets a core
+# only when the tests leave it idle, so the tests see the machine as before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +26,12 @@ stop_asan_build() {
 if [ "${SLUICE_SKIP_ASAN:-0}" != "1" ]; then
   mkdir -p build
   # setsid: its own process group, so stop_asan_build ends the compilers too.
-  setsid nice -n 19 bash scripts/build.sh asan >"$asan_log" 2>&1 &
+  # A new session is also a new scheduler autogroup (sched_autogroup_enabled),
+  # which competes with the tests' group as an equal whatever its processes'
+  # nice: the group's own nice must be lowered too, or the build takes half
+  # the CPU from the tests.
+  setsid bash -c 'echo 19 >/proc/self/autogroup 2>/dev/null || true; exec nice -n 19 bash scripts/build.sh asan' \
+    >"$asan_log" 2>&1 &
   asan_build_pid=$!
   trap stop_asan_build EXIT
 fi

@@ -1,7 +1,7 @@
 #include "agent/record/json_record.h"
 
 #include <chrono>
-
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/util/utf8.h"
@@ -54,16 +54,20 @@ size_t RenderTimestamp(char* buf, int64_t epoch_ms) {
 bool MayStartJson(std::string_view s) {
   for (char c : s) {
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-    return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' ||
-           c == 'n';
+    return c == '{' || c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' || c == 'n';
   }
   return false;
 }
 
-// Appends valid JSON text with the line breaks between its tokens turned into
-// spaces (inside strings they are always escaped, or the text is not JSON), so
-// a pretty-printed payload stays one JSON Lines record, otherwise byte for byte.
+}  // namespace
+
 void AppendJsonOneLine(std::string& out, std::string_view json) {
+  // Two memchr passes: find_first_of tests each byte against the set, several times slower.
+  if (std::memchr(json.data(), '\n', json.size()) == nullptr &&
+      std::memchr(json.data(), '\r', json.size()) == nullptr) {
+    out += json;
+    return;
+  }
   bool in_string = false;
   bool escaped = false;
   for (char c : json) {
@@ -83,8 +87,6 @@ void AppendJsonOneLine(std::string& out, std::string_view json) {
     out += c;
   }
 }
-
-}  // namespace
 
 void AppendPayloadValue(std::string& out, std::string_view payload) {
   if (!IsValidUtf8(payload)) {
@@ -168,14 +170,13 @@ std::string FormatTimestampMs(int64_t epoch_ms) {
   return std::string(buf, RenderTimestamp(buf, epoch_ms));
 }
 
-void JsonRecordEncoder::AppendLogLine(std::string& out, int64_t ts_ms, std::string_view source,
-                                      std::string_view host, std::string_view path, std::string_view line) {
+void JsonRecordEncoder::AppendLogLine(std::string& out, int64_t ts_ms, std::string_view source, std::string_view host,
+                                      std::string_view path, std::string_view line) {
   const std::string_view key(prefix_key_);
-  const bool same_prefix = key.size() == source.size() + host.size() + path.size() + 2 &&
-                           key.substr(0, source.size()) == source && key[source.size()] == '\0' &&
-                           key.substr(source.size() + 1, host.size()) == host &&
-                           key[source.size() + 1 + host.size()] == '\0' &&
-                           key.substr(source.size() + host.size() + 2) == path;
+  const bool same_prefix =
+      key.size() == source.size() + host.size() + path.size() + 2 && key.substr(0, source.size()) == source &&
+      key[source.size()] == '\0' && key.substr(source.size() + 1, host.size()) == host &&
+      key[source.size() + 1 + host.size()] == '\0' && key.substr(source.size() + host.size() + 2) == path;
   if (!same_prefix) {
     prefix_key_.assign(source);
     prefix_key_ += '\0';

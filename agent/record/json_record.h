@@ -44,6 +44,11 @@ struct MqttRecordFields {
 // {"base64":"..."} when it is not valid UTF-8 (a file name may be any bytes).
 void AppendJsonText(std::string& out, std::string_view v);
 
+// Appends valid JSON text with the line breaks between its tokens turned into
+// spaces (inside strings they are always escaped, or the text is not JSON), so
+// a pretty-printed value stays one JSON Lines record, otherwise byte for byte.
+void AppendJsonOneLine(std::string& out, std::string_view json);
+
 // Appends `payload` as a JSON value by the rule above (no trailing newline).
 void AppendPayloadValue(std::string& out, std::string_view payload);
 

@@ -2,11 +2,15 @@
 
 #include <simdjson.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <charconv>
 #include <cstring>
-#include <deque>
 #include <type_traits>
 
+#include "agent/record/json_record.h"
 #include "core/util/utf8.h"
 
 namespace sluice {
@@ -17,28 +21,87 @@ using simdjson::dom::element_type;
 static_assert(sizeof(element) <= 16 && alignof(element) <= 8);
 static_assert(std::is_trivially_copyable_v<element>);
 
-struct JsonParsers::Impl {
-  std::vector<std::unique_ptr<simdjson::dom::parser>> parsers;
-  size_t used = 0;
+namespace {
+bool HasLineBreaks(std::string_view t) {
+  return std::memchr(t.data(), '\n', t.size()) != nullptr || std::memchr(t.data(), '\r', t.size()) != nullptr;
+}
 
-  simdjson::dom::parser& Next() {
-    if (used == parsers.size()) parsers.push_back(std::make_unique<simdjson::dom::parser>());
-    return *parsers[used++];
+void Append(std::string& out, std::string_view text, bool breaks) {
+  if (breaks) {
+    AppendJsonOneLine(out, text);
+  } else {
+    out += text;
   }
-};
-
-JsonParsers::JsonParsers() : impl_(std::make_unique<Impl>()) {}
-JsonParsers::~JsonParsers() = default;
-void JsonParsers::Reset() { impl_->used = 0; }
+}
+}  // namespace
 
 struct JsonDoc::Edit {
   JsonPath path;
   bool remove = false;
   std::string raw;
+  bool breaks = false;  // raw has line breaks (between tokens) to turn into spaces when written
   // The raw text parsed, once something looks inside it.
   mutable bool parsed = false;
   mutable element parsed_root;
 };
+
+// Everything a record's documents hold lives here and is reused after Reset:
+// after the first records, reading and editing one allocates nothing but the
+// document's list of edits.
+struct JsonParsers::Impl {
+  struct Slot {
+    simdjson::dom::parser parser;
+    std::string text;  // the padded copy simdjson reads; its DOM's strings point into the parser
+  };
+  std::vector<std::unique_ptr<Slot>> slots;
+  size_t slots_used = 0;
+  std::vector<std::unique_ptr<JsonDoc::Edit>> edits;
+  size_t edits_used = 0;
+  std::vector<std::unique_ptr<std::string>> texts;  // containers Find rendered
+  size_t texts_used = 0;
+  // Write's lists of the edits below the value it writes, one range per level.
+  std::vector<const JsonDoc::Edit*> scratch;
+
+  // Parses `text` with the next free parser. The copy is ours to pad, so
+  // simdjson does not allocate a padded one per call; `kept` views it and
+  // stays valid, like the DOM, until Reset.
+  simdjson::error_code Parse(std::string_view text, element& root, std::string_view* kept = nullptr) {
+    if (slots_used == slots.size()) slots.push_back(std::make_unique<Slot>());
+    Slot& s = *slots[slots_used++];
+    s.text.assign(text);
+    s.text.append(simdjson::SIMDJSON_PADDING, '\0');
+    if (kept != nullptr) *kept = std::string_view(s.text.data(), text.size());
+    return s.parser.parse(s.text.data(), text.size(), false).get(root);
+  }
+
+  JsonDoc::Edit& NewEdit(const JsonPath& path, bool remove, std::string_view raw) {
+    if (edits_used == edits.size()) edits.push_back(std::make_unique<JsonDoc::Edit>());
+    JsonDoc::Edit& e = *edits[edits_used++];
+    e.path = path;  // reuses the vector's and the strings' capacity
+    e.remove = remove;
+    e.raw.assign(raw);
+    e.breaks = HasLineBreaks(raw);
+    e.parsed = false;
+    return e;
+  }
+
+  std::string& NewText() {
+    if (texts_used == texts.size()) texts.push_back(std::make_unique<std::string>());
+    std::string& t = *texts[texts_used++];
+    t.clear();
+    return t;
+  }
+
+  void Reset() {
+    slots_used = 0;
+    edits_used = 0;
+    texts_used = 0;
+  }
+};
+
+JsonParsers::JsonParsers() : impl_(std::make_unique<Impl>()) {}
+JsonParsers::~JsonParsers() = default;
+void JsonParsers::Reset() { impl_->Reset(); }
 
 namespace {
 
@@ -68,84 +131,125 @@ JsonType TypeOf(const element& e) {
   return JsonType::kNull;
 }
 
-template <class T>
-void AppendNumber(std::string& out, T v) {
-  char buf[40];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
 void AppendString(std::string& out, std::string_view s) {
   out += '"';
   AppendJsonEscaped(out, s);
   out += '"';
 }
 
-// Writes a subtree that no edit touches.
-void WritePlain(const element& e, std::string& out) {
-  switch (e.type()) {
-    case element_type::OBJECT: {
-      out += '{';
-      bool first = true;
-      const simdjson::dom::object obj = e.get_object().value_unsafe();  // a copy: the result is a temporary
-      for (simdjson::dom::key_value_pair kv : obj) {
-        if (!first) out += ',';
-        first = false;
-        AppendString(out, kv.key);
-        out += ':';
-        WritePlain(kv.value, out);
-      }
-      out += '}';
-      return;
-    }
-    case element_type::ARRAY: {
-      out += '[';
-      bool first = true;
-      const simdjson::dom::array arr = e.get_array().value_unsafe();  // a copy: the result is a temporary
-      for (element x : arr) {
-        if (!first) out += ',';
-        first = false;
-        WritePlain(x, out);
-      }
-      out += ']';
-      return;
-    }
-    case element_type::STRING:
-      AppendString(out, e.get_string().value_unsafe());
-      return;
-    case element_type::INT64:
-      AppendNumber(out, e.get_int64().value_unsafe());
-      return;
-    case element_type::UINT64:
-      AppendNumber(out, e.get_uint64().value_unsafe());
-      return;
-    case element_type::DOUBLE:
-      AppendNumber(out, e.get_double().value_unsafe());
-      return;
-    case element_type::BOOL:
-      out += e.get_bool().value_unsafe() ? "true" : "false";
-      return;
-    case element_type::NULL_VALUE:
-      out += "null";
-      return;
-  }
+// Where values begin and end in JSON text that simdjson has already
+// validated. Written here because simdjson 3.0's DOM keeps no source
+// positions; on valid text finding boundaries is all there is to do. Edited
+// records are written from their original text with the edited values
+// spliced in, so everything no transform touched (number spellings, escapes,
+// key order) leaves as it came.
+bool IsJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+size_t SkipSpace(std::string_view t, size_t i) {
+  while (i < t.size() && IsJsonSpace(t[i])) ++i;
+  return i;
 }
 
-// A scalar's text as Find reports it.
-std::string ScalarText(const element& e) {
-  switch (e.type()) {
-    case element_type::STRING:
-      return std::string(e.get_string().value_unsafe());
-    case element_type::OBJECT:
-    case element_type::ARRAY:
-      return {};
-    default: {
-      std::string out;
-      WritePlain(e, out);
-      return out;
+std::string_view TrimJson(std::string_view t) {
+  const size_t b = SkipSpace(t, 0);
+  size_t e = t.size();
+  while (e > b && IsJsonSpace(t[e - 1])) --e;
+  return t.substr(b, e - b);
+}
+
+// `i` at a string's opening quote; returns the index after its closing quote.
+// Sixteen bytes at a time where SSE2 is there: a log line in a msg is full of
+// escaped quotes, and stopping at each cost more than the rest of a write.
+// A block with a run of backslashes (an escaped backslash) is left to the
+// byte loop, which knows which of them escape.
+size_t SkipString(std::string_view t, size_t i) {
+  ++i;
+  const size_t n = t.size();
+#ifdef __SSE2__
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  unsigned carry = 0;  // 1: the last block ended with a backslash, which escapes this block's first byte
+  while (i + 16 <= n) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
+    const auto q = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)));
+    const auto b = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash)));
+    if ((b & (b << 1)) != 0 || (b & carry) != 0) break;
+    // Lone backslashes only: each escapes the byte after it.
+    const unsigned closing = q & ~((b << 1) | carry) & 0xFFFFu;
+    if (closing != 0) return i + static_cast<unsigned>(__builtin_ctz(closing)) + 1;
+    carry = (b >> 15) & 1u;
+    i += 16;
+  }
+  i += carry;
+#endif
+  for (; i < n; ++i) {
+    if (t[i] == '\\') {
+      ++i;
+    } else if (t[i] == '"') {
+      return i + 1;
     }
   }
+  return n;
 }
+
+// `i` at a value's first byte; returns the index after its last.
+size_t SkipValue(std::string_view t, size_t i) {
+  if (i >= t.size()) return i;
+  if (t[i] == '"') return SkipString(t, i);
+  if (t[i] == '{' || t[i] == '[') {
+    int depth = 0;
+    while (i < t.size()) {
+      const char c = t[i];
+      if (c == '"') {
+        i = SkipString(t, i);
+        continue;
+      }
+      if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
+        return i + 1;
+      }
+      ++i;
+    }
+    return i;
+  }
+  while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && !IsJsonSpace(t[i])) ++i;
+  return i;
+}
+
+// Steps through an object's members or an array's elements in their text, in
+// step with simdjson's iteration of the same container (both in document order).
+class SpanCursor {
+ public:
+  explicit SpanCursor(std::string_view container) : t_(container), i_(SkipSpace(container, 0) + 1) {}
+
+  // The next member: its key as written (with quotes) and its value's text.
+  void NextMember(std::string_view& key, std::string_view& value) {
+    Separator();
+    const size_t k = i_;
+    i_ = SkipString(t_, i_);
+    key = t_.substr(k, i_ - k);
+    i_ = SkipSpace(t_, SkipSpace(t_, i_) + 1);  // past the ':'
+    value = Value();
+  }
+  std::string_view NextElement() {
+    Separator();
+    return Value();
+  }
+
+ private:
+  void Separator() {
+    i_ = SkipSpace(t_, i_);
+    if (i_ < t_.size() && t_[i_] == ',') i_ = SkipSpace(t_, i_ + 1);
+  }
+  std::string_view Value() {
+    const size_t v = i_;
+    i_ = SkipValue(t_, i_);
+    return t_.substr(v, i_ - v);
+  }
+  std::string_view t_;
+  size_t i_;
+};
 
 std::optional<size_t> ParseIndex(std::string_view s) {
   size_t v = 0;
@@ -171,13 +275,42 @@ std::optional<element> Child(const element& e, std::string_view key) {
   return std::nullopt;
 }
 
+// The text of `parent`'s child `key` (a member's value, or an element by
+// index), `text` being the parent's own; empty when there is none.
+std::string_view ChildText(const element& parent, std::string_view text, std::string_view key) {
+  SpanCursor cursor(text);
+  if (parent.type() == element_type::OBJECT) {
+    const simdjson::dom::object obj = parent.get_object().value_unsafe();  // a copy: the result is a temporary
+    for (simdjson::dom::key_value_pair kv : obj) {
+      std::string_view key_text;
+      std::string_view value;
+      cursor.NextMember(key_text, value);
+      if (kv.key == key) return value;  // the first of duplicates, as at_key finds it
+    }
+    return {};
+  }
+  if (parent.type() == element_type::ARRAY) {
+    const std::optional<size_t> index = ParseIndex(key);
+    const simdjson::dom::array arr = parent.get_array().value_unsafe();  // a copy: the result is a temporary
+    if (!index || *index >= arr.size()) return {};
+    for (size_t i = 0; i < *index; ++i) cursor.NextElement();
+    return cursor.NextElement();
+  }
+  return {};
+}
+
+// True when the first `len` components of `a` and `b` are equal (both have as many).
 template <class P>
-bool IsPrefix(const P& prefix, const JsonPath& path) {
-  if (prefix.size() > path.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (prefix[i] != path[i]) return false;
+bool SamePrefix(const P& a, const JsonPath& b, size_t len) {
+  for (size_t i = 0; i < len; ++i) {
+    if (a[i] != b[i]) return false;
   }
   return true;
+}
+
+template <class P>
+bool IsPrefix(const P& prefix, const JsonPath& path) {
+  return prefix.size() <= path.size() && SamePrefix(prefix, path, prefix.size());
 }
 
 }  // namespace
@@ -186,48 +319,49 @@ bool IsPrefix(const P& prefix, const JsonPath& path) {
 struct JsonDoc::Walker {
   const JsonDoc& doc;
 
+  JsonParsers::Impl& pool() const { return doc.parsers_->impl(); }
+
+  // The edit at exactly the first `len` components of `path`.
   template <class P>
-  const Edit* At(const P& path) const {
-    for (const auto& e : doc.edits_) {
-      if (e->path.size() == path.size() && IsPrefix(path, e->path)) return e.get();
+  const Edit* At(const P& path, size_t len) const {
+    for (const Edit* e : doc.edits_) {
+      if (e->path.size() == len && SamePrefix(path, e->path, len)) return e;
     }
     return nullptr;
-  }
-  template <class P>
-  bool AnyBelow(const P& path) const {
-    for (const auto& e : doc.edits_) {
-      if (e->path.size() > path.size() && IsPrefix(path, e->path)) return true;
-    }
-    return false;
   }
 
   std::optional<element> Parsed(const Edit& e) const {
     if (!e.parsed) {
-      simdjson::dom::parser& p = doc.parsers_->impl().Next();
-      if (p.parse(e.raw.data(), e.raw.size()).get(e.parsed_root) != simdjson::SUCCESS) return std::nullopt;
+      if (pool().Parse(e.raw, e.parsed_root) != simdjson::SUCCESS) return std::nullopt;
       e.parsed = true;
     }
     return e.parsed_root;
   }
 
-  // The element at `path`, edits applied.
-  std::optional<element> Resolve(const JsonPath& path) const {
+  // The element at the first `len` components of `path`, edits applied, and
+  // when asked its text (which costs a scan of the text on the way down).
+  std::optional<element> Resolve(const JsonPath& path, size_t len, std::string_view* text = nullptr) const {
     element cur = LoadElement(doc.root_);
-    std::vector<std::string_view> prefix;
-    for (const std::string& key : path) {
-      prefix.push_back(key);
-      if (const Edit* e = At(prefix)) {
+    std::string_view cur_text = doc.text_;
+    for (size_t i = 0; i < len; ++i) {
+      if (const Edit* e = At(path, i + 1)) {
         if (e->remove) return std::nullopt;
         std::optional<element> p = Parsed(*e);
         if (!p) return std::nullopt;
         cur = *p;
+        cur_text = TrimJson(e->raw);
         continue;
       }
-      std::optional<element> c = Child(cur, key);
+      std::optional<element> c = Child(cur, path[i]);
       if (!c) return std::nullopt;
+      if (text != nullptr) cur_text = ChildText(cur, cur_text, path[i]);
       cur = *c;
     }
+    if (text != nullptr) *text = cur_text;
     return cur;
+  }
+  std::optional<element> Resolve(const JsonPath& path, std::string_view* text = nullptr) const {
+    return Resolve(path, path.size(), text);
   }
 
   // Calls fn(key, child) for the effective children of `e` at `path`.
@@ -236,7 +370,7 @@ struct JsonDoc::Walker {
       const simdjson::dom::object obj = e.get_object().value_unsafe();
       for (simdjson::dom::key_value_pair kv : obj) {
         path.emplace_back(kv.key);
-        if (const Edit* ed = At(path)) {
+        if (const Edit* ed = At(path, path.size())) {
           if (!ed->remove) {
             if (std::optional<element> p = Parsed(*ed)) fn(*p);
           }
@@ -245,7 +379,7 @@ struct JsonDoc::Walker {
         }
         path.pop_back();
       }
-      for (const auto& ed : doc.edits_) {
+      for (const Edit* ed : doc.edits_) {
         if (ed->remove || ed->path.size() != path.size() + 1 || !IsPrefix(path, ed->path)) continue;
         element existing;
         if (obj.at_key(ed->path.back()).get(existing) == simdjson::SUCCESS) continue;
@@ -258,7 +392,7 @@ struct JsonDoc::Walker {
       const simdjson::dom::array arr = e.get_array().value_unsafe();  // a copy: the result is a temporary
       for (element x : arr) {
         path.push_back(std::to_string(i++));
-        if (const Edit* ed = At(path)) {
+        if (const Edit* ed = At(path, path.size())) {
           if (!ed->remove) {
             if (std::optional<element> p = Parsed(*ed)) fn(*p);
           }
@@ -270,46 +404,109 @@ struct JsonDoc::Walker {
     }
   }
 
-  void Write(const element& e, std::vector<std::string_view>& path, std::deque<std::string>& index_names,
+  // Pushes onto the scratch list the edits of [first, last) that lie below
+  // `depth` under the child `matches` picks; returns their range and sets
+  // `at` to the edit of the child itself. (An edit at a path drops the
+  // earlier ones at and below it, so those below `at` came after it and
+  // apply to its value.)
+  template <class Matches>
+  std::pair<size_t, size_t> ChildEdits(size_t depth, size_t first, size_t last, const Matches& matches,
+                                       const Edit*& at) const {
+    std::vector<const Edit*>& s = pool().scratch;
+    const size_t begin = s.size();
+    at = nullptr;
+    for (size_t i = first; i < last; ++i) {
+      const Edit* ed = s[i];
+      if (!matches(ed->path[depth])) continue;
+      if (ed->path.size() == depth + 1) {
+        at = ed;
+      } else {
+        s.push_back(ed);
+      }
+    }
+    return {begin, s.size()};
+  }
+
+  // Writes `e`, whose text is `text`, with the edits in scratch[first, last)
+  // (all below it, their paths' component `depth` naming its child) spliced
+  // in; what no edit touches is copied as it was written.
+  //
+  // `breaks`: the text may hold line breaks between tokens (known per parsed
+  // text), which become spaces; without, what is copied needs no look.
+  void Write(const element& e, std::string_view text, bool breaks, size_t depth, size_t first, size_t last,
              std::string& out) const {
-    if (!AnyBelow(path)) {
-      WritePlain(e, out);
+    if (first == last) {
+      Append(out, text, breaks);
       return;
     }
-    const auto write_child = [&](std::string_view key, const element& child, bool in_object, bool& first) {
-      path.push_back(key);
-      const Edit* ed = At(path);
-      if (ed == nullptr || !ed->remove) {
-        if (!first) out += ',';
-        first = false;
-        if (in_object) {
-          AppendString(out, key);
+    std::vector<const Edit*>& s = pool().scratch;
+    bool sep = false;
+    const auto write_child = [&](std::string_view key_text, const Edit* at, const element* child,
+                                 std::string_view child_text, std::pair<size_t, size_t> below) {
+      if (at == nullptr || !at->remove) {
+        if (sep) out += ',';
+        sep = true;
+        if (!key_text.empty()) {
+          out += key_text;
           out += ':';
         }
-        if (ed == nullptr) {
-          Write(child, path, index_names, out);
+        if (at != nullptr) {
+          WriteEdit(*at, depth + 1, below.first, below.second, out);
         } else {
-          WriteEdit(*ed, path, index_names, out);
+          Write(*child, child_text, breaks, depth + 1, below.first, below.second, out);
         }
       }
-      path.pop_back();
+      s.resize(below.first);
     };
-    bool first = true;
+    // Consecutive members (or elements) that no edit touches are copied in
+    // one piece, separators and all.
+    const char* run_begin = nullptr;
+    const char* run_end = nullptr;
+    const auto extend_run = [&](const char* from, const char* to) {
+      if (run_begin == nullptr) run_begin = from;
+      run_end = to;
+    };
+    const auto flush_run = [&] {
+      if (run_begin == nullptr) return;
+      if (sep) out += ',';
+      sep = true;
+      Append(out, std::string_view(run_begin, static_cast<size_t>(run_end - run_begin)), breaks);
+      run_begin = nullptr;
+    };
+    SpanCursor cursor(text);
     if (e.type() == element_type::OBJECT) {
-      const simdjson::dom::object obj = e.get_object().value_unsafe();
+      const simdjson::dom::object obj = e.get_object().value_unsafe();  // a copy: the result is a temporary
       out += '{';
-      for (simdjson::dom::key_value_pair kv : obj) write_child(kv.key, kv.value, true, first);
-      for (const auto& ed : doc.edits_) {
-        if (ed->remove || ed->path.size() != path.size() + 1 || !IsPrefix(path, ed->path)) continue;
+      for (simdjson::dom::key_value_pair kv : obj) {
+        std::string_view key_text;
+        std::string_view value;
+        cursor.NextMember(key_text, value);
+        const Edit* at = nullptr;
+        const auto below = ChildEdits(
+            depth, first, last, [&](const std::string& k) { return k == kv.key; }, at);
+        if (at == nullptr && below.first == below.second) {
+          extend_run(key_text.data(), value.data() + value.size());
+          continue;
+        }
+        flush_run();
+        write_child(key_text, at, &kv.value, value, below);
+      }
+      flush_run();
+      // Members the edits add, in the order they were made.
+      for (size_t i = first; i < last; ++i) {
+        const Edit* ed = s[i];
+        if (ed->remove || ed->path.size() != depth + 1) continue;
         element existing;
-        if (obj.at_key(ed->path.back()).get(existing) == simdjson::SUCCESS) continue;
-        if (!first) out += ',';
-        first = false;
-        AppendString(out, ed->path.back());
+        if (obj.at_key(ed->path[depth]).get(existing) == simdjson::SUCCESS) continue;
+        if (sep) out += ',';
+        sep = true;
+        AppendString(out, ed->path[depth]);
         out += ':';
-        path.push_back(ed->path.back());
-        WriteEdit(*ed, path, index_names, out);
-        path.pop_back();
+        const Edit* at = nullptr;
+        const auto below = ChildEdits(
+            depth, first, last, [&](const std::string& k) { return k == ed->path[depth]; }, at);
+        WriteEdit(*ed, depth + 1, below.first, below.second, out);
+        s.resize(below.first);
       }
       out += '}';
     } else if (e.type() == element_type::ARRAY) {
@@ -317,27 +514,46 @@ struct JsonDoc::Walker {
       size_t i = 0;
       const simdjson::dom::array arr = e.get_array().value_unsafe();  // a copy: the result is a temporary
       for (element x : arr) {
-        // The index's name must outlive its use as a path component.
-        if (index_names.size() <= path.size()) index_names.resize(path.size() + 1);
-        std::string& name = index_names[path.size()];
-        name = std::to_string(i++);
-        write_child(name, x, false, first);
+        const std::string_view value = cursor.NextElement();
+        const Edit* at = nullptr;
+        const auto below = ChildEdits(
+            depth, first, last, [&](const std::string& k) { return ParseIndex(k) == i; }, at);
+        ++i;
+        if (at == nullptr && below.first == below.second) {
+          extend_run(value.data(), value.data() + value.size());
+          continue;
+        }
+        flush_run();
+        write_child({}, at, &x, value, below);
       }
+      flush_run();
       out += ']';
     } else {
-      WritePlain(e, out);
+      Append(out, text, breaks);
     }
   }
 
-  void WriteEdit(const Edit& ed, std::vector<std::string_view>& path, std::deque<std::string>& index_names,
-                 std::string& out) const {
-    if (AnyBelow(path)) {
+  void WriteEdit(const Edit& ed, size_t depth, size_t first, size_t last, std::string& out) const {
+    if (first != last) {
       if (std::optional<element> p = Parsed(ed)) {
-        Write(*p, path, index_names, out);
+        Write(*p, TrimJson(ed.raw), ed.breaks, depth, first, last, out);
         return;
       }
     }
-    out += ed.raw;
+    Append(out, ed.raw, ed.breaks);
+  }
+
+  // Writes the value at the first `len` components of `path` (found as `e`
+  // with its `text`) with the edits below it.
+  void WriteAt(const JsonPath& path, size_t len, const element& e, std::string_view text, bool breaks,
+               std::string& out) const {
+    std::vector<const Edit*>& s = pool().scratch;
+    const size_t begin = s.size();
+    for (const Edit* ed : doc.edits_) {
+      if (ed->path.size() > len && SamePrefix(path, ed->path, len)) s.push_back(ed);
+    }
+    Write(e, text, breaks, len, begin, s.size(), out);
+    s.resize(begin);
   }
 };
 
@@ -390,8 +606,11 @@ JsonDoc::JsonDoc(JsonParsers* parsers) : parsers_(parsers) {}
 Result<JsonDoc> JsonDoc::Parse(JsonParsers& parsers, std::string_view text) {
   JsonDoc doc(&parsers);
   element root;
-  const simdjson::error_code err = parsers.impl().Next().parse(text.data(), text.size()).get(root);
+  std::string_view kept;
+  const simdjson::error_code err = parsers.impl().Parse(TrimJson(text), root, &kept);
   if (err != simdjson::SUCCESS) return Status::InvalidArgument(simdjson::error_message(err));
+  doc.text_ = kept;
+  doc.text_breaks_ = HasLineBreaks(kept);
   std::memcpy(doc.root_.data(), static_cast<const void*>(&root), sizeof root);
   return doc;
 }
@@ -402,12 +621,20 @@ std::optional<JsonValue> JsonDoc::Find(const JsonPath& path) const {
   if (!e) return std::nullopt;
   JsonValue v;
   v.type = TypeOf(*e);
+  if (v.type == JsonType::kString) {
+    v.text = e->get_string().value_unsafe();
+    return v;
+  }
+  // Anything else as written in the record (a number keeps its spelling):
+  // resolved again, this time finding its text.
+  std::string_view text;
+  if (!w.Resolve(path, &text)) return std::nullopt;
   if (v.type == JsonType::kObject || v.type == JsonType::kArray) {
-    std::vector<std::string_view> p(path.begin(), path.end());
-    std::deque<std::string> index_names;  // stable references: path views into it
-    w.Write(*e, p, index_names, v.text);
+    std::string& rendered = w.pool().NewText();
+    w.WriteAt(path, path.size(), *e, text, /*breaks=*/true, rendered);
+    v.text = rendered;
   } else {
-    v.text = ScalarText(*e);
+    v.text = text;
   }
   return v;
 }
@@ -420,30 +647,27 @@ std::optional<JsonType> JsonDoc::TypeAt(const JsonPath& path) const {
   return TypeOf(*e);
 }
 
-bool JsonDoc::Set(const JsonPath& path, std::string raw_json) {
+bool JsonDoc::Set(const JsonPath& path, std::string_view raw_json) {
   if (path.empty()) return false;
   const Walker w{*this};
-  const JsonPath parent(path.begin(), path.end() - 1);
-  std::optional<element> p = w.Resolve(parent);
+  std::optional<element> p = w.Resolve(path, path.size() - 1);
   if (!p) return false;
   if (p->type() == element_type::ARRAY) {
     if (!Child(*p, path.back())) return false;
   } else if (p->type() != element_type::OBJECT) {
     return false;
   }
-  std::erase_if(edits_, [&](const std::shared_ptr<Edit>& e) { return IsPrefix(path, e->path); });
-  auto e = std::make_shared<Edit>();
-  e->path = path;
-  e->raw = std::move(raw_json);
-  edits_.push_back(std::move(e));
+  std::erase_if(edits_, [&](const Edit* e) { return IsPrefix(path, e->path); });
+  edits_.push_back(&w.pool().NewEdit(path, false, raw_json));
   return true;
 }
 
 bool JsonDoc::SetParsed(const JsonPath& path, std::string_view text, bool object_only) {
   element parsed;
-  if (parsers_->impl().Next().parse(text.data(), text.size()).get(parsed) != simdjson::SUCCESS) return false;
+  text = TrimJson(text);
+  if (parsers_->impl().Parse(text, parsed) != simdjson::SUCCESS) return false;
   if (object_only && parsed.type() != element_type::OBJECT) return false;
-  if (!Set(path, std::string(text))) return false;
+  if (!Set(path, text)) return false;
   const Edit& e = *edits_.back();
   e.parsed_root = parsed;
   e.parsed = true;
@@ -452,11 +676,8 @@ bool JsonDoc::SetParsed(const JsonPath& path, std::string_view text, bool object
 
 bool JsonDoc::Remove(const JsonPath& path) {
   if (path.empty() || !Has(path)) return false;
-  std::erase_if(edits_, [&](const std::shared_ptr<Edit>& e) { return IsPrefix(path, e->path); });
-  auto e = std::make_shared<Edit>();
-  e->path = path;
-  e->remove = true;
-  edits_.push_back(std::move(e));
+  std::erase_if(edits_, [&](const Edit* e) { return IsPrefix(path, e->path); });
+  edits_.push_back(&parsers_->impl().NewEdit(path, true, {}));
   return true;
 }
 
@@ -490,9 +711,7 @@ void JsonDoc::ForEachField(const JsonPath& under, const std::function<void(const
 }
 
 void JsonDoc::Write(std::string& out) const {
-  std::vector<std::string_view> path;
-  std::deque<std::string> index_names;  // stable references: path views into it
-  Walker{*this}.Write(LoadElement(root_), path, index_names, out);
+  Walker{*this}.WriteAt({}, 0, LoadElement(root_), text_, text_breaks_, out);
 }
 
 }  // namespace sluice

@@ -7,8 +7,12 @@
 // walk; records pass through the transforms at the rate a log is read.
 //
 // Invariants:
-//  - The DOM lives in a parser of the JsonParsers pool given to Parse and is
-//    valid until that pool is Reset (the pipeline does so once per record).
+//  - The DOM, the edits and the text of the values Find returns live in the
+//    JsonParsers pool given to Parse and are valid until that pool is Reset
+//    (the pipeline does so once per record).
+//  - Write copies what no edit touches from the parsed text as it was written
+//    (only line breaks between tokens become spaces), splicing the edited
+//    values in; Find reports a number, bool or null as written too.
 //  - A value set by an edit is raw JSON text, valid by construction (the
 //    callers build it with AppendJsonEscaped or take it from a parsed value).
 //    When a later edit or Find reaches inside it, it is parsed lazily with
@@ -59,12 +63,13 @@ class JsonParsers {
   std::unique_ptr<Impl> impl_;
 };
 
-// A value as Find sees it.
+// A value as Find sees it. Its text lives in the document's pool: valid
+// until the pool's Reset (copy it to keep it longer).
 struct JsonValue {
   JsonType type = JsonType::kNull;
   // A string's unescaped UTF-8 bytes; a number's, a bool's or null's JSON
-  // text; for arrays and objects, the compact JSON text (built on demand).
-  std::string text;
+  // text as written; for arrays and objects, their JSON text (built on demand).
+  std::string_view text;
 };
 
 class JsonDoc {
@@ -79,7 +84,7 @@ class JsonDoc {
   std::optional<JsonType> TypeAt(const JsonPath& path) const;
   // Sets the value at `path` to `raw_json`. The parent must be an object (or,
   // for an index, an array holding it); returns false, changing nothing, when it is not.
-  bool Set(const JsonPath& path, std::string raw_json);
+  bool Set(const JsonPath& path, std::string_view raw_json);
   // Sets the value at `path` to the JSON `text`, parsed here with this
   // document's pool (so a later Find or edit inside it does not parse it
   // again). False, changing nothing, when `text` is not JSON, is not an
@@ -96,7 +101,7 @@ class JsonDoc {
 
   // True once an edit was made: Write then differs from the parsed text.
   bool edited() const { return !edits_.empty(); }
-  // Appends the document, edits applied, as compact JSON (no newline).
+  // Appends the document, edits applied, on one line (no newline at the end).
   void Write(std::string& out) const;
 
   struct Edit;
@@ -108,7 +113,10 @@ class JsonDoc {
   // simdjson::dom::element, stored opaquely so that this header does not pull
   // in simdjson.h (1.2 MB) into every file that uses a record.
   alignas(8) std::array<std::byte, 16> root_{};
-  std::vector<std::shared_ptr<Edit>> edits_;
+  std::string_view text_;
+  bool text_breaks_ = false;  // text_ has line breaks between tokens           // the root's text: the pool's padded
+                              // copy, valid as long as the DOM
+  std::vector<const Edit*> edits_;  // in the pool; a copy of the document shares them (they never change)
 };
 
 }  // namespace sluice

@@ -1,7 +1,5 @@
 #include "agent/sources/tail/tail_source.h"
 
-#include "agent/buffer/async_committer.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -18,13 +16,14 @@
 #include <set>
 #include <vector>
 
+#include "agent/buffer/async_committer.h"
 #include "agent/buffer/batch_builder.h"
-#include "agent/transforms/stream_writer.h"
 #include "agent/record/json_record.h"
 #include "agent/sources/tail/dir_watcher.h"
 #include "agent/sources/tail/file_finder.h"
 #include "agent/sources/tail/file_identity.h"
 #include "agent/sources/tail/file_tailer.h"
+#include "agent/transforms/stream_writer.h"
 #include "core/backoff.h"
 #include "core/util/pcre_regex.h"
 #include "core/util/wall_clock.h"
@@ -52,8 +51,8 @@ class TailSource final : public Source {
   };
   struct Tracked {
     std::unique_ptr<FileTailer> tailer;
-    std::string path;  // discovered under: the records' "path"
-    std::string seen;  // where it was last seen
+    std::string path;       // discovered under: the records' "path"
+    std::string seen;       // where it was last seen
     bool detached = false;  // renamed out of the globs or deleted: finish, then close
     Clock::time_point detached_since{};
     bool deleted = false;
@@ -107,17 +106,18 @@ class TailSource final : public Source {
   std::optional<PcreRegex> multiline_;
 
   std::map<FileId, Tracked> files_;
-  std::vector<std::string> closed_keys_;        // checkpoints to delete in the next commit
+  std::vector<std::string> closed_keys_;         // checkpoints to delete in the next commit
   std::vector<CheckpointUpdate> extra_updates_;  // e.g. the "started" marker, lost files
-  bool initial_ = false;  // first start ever: start_at applies to files found now
+  bool initial_ = false;                         // first start ever: start_at applies to files found now
   bool force_commit_ = false;
   std::optional<Clock::time_point> dirty_since_;
   bool rescan_ = true;
 
+  // Before writer_: the writer's pipeline commits through it until the writer is gone.
+  std::unique_ptr<AsyncCommitter> committer_;
   StreamWriter writer_;  // the source's stream and its transforms'
   JsonRecordEncoder encoder_;
   std::string line_;  // one encoded record, when transforms take it
-  std::unique_ptr<AsyncCommitter> committer_;
   std::string read_buf_;
 
   std::unique_ptr<DirWatcher> watcher_;
@@ -168,7 +168,7 @@ class TailSource final : public Source {
 
   std::mutex behind_mu_;
   std::map<std::string, double> behind_;  // path -> bytes behind, for the collector
-  CollectorHandle collector_;  // last: removed before the state it reads
+  CollectorHandle collector_;             // last: removed before the state it reads
 };
 
 TailSource::TailSource(std::string name, TailConfig config, SourceContext ctx, TailTestHooks hooks)
@@ -266,9 +266,10 @@ bool TailSource::Open(const std::string& path, const std::string& seen, FileId e
       truncations_->Inc();
       truncated = FileTailer::Truncation{cp->offset, cp->mid_line, cp->fp};
       if (*check == FingerprintCheck::kChanged) {
-        log_->info("{} is not the file checkpointed under its inode any more (inode reused or rewritten): reading "
-                   "it from the beginning",
-                   seen);
+        log_->info(
+            "{} is not the file checkpointed under its inode any more (inode reused or rewritten): reading "
+            "it from the beginning",
+            seen);
       } else {
         log_->info("{} was truncated while stopped (size {} < offset {}): reading it from the beginning", seen, size,
                    cp->offset);
@@ -292,8 +293,7 @@ bool TailSource::Open(const std::string& path, const std::string& seen, FileId e
   t.committed = std::move(committed);
   t.tailer = std::make_unique<FileTailer>(std::move(fd), id, offset, mid_line, fp, tailer_options_,
                                           multiline_ ? &*multiline_ : nullptr, now);
-  log_->info("opened {}{} at offset {} of {}", seen, seen == path ? "" : " (discovered as " + path + ")", offset,
-             size);
+  log_->info("opened {}{} at offset {} of {}", seen, seen == path ? "" : " (discovered as " + path + ")", offset, size);
   files_.emplace(id, std::move(t));
   MarkDirty(now);
   if (truncated) RecoverFromCopy(path, seen, *truncated, now);
@@ -308,8 +308,8 @@ void TailSource::RecoverFromCopy(const std::string& path, const std::string& see
   for (const FileCopy& copy : FindCopies(DirName(seen), tr.fp, tr.offset)) {
     if (files_.count(copy.id) != 0) continue;  // already tracked (it matches the globs, or is the file itself)
     FileCheckpoint resume{path, copy.path, copy.id, tr.fp, tr.offset, tr.mid_line, 0};
-    log_->info("{} is a copy of {} made before it was truncated (copytruncate): reading it from offset {}",
-               copy.path, seen, tr.offset);
+    log_->info("{} is a copy of {} made before it was truncated (copytruncate): reading it from offset {}", copy.path,
+               seen, tr.offset);
     if (Open(path, copy.path, copy.id, &resume, /*committed=*/false, /*detached=*/true, now)) return;
   }
 }
@@ -392,9 +392,10 @@ void TailSource::OpenNew(const FoundFile& f, Clock::time_point now) {
     }
     held_copies_.emplace(f.id, HeldCopy{now, *original});
     waiting_untracked_ = true;
-    log_->info("{} holds the same first {} bytes as {}: holding it as a copy until that file is truncated "
-               "(copytruncate) or {} ms pass",
-               f.path, fp.len, files_.at(*original).seen, config_.rotate_wait.count());
+    log_->info(
+        "{} holds the same first {} bytes as {}: holding it as a copy until that file is truncated "
+        "(copytruncate) or {} ms pass",
+        f.path, fp.len, files_.at(*original).seen, config_.rotate_wait.count());
     return;
   }
   const HeldCopy h = held->second;
@@ -416,8 +417,8 @@ void TailSource::OpenNew(const FoundFile& f, Clock::time_point now) {
   held_copies_.erase(held);
   if (fp.len == 0) return;
   FileCheckpoint at_end{f.path, f.path, f.id, fp, f.size, false, f.size};
-  log_->info("{} is a copy whose content was read through its original: following it from its end ({} bytes)",
-             f.path, f.size);
+  log_->info("{} is a copy whose content was read through its original: following it from its end ({} bytes)", f.path,
+             f.size);
   Open(f.path, f.path, f.id, &at_end, /*committed=*/false, /*detached=*/false, now);
 }
 
@@ -452,9 +453,10 @@ void TailSource::Restore(const FileCheckpoint& cp, const std::map<FileId, const 
   closed_files_.push_back(cp);
   if (closed_files_.size() > 256) closed_files_.pop_front();
   const milliseconds grace = std::max<milliseconds>(config_.rotate_wait, 4 * config_.scan_interval);
-  log_->info("{} (checkpointed as {}) was not found at start; keeping its checkpoint for {} ms in case a rename "
-             "hid it from the directory listing",
-             cp.path, cp.seen, grace.count());
+  log_->info(
+      "{} (checkpointed as {}) was not found at start; keeping its checkpoint for {} ms in case a rename "
+      "hid it from the directory listing",
+      cp.path, cp.seen, grace.count());
   missing_at_start_.push_back({cp, now + grace});
 }
 
@@ -543,7 +545,8 @@ void TailSource::Scan(Clock::time_point now) {
       log_->info("{} was {}: finishing it", t.seen, t.deleted ? "deleted" : "rotated away (renamed out of the globs)");
     }
   }
-  std::erase_if(held_copies_, [&](const auto& kv) { return files_.count(kv.first) != 0 || by_id.count(kv.first) == 0; });
+  std::erase_if(held_copies_,
+                [&](const auto& kv) { return files_.count(kv.first) != 0 || by_id.count(kv.first) == 0; });
   for (const FoundFile& f : found.files) {
     if (files_.count(f.id) == 0) OpenNew(f, now);
   }
@@ -553,8 +556,8 @@ void TailSource::Scan(Clock::time_point now) {
 bool TailSource::ReadRound(Clock::time_point now, std::stop_token stop, Status* error) {
   bool more = false;
   for (auto& [id, t] : files_) {
-    Result<FileTailer::ReadResult> r =
-        t.tailer->Read(std::span<char>(read_buf_.data(), read_buf_.size()), read_buf_.size(), now, EmitFor(t.path, now));
+    Result<FileTailer::ReadResult> r = t.tailer->Read(std::span<char>(read_buf_.data(), read_buf_.size()),
+                                                      read_buf_.size(), now, EmitFor(t.path, now));
     if (!r.ok()) {
       if (!t.read_error_logged) log_->warn("cannot read {}: {}", t.seen, r.status().message());
       t.read_error_logged = true;
@@ -596,8 +599,7 @@ void TailSource::Timers(Clock::time_point now) {
     // Detached for rotate_wait, not only idle: a directory listing taken while
     // logrotate renames files can miss one that is still there, and the next
     // scan finds it again.
-    if (t.detached && now - t.detached_since >= config_.rotate_wait &&
-        t.tailer->IdleAtEof(now, config_.rotate_wait)) {
+    if (t.detached && now - t.detached_since >= config_.rotate_wait && t.tailer->IdleAtEof(now, config_.rotate_wait)) {
       Close(it, t.deleted ? "deleted" : "rotated");
     }
     it = next;
@@ -618,11 +620,8 @@ bool TailSource::CommitDue(Clock::time_point now) const {
 }
 
 Status TailSource::Commit(std::stop_token stop) {
-  Result<std::vector<StreamBatch>> batches = writer_.Finish();
-  if (!batches.ok()) return Status::Internal("tail source " + name_ + ": " + batches.status().message());
   std::vector<CheckpointUpdate> updates = std::move(extra_updates_);
   extra_updates_.clear();
-  for (CheckpointUpdate& u : writer_.TakeCheckpoints()) updates.push_back(std::move(u));
   for (std::string& key : closed_keys_) updates.push_back({std::move(key), std::nullopt});
   closed_keys_.clear();
   std::vector<std::pair<FileId, Committed>> apply;
@@ -638,12 +637,17 @@ Status TailSource::Commit(std::stop_token stop) {
   }
   dirty_since_.reset();
   force_commit_ = false;
-  if (batches->empty() && updates.empty()) return Status::Ok();
+  if (writer_.empty() && updates.empty()) return Status::Ok();
   // The committer stores batches in order and retries transient failures
-  // itself; reading goes on while this one commits. Its Status is the
-  // previous commit's: Cancelled (stopped while the buffer was full) or a
+  // itself; reading goes on while this one commits (and, with transforms,
+  // while the writer's pipeline finishes the batches). The Status is an
+  // earlier commit's: Cancelled (stopped while the buffer was full) or a
   // batch that can never fit.
-  Status s = committer_->Submit(std::move(batches).value(), std::move(updates), stop);
+  Status s = writer_.Commit(std::move(updates),
+                            [this, stop](std::vector<StreamBatch> batches, std::vector<CheckpointUpdate> u) {
+                              if (batches.empty() && u.empty()) return Status::Ok();
+                              return committer_->Submit(std::move(batches), std::move(u), stop);
+                            });
   if (!s.ok()) return s;
   for (auto& [id, c] : apply) {
     if (auto it = files_.find(id); it != files_.end()) it->second.committed = std::move(c);
@@ -755,6 +759,7 @@ Status TailSource::Run(std::stop_token stop) {
   // Final commit of everything read; pending partial lines and multiline
   // records are not covered and will be re-read after a restart.
   Status s = Commit(stop);
+  if (s.ok()) s = writer_.Flush();
   if (s.ok()) s = committer_->Flush();
   if (s.code() == ErrorCode::kCancelled) return Status::Ok();
   if (!s.ok()) {

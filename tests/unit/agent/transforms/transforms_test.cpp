@@ -451,3 +451,58 @@ patterns = ["email", "ipv4", "card", 'secret-\d+']
   CHECK(r[2]["msg"] == "nothing to hide");
   CHECK(p.Counter("sluice_transform_redacted_total", {{"transform", "clean"}}) == 4);
 }
+
+TEST_CASE("transforms: commits through the pipeline arrive in order with what came before each", "[unit][transforms]") {
+  Pipeline p(R"(
+[transforms.parsed]
+type = "parse"
+inputs = ["app"]
+format = "json"
+[transforms.drift]
+type = "schema"
+inputs = ["parsed"]
+)",
+             R"(["app", "parsed", "_events"])");
+  struct Made {
+    std::map<std::string, std::vector<nlohmann::json>> streams;
+    std::vector<CheckpointUpdate> updates;
+  };
+  std::vector<Made> made;  // written by the pipeline's thread, read after Flush
+  const auto commit = [&](std::vector<StreamBatch> batches, std::vector<CheckpointUpdate> updates) {
+    Made m;
+    for (const StreamBatch& b : batches) {
+      for (const std::string& line : test::DecodeLines(b.batch.zstd))
+        m.streams[b.stream].push_back(nlohmann::json::parse(line));
+    }
+    m.updates = std::move(updates);
+    made.push_back(std::move(m));
+    return Status::Ok();
+  };
+  // Three commits of 3,000 lines each (several chunks), the shape changing in the second.
+  int n = 0;
+  for (int c = 0; c < 3; ++c) {
+    for (int i = 0; i < 3000; ++i, ++n) {
+      p.Line(c == 1 && i == 10 ? R"({"n":)" + std::to_string(n) + R"(,"new":true})"
+                               : R"({"n":)" + std::to_string(n) + "}");
+    }
+    REQUIRE(p.writer().Commit({{"file/1", std::to_string(n)}}, commit).ok());
+  }
+  REQUIRE(p.writer().Flush().ok());
+  REQUIRE(made.size() == 3);
+  n = 0;
+  for (int c = 0; c < 3; ++c) {
+    INFO("commit " << c);
+    const Made& m = made[static_cast<size_t>(c)];
+    REQUIRE(m.streams.at("app").size() == 3000);
+    REQUIRE(m.streams.at("parsed").size() == 3000);
+    for (int i = 0; i < 3000; ++i, ++n) CHECK(m.streams.at("parsed")[static_cast<size_t>(i)]["fields"]["n"] == n);
+    // The source's checkpoint, then the schema's shape when it was new or changed.
+    REQUIRE_FALSE(m.updates.empty());
+    CHECK(m.updates[0].key == "file/1");
+    CHECK(m.updates[0].value == std::to_string(n));
+    CHECK((m.updates.size() > 1) == (c != 2));
+    // Changes only: "new" added, then gone again, both in the second commit.
+    CHECK(m.streams.contains("_events") == (c == 1));
+    if (c == 1) CHECK(m.streams.at("_events").size() == 2);
+  }
+}

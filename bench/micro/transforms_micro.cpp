@@ -1,0 +1,208 @@
+// Micro-benchmarks of the transforms' stages on the record of
+// bench/agent_transforms.sh: where a record's time goes between reading its
+// JSON, parse(json), tokenize, writing it out and compressing it. The end to
+// end figure is bench/agent_transforms.sh's; this says which stage to work on.
+//
+//   bash scripts/build.sh release sluice-transforms-micro
+//   build/release/bench/sluice-transforms-micro
+#include <benchmark/benchmark.h>
+
+#include <string>
+
+#include "agent/buffer/batch_builder.h"
+#include "agent/record/json_record.h"
+#include "agent/transforms/json_doc.h"
+#include "agent/transforms/tokenize/hmac_tokenizer.h"
+#include "core/util/utf8.h"
+
+namespace sluice {
+namespace {
+
+std::string Envelope() {
+  std::string out;
+  JsonRecordEncoder().AppendLogLine(
+      out, 1'700'000'000'000, "app", "edge-1", "/var/log/app.log",
+      R"({"ts":"2026-11-22T10:10:31.918Z","level":"info","user":"user-1918@example.com","ip":"10.110.164.0",)"
+      R"("path":"/api/v1/items/631918","status":200,"latency_ms":118.8,"msg":"request served"})");
+  out.pop_back();  // the newline
+  return out;
+}
+
+const JsonPath kMsg{"msg"};
+const JsonPath kFields{"fields"};
+const JsonPath kUser{"fields", "user"};
+const JsonPath kIp{"fields", "ip"};
+
+void BM_ParseEnvelope(benchmark::State& state) {
+  const std::string line = Envelope();
+  JsonParsers parsers;
+  for (auto _ : state) {
+    parsers.Reset();
+    Result<JsonDoc> doc = JsonDoc::Parse(parsers, line);
+    benchmark::DoNotOptimize(doc);
+  }
+}
+BENCHMARK(BM_ParseEnvelope);
+
+// parse(json): the msg's text parsed into fields, the msg removed.
+void ParseMsg(JsonDoc& doc) {
+  const std::optional<JsonValue> msg = doc.Find(kMsg);
+  doc.SetParsed(kFields, msg->text, true);
+  doc.Remove(kMsg);
+}
+
+void BM_ParseEnvelopeAndMsg(benchmark::State& state) {
+  const std::string line = Envelope();
+  JsonParsers parsers;
+  for (auto _ : state) {
+    parsers.Reset();
+    JsonDoc doc = JsonDoc::Parse(parsers, line).value();
+    ParseMsg(doc);
+    benchmark::DoNotOptimize(doc);
+  }
+}
+BENCHMARK(BM_ParseEnvelopeAndMsg);
+
+void BM_HmacToken(benchmark::State& state) {
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    t.AppendToken("user-1918@example.com", out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_HmacToken);
+
+void Tokenize(JsonDoc& doc, HmacTokenizer& t, std::string& token) {
+  for (const JsonPath* path : {&kUser, &kIp}) {
+    const std::optional<JsonValue> v = doc.Find(*path);
+    token.clear();
+    token += '"';
+    t.AppendToken(v->text, token);
+    token += '"';
+    doc.Set(*path, token);
+  }
+}
+
+void BM_ParseTokenize(benchmark::State& state) {
+  const std::string line = Envelope();
+  JsonParsers parsers;
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  std::string token;
+  for (auto _ : state) {
+    parsers.Reset();
+    JsonDoc doc = JsonDoc::Parse(parsers, line).value();
+    ParseMsg(doc);
+    Tokenize(doc, t, token);
+    benchmark::DoNotOptimize(doc);
+  }
+}
+BENCHMARK(BM_ParseTokenize);
+
+void BM_ParseTokenizeWrite(benchmark::State& state) {
+  const std::string line = Envelope();
+  JsonParsers parsers;
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  std::string token;
+  std::string out;
+  for (auto _ : state) {
+    parsers.Reset();
+    JsonDoc doc = JsonDoc::Parse(parsers, line).value();
+    ParseMsg(doc);
+    Tokenize(doc, t, token);
+    out.clear();
+    doc.Write(out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_ParseTokenizeWrite);
+
+void BM_WriteEdited(benchmark::State& state) {
+  const std::string line = Envelope();
+  JsonParsers parsers;
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  std::string token;
+  std::string out;
+  JsonDoc doc = JsonDoc::Parse(parsers, line).value();
+  ParseMsg(doc);
+  Tokenize(doc, t, token);
+  for (auto _ : state) {
+    out.clear();
+    doc.Write(out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_WriteEdited);
+
+void BM_WriteUnedited(benchmark::State& state) {
+  const std::string line = Envelope();
+  JsonParsers parsers;
+  std::string out;
+  JsonDoc doc = JsonDoc::Parse(parsers, line).value();
+  for (auto _ : state) {
+    out.clear();
+    doc.Write(out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_WriteUnedited);
+
+// The stored form: each record appended to a zstd batch (level 1, as the agent).
+void BM_BatchAppend(benchmark::State& state) {
+  std::string line = Envelope();
+  line += '\n';
+  BatchBuilder b(1);
+  int64_t n = 0;
+  for (auto _ : state) {
+    b.staging() += line;
+    b.EndRecord(++n);
+    if (b.raw_bytes() > (16 << 20)) benchmark::DoNotOptimize(b.Finish());
+  }
+}
+BENCHMARK(BM_BatchAppend);
+
+// The transformed records as stored: each with its two tokens (random to
+// zstd, unlike the rest of a log line).
+void BM_BatchAppendTokenized(benchmark::State& state) {
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  std::vector<std::string> lines;
+  for (int i = 0; i < 4096; ++i) {
+    std::string line = R"({"ts":"2026-11-23T01:43:51.028Z","source":"app","host":"vm","path":"/tmp/app.log",)"
+                       R"("fields":{"ts":"2026-11-22T10:06:23.381Z","level":"info","user":")";
+    t.AppendToken("user-" + std::to_string(i) + "@example.com", line);
+    line += R"(","ip":")";
+    t.AppendToken("10.1." + std::to_string(i), line);
+    line += R"(","path":"/api/v1/items/)" + std::to_string(i * 7) +
+            R"(","status":200,"latency_ms":281.1,"msg":"request served"}})";
+    line += '\n';
+    lines.push_back(std::move(line));
+  }
+  BatchBuilder b(1);
+  int64_t n = 0;
+  for (auto _ : state) {
+    b.staging() += lines[static_cast<size_t>(n) % lines.size()];
+    b.EndRecord(++n);
+    if (b.raw_bytes() > (1 << 20)) benchmark::DoNotOptimize(b.Finish());
+  }
+}
+BENCHMARK(BM_BatchAppendTokenized);
+
+void BM_EncodeEnvelope(benchmark::State& state) {
+  JsonRecordEncoder enc;
+  std::string out;
+  const std::string msg =
+      R"({"ts":"2026-11-22T10:10:31.918Z","level":"info","user":"user-1918@example.com","ip":"10.110.164.0",)"
+      R"("path":"/api/v1/items/631918","status":200,"latency_ms":118.8,"msg":"request served"})";
+  for (auto _ : state) {
+    out.clear();
+    enc.AppendLogLine(out, 1'700'000'000'000, "app", "edge-1", "/var/log/app.log", msg);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_EncodeEnvelope);
+
+}  // namespace
+}  // namespace sluice
+
+BENCHMARK_MAIN();
