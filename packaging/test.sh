@@ -57,14 +57,20 @@ umount_root
 rm -rf "$work"
 mkdir -p "$work" "$cache"
 
-# --- 1. amd64 package ------------------------------------------------------
-deb_amd64="$(bash packaging/build-deb.sh amd64 2>"$work/build-amd64.log")" || {
-  tail -30 "$work/build-amd64.log"
-  echo "FAIL amd64 package build"
-  failed=$((failed + 1))
-  finish
+# Sets deb to the package built for $1; a failed build ends the test.
+build_deb() {
+  deb="$(bash packaging/build-deb.sh "$1" 2>"$work/build-$1.log")" || {
+    tail -30 "$work/build-$1.log"
+    echo "FAIL $1 package build"
+    failed=$((failed + 1))
+    finish
+  }
+  echo "built $deb ($(stat -c %s "$deb") bytes)"
 }
-echo "built $deb_amd64 ($(stat -c %s "$deb_amd64") bytes)"
+
+# --- 1. amd64 package ------------------------------------------------------
+build_deb amd64
+deb_amd64="$deb"
 # Fails on any tag of any level that packaging/lintian-overrides does not
 # list (--show-overrides would make lintian fail on the listed ones too, so
 # the report below is a second run).
@@ -172,13 +178,8 @@ check "dpkg -P purges the package" in_root dpkg -P sluice
 check "purge deleted /etc/sluice and /var/lib/sluice" test ! -e "$root/etc/sluice" -a ! -e "$root/var/lib/sluice"
 
 # --- 4. arm64 ----------------------------------------------------------------
-deb_arm64="$(bash packaging/build-deb.sh arm64 2>"$work/build-arm64.log")" || {
-  tail -30 "$work/build-arm64.log"
-  echo "FAIL arm64 package build"
-  failed=$((failed + 1))
-  finish
-}
-echo "built $deb_arm64 ($(stat -c %s "$deb_arm64") bytes)"
+build_deb arm64
+deb_arm64="$deb"
 check "lintian arm64: no tag but those lintian-overrides explains" lint "$deb_arm64"
 lint_report "$deb_arm64"
 arm="$work/arm64"
