@@ -83,6 +83,26 @@ lint_report() {
 }
 check "lintian amd64: no tag but those lintian-overrides explains" lint "$deb_amd64"
 lint_report "$deb_amd64"
+tree="$work/amd64"
+dpkg-deb -x "$deb_amd64" "$tree"
+# The completion asks the packaged binary's --help for subcommands and options.
+complete_words() {
+  PATH="$tree/usr/bin:$PATH" bash -c 'source /usr/share/bash-completion/bash_completion; source "$1"; shift
+    COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}; _sluice
+    echo "${COMPREPLY[*]}"' _ "$tree/usr/share/bash-completion/completions/sluice" "$@"
+}
+expect_completion() {
+  local want="$1" got
+  shift
+  got="$(complete_words "$@")"
+  echo "offered: $got"
+  [ "$got" = "$want" ]
+}
+check "bash completion: sluice agent <TAB> offers check replay" expect_completion "check replay" sluice agent ""
+check "bash completion: sluice transfer copy --s3-r<TAB> completes --s3-region" \
+  expect_completion "--s3-region" sluice transfer copy --s3-r
+check "the man page renders without a warning" \
+  bash -c "man --warnings -E UTF-8 -l '$tree/usr/share/man/man1/sluice.1.gz' 2>&1 >/dev/null | tee /dev/stderr | (! grep -q .)"
 depends="$(dpkg-deb -f "$deb_amd64" Depends)"
 check "Depends are Debian runtime packages only (no -dev, no local paths)" \
   bash -c '! grep -Eq "(-dev|/)" <<<"$1"' _ "$depends"

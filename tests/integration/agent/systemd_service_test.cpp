@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/agent_fixture.h"
@@ -36,23 +37,37 @@ std::vector<LakeRecord> SystemdLakeRecords(const std::filesystem::path& lake, co
   return contents.records;
 }
 
+// Starts `agent` with `notify` as its NOTIFY_SOCKET (and `env` besides) and
+// returns its READY=1 message.
+NotifyMessage StartUnderSystemd(AgentUnderTest& agent, NotifySocket& notify,
+                                std::vector<std::pair<std::string, std::string>> env = {}) {
+  env.emplace_back("NOTIFY_SOCKET", notify.path().string());
+  agent.options().env = std::move(env);
+  agent.Start();
+  const std::optional<NotifyMessage> ready = notify.WaitFor("READY=1", 30s);
+  INFO(notify.Describe() << "\nagent stderr (tail):\n" << agent.StderrTail());
+  REQUIRE(ready.has_value());
+  return *ready;
+}
+
+// NumberedLine(first) to NumberedLine(last), each ending in a newline.
+std::string SystemdLines(uint64_t first, uint64_t last) {
+  std::string text;
+  for (uint64_t n = first; n <= last; ++n) text += NumberedLine(n) + "\n";
+  return text;
+}
+
 }  // namespace
 
 TEST_CASE("agent under systemd: READY=1 once running, WATCHDOG=1 at half of WATCHDOG_USEC, STOPPING=1 on SIGTERM",
           "[integration][agent][systemd]") {
   TempDir dir("sluice-notify");
   NotifySocket notify(dir.path() / "notify.sock");
-  AgentOptions options;
+  AgentUnderTest agent(dir.path() / "agent");
   // A 2 s watchdog: the agent must ping every second.
-  options.env = {{"NOTIFY_SOCKET", notify.path().string()}, {"WATCHDOG_USEC", "2000000"}};
-  AgentUnderTest agent(dir.path() / "agent", options);
-  agent.Start();
-
-  const std::optional<NotifyMessage> ready = notify.WaitFor("READY=1", 30s);
-  INFO(notify.Describe() << "\nagent stderr (tail):\n" << agent.StderrTail());
-  REQUIRE(ready.has_value());
+  const NotifyMessage ready = StartUnderSystemd(agent, notify, {{"WATCHDOG_USEC", "2000000"}});
   // systemd (NotifyAccess=main) takes messages from the main process only.
-  CHECK(ready->sender == agent.pid());
+  CHECK(ready.sender == agent.pid());
 
   std::vector<std::chrono::steady_clock::time_point> pings;
   const auto until = std::chrono::steady_clock::now() + 5s;
@@ -88,14 +103,12 @@ TEST_CASE(
   TempDir dir("sluice-reload");
   NotifySocket notify(dir.path() / "notify.sock");
   AgentOptions options;
-  options.env = {{"NOTIFY_SOCKET", notify.path().string()}};
   options.shutdown_timeout = "10s";
   AgentUnderTest agent(dir.path() / "agent", options);
   const std::filesystem::path lake2 = agent.root() / "lake2";
   const std::filesystem::path extra_log = agent.root() / "extra" / "b.log";
   std::filesystem::create_directories(extra_log.parent_path());
-  agent.Start();
-  REQUIRE(notify.WaitFor("READY=1", 30s).has_value());
+  StartUnderSystemd(agent, notify);
   const pid_t pid = agent.pid();
 
   constexpr uint64_t kAppLines = 4000;
@@ -124,9 +137,7 @@ TEST_CASE(
   CHECK(agent.pid() == pid);
   CHECK(agent.Running());
 
-  std::string extra;
-  for (uint64_t n = 1; n <= 200; ++n) extra += NumberedLine(n) + "\n";
-  AppendFile(extra_log, extra);
+  AppendFile(extra_log, SystemdLines(1, 200));
   writer.Join();
   REQUIRE_FALSE(writer.error().has_value());
   LakeLineCounter app_old(agent.lake(), "app"), app_new(lake2, "app"), extra_new(lake2, "extra");
@@ -161,15 +172,10 @@ TEST_CASE("agent reload: an invalid configuration on SIGHUP is refused with its 
           "[integration][agent][systemd][reload]") {
   TempDir dir("sluice-reload-bad");
   NotifySocket notify(dir.path() / "notify.sock");
-  AgentOptions options;
-  options.env = {{"NOTIFY_SOCKET", notify.path().string()}};
-  AgentUnderTest agent(dir.path() / "agent", options);
+  AgentUnderTest agent(dir.path() / "agent");
   const auto log = agent.logs() / "app.log";
-  agent.Start();
-  REQUIRE(notify.WaitFor("READY=1", 30s).has_value());
-  std::string lines;
-  for (uint64_t n = 1; n <= 100; ++n) lines += NumberedLine(n) + "\n";
-  AppendFile(log, lines);
+  StartUnderSystemd(agent, notify);
+  AppendFile(log, SystemdLines(1, 100));
   REQUIRE(agent.WaitForLakeLines(100, 60s));
 
   // The same file with one bad value on a known line.
@@ -198,9 +204,7 @@ TEST_CASE("agent reload: an invalid configuration on SIGHUP is refused with its 
 
   // Still running the old configuration: new lines keep arriving.
   REQUIRE(agent.Running());
-  lines.clear();
-  for (uint64_t n = 101; n <= 200; ++n) lines += NumberedLine(n) + "\n";
-  AppendFile(log, lines);
+  AppendFile(log, SystemdLines(101, 200));
   CHECK(agent.WaitForLakeLines(200, 60s));
   const std::optional<ExitStatus> exit = agent.Stop(30s);
   REQUIRE(exit.has_value());
@@ -218,12 +222,9 @@ TEST_CASE("agent reload: a valid configuration that cannot start brings the prev
           "[integration][agent][systemd][reload]") {
   TempDir dir("sluice-reload-fallback");
   NotifySocket notify(dir.path() / "notify.sock");
-  AgentOptions options;
-  options.env = {{"NOTIFY_SOCKET", notify.path().string()}};
-  AgentUnderTest agent(dir.path() / "agent", options);
+  AgentUnderTest agent(dir.path() / "agent");
   const auto log = agent.logs() / "app.log";
-  agent.Start();
-  REQUIRE(notify.WaitFor("READY=1", 30s).has_value());
+  StartUnderSystemd(agent, notify);
 
   // Valid, but its metrics address is taken by another listener.
   const int taken = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -255,9 +256,7 @@ TEST_CASE("agent reload: a valid configuration that cannot start brings the prev
   CHECK(failed_status);
 
   // The previous configuration runs again, metrics port and all.
-  std::string lines;
-  for (uint64_t n = 1; n <= 100; ++n) lines += NumberedLine(n) + "\n";
-  AppendFile(log, lines);
+  AppendFile(log, SystemdLines(1, 100));
   CHECK(agent.WaitForLakeLines(100, 60s));
   CHECK(agent.Metric("sluice_sink_records_total", {{"sink", "lake"}}) >= 100);
   const std::optional<ExitStatus> exit = agent.Stop(30s);
