@@ -50,6 +50,16 @@ NotifyMessage StartUnderSystemd(AgentUnderTest& agent, NotifySocket& notify,
   return *ready;
 }
 
+// SIGTERM; the agent must exit 0 having shipped app lines 1..last exactly once.
+void StopAndAuditSystemd(AgentUnderTest& agent, uint64_t last) {
+  const std::optional<ExitStatus> exit = agent.Stop(30s);
+  REQUIRE(exit.has_value());
+  CHECK(exit->Exited(0));
+  const LineAudit audit = AuditLines(SystemdLakeRecords(agent.lake(), "app"), 1, last);
+  INFO(audit.Summary());
+  CHECK(audit.ExactlyOnce());
+}
+
 // NumberedLine(first) to NumberedLine(last), each ending in a newline.
 std::string SystemdLines(uint64_t first, uint64_t last) {
   std::string text;
@@ -206,12 +216,7 @@ TEST_CASE("agent reload: an invalid configuration on SIGHUP is refused with its 
   REQUIRE(agent.Running());
   AppendFile(log, SystemdLines(101, 200));
   CHECK(agent.WaitForLakeLines(200, 60s));
-  const std::optional<ExitStatus> exit = agent.Stop(30s);
-  REQUIRE(exit.has_value());
-  CHECK(exit->Exited(0));
-  const LineAudit audit = AuditLines(SystemdLakeRecords(agent.lake(), "app"), 1, 200);
-  INFO(audit.Summary());
-  CHECK(audit.ExactlyOnce());
+  StopAndAuditSystemd(agent, 200);
 }
 
 }  // namespace sluice::test
@@ -259,12 +264,7 @@ TEST_CASE("agent reload: a valid configuration that cannot start brings the prev
   AppendFile(log, SystemdLines(1, 100));
   CHECK(agent.WaitForLakeLines(100, 60s));
   CHECK(agent.Metric("sluice_sink_records_total", {{"sink", "lake"}}) >= 100);
-  const std::optional<ExitStatus> exit = agent.Stop(30s);
-  REQUIRE(exit.has_value());
-  CHECK(exit->Exited(0));
-  const LineAudit audit = AuditLines(SystemdLakeRecords(agent.lake(), "app"), 1, 100);
-  INFO(audit.Summary());
-  CHECK(audit.ExactlyOnce());
+  StopAndAuditSystemd(agent, 100);
 }
 
 }  // namespace sluice::test
