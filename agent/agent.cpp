@@ -2,9 +2,12 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -14,8 +17,29 @@
 #include "core/util/thread_name.h"
 
 namespace sluice {
+namespace {
 
-Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std::stop_token abort) {
+// The liveness check behind AgentObserver::alive: a query through the
+// buffer's locks for every sink. The status line on success, nullopt (and
+// the reason logged) when the buffer did not answer.
+std::optional<std::string> CheckAlive(Buffer& buffer, const AgentConfig& config, const Logger& log) {
+  int64_t pending = 0;
+  for (const SinkSpec& spec : config.sinks) {
+    Result<PendingSummary> p = buffer.Pending(spec.name);
+    if (!p.ok()) {
+      log->warn("liveness check: the buffer did not answer for sink {}: {}", spec.name, p.status().message());
+      return std::nullopt;
+    }
+    pending += p->batches;
+  }
+  return std::to_string(config.sources.size()) + " sources, " + std::to_string(config.sinks.size()) + " sinks, " +
+         std::to_string(pending) + " batches pending";
+}
+
+}  // namespace
+
+Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std::stop_token abort,
+                const AgentObserver& observer) {
   MetricsRegistry metrics;
   Result<std::unique_ptr<Buffer>> opened = Buffer::Open(config.buffer, ChildLogger(log, "buffer"), metrics);
   if (!opened.ok()) return opened.status();
@@ -114,19 +138,36 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
   }
   log->info("agent running: {} sources, {} sinks, buffer {}", sources.size(), sinks.size(), buffer.path().string());
 
+  if (observer.running) observer.running();
+
   // Wait for a stop request (a signal) or an internal failure.
   {
+    using Clock = std::chrono::steady_clock;
+    // Every 10 s, hand memory freed since (after a burst or a backlog) back to
+    // the OS: glibc keeps it otherwise, and RSS would stay at the burst's peak.
+    constexpr std::chrono::milliseconds kTrimEvery{10'000};
+    const bool report_alive = observer.alive && observer.alive_every.count() > 0;
+    Clock::time_point next_trim = Clock::now() + kTrimEvery;
+    Clock::time_point next_alive = report_alive ? Clock::now() : Clock::time_point::max();
     std::mutex mu;
     std::condition_variable_any cv;
     std::unique_lock lock(mu);
     std::stop_callback on_internal(internal_stop.get_token(), [&] { cv.notify_all(); });
-    // Every 10 s, hand memory freed since (after a burst or a backlog) back to
-    // the OS: glibc keeps it otherwise, and RSS would stay at the burst's peak.
-    while (!cv.wait_for(lock, stop, std::chrono::seconds(10), [&] { return internal_stop.stop_requested(); })) {
-      if (stop.stop_requested()) break;
-      malloc_trim(0);
-    }
+    do {
+      const Clock::time_point now = Clock::now();
+      if (now >= next_alive) {
+        if (std::optional<std::string> status = CheckAlive(buffer, config, log)) observer.alive(*status);
+        next_alive = now + observer.alive_every;
+      }
+      if (now >= next_trim) {
+        malloc_trim(0);
+        next_trim = now + kTrimEvery;
+      }
+    } while (!cv.wait_until(lock, stop, std::min(next_trim, next_alive), [&] {
+      return internal_stop.stop_requested();
+    }) && !stop.stop_requested());
   }
+  if (observer.stopping) observer.stopping();
 
   log->info("stopping: sources commit what they have read");
   source_stop.request_stop();

@@ -6,10 +6,12 @@
 
 #include "agent/agent.h"
 #include "agent/agent_config.h"
+#include "agent/agent_service.h"
 #include "agent/record/json_record.h"
 #include "agent/replay.h"
 #include "app/signal_loop.h"
 #include "core/config/units.h"
+#include "core/systemd/sd_notify.h"
 #include "core/util/wall_clock.h"
 
 namespace sluice::app {
@@ -17,6 +19,10 @@ namespace sluice::app {
 AgentCommand::AgentCommand(CLI::App& app) {
   agent_ = app.add_subcommand("agent", "Tail logs and topics into the on-disk buffer and ship them to sinks");
   agent_->add_option("-c,--config", config_path_, "configuration file (TOML)")->required()->check(CLI::ExistingFile);
+  agent_->footer(
+      "Signals: SIGTERM or SIGINT stops (what was read is committed, sinks deliver for shutdown_timeout, the rest "
+      "stays in the buffer); SIGHUP reloads the configuration file (an invalid one is refused and the running one "
+      "stays). Under systemd (Type=notify) it reports READY=1, WATCHDOG=1 and RELOADING=1.");
   check_ = agent_->add_subcommand("check", "Validate the configuration and print it with every default");
   check_->fallthrough();
   replay_ = agent_->add_subcommand(
@@ -60,18 +66,33 @@ int AgentCommand::Run() {
   }
   Logger log = MakeLogger("agent", config.log_format, config.log_level);
 
-  std::stop_source stop, abort;
-  const Status result = RunUntilDone([&] { return RunAgent(config, log, stop.get_token(), abort.get_token()); },
+  // Under systemd (Type=notify) readiness, liveness and reloads are reported;
+  // elsewhere the notifier does nothing.
+  const SystemdNotifier notifier;
+  if (!notifier.setup_problem().empty()) log->warn("not notifying systemd: {}", notifier.setup_problem());
+  AgentService service(
+      config_path_, std::move(config), log,
+      [&](std::string_view state) {
+        if (Status s = notifier.Notify(state); !s.ok()) log->warn("{}", s.message());
+      },
+      notifier.watchdog_interval().value_or(std::chrono::milliseconds(0)));
+
+  const Status result = RunUntilDone([&] { return service.Run(); },
                                      [&](int count, std::string_view name) {
                                        if (count == 1) {
                                          log->info("received {}: shutting down", name);
-                                         stop.request_stop();
+                                         service.Stop();
                                        } else {
                                          log->warn(
                                              "received a second signal: abandoning the flush (pending data stays in "
                                              "the buffer)");
-                                         abort.request_stop();
+                                         service.Abort();
                                        }
+                                     },
+                                     [&] {
+                                       log->info("received SIGHUP: reloading {}", config_path_);
+                                       // A refused reload is logged by the service; the agent goes on.
+                                       (void)service.Reload();
                                      });
   if (!result.ok()) {
     log->error("agent failed: {}", result.message());

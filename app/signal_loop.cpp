@@ -10,11 +10,13 @@
 namespace sluice::app {
 
 Status RunUntilDone(const std::function<Status()>& job,
-                    const std::function<void(int count, std::string_view name)>& on_signal) {
+                    const std::function<void(int count, std::string_view name)>& on_signal,
+                    const std::function<void()>& on_reload) {
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  if (on_reload) sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Status result;
@@ -29,6 +31,10 @@ Status RunUntilDone(const std::function<Status()>& job,
     const timespec tick{0, 100'000'000};
     const int sig = sigtimedwait(&signals, nullptr, &tick);
     if (sig <= 0) continue;
+    if (sig == SIGHUP) {
+      on_reload();
+      continue;
+    }
     on_signal(++received, sig == SIGTERM ? "SIGTERM" : "SIGINT");
   }
   runner.join();

@@ -16,6 +16,7 @@ packages=(
   # real tools the tests drive
   libpcre2-dev ccache python3
   logrotate procps sqlite3 zstd curl bc
+  systemd  # systemd-analyze verifies the packaged units (tests/integration/packaging)
   mosquitto mosquitto-clients openssl kcat
   openssh-server openssh-client sshpass rsync rclone
 )

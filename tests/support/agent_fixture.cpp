@@ -105,6 +105,10 @@ std::optional<ExitStatus> AgentUnderTest::Stop(std::chrono::milliseconds timeout
 
 ExitStatus AgentUnderTest::Kill9() { return process_ ? process_->Kill9() : ExitStatus{}; }
 
+void AgentUnderTest::Signal(int sig) {
+  if (process_) process_->Signal(sig);
+}
+
 bool AgentUnderTest::Running() { return process_ && process_->Running(); }
 
 std::string AgentUnderTest::Stderr() const {

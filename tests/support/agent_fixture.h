@@ -42,7 +42,7 @@ struct AgentOptions {
   std::string batch_max_bytes = "32MiB";
   std::string retry_initial = "100ms";
   std::string retry_max = "2s";
-  std::string retain;  // [agent] retain; empty: the agent's default (0s)
+  std::string retain;             // [agent] retain; empty: the agent's default (0s)
   std::string extra_source_toml;  // more lines for [sources.app]
   // When set, the whole body of [sources.app] (e.g. an MQTT source) instead
   // of the tail source the fields above describe.
@@ -90,6 +90,8 @@ class AgentUnderTest {
   // agent SIGKILLed) when it did not exit in time.
   std::optional<ExitStatus> Stop(std::chrono::milliseconds timeout = std::chrono::seconds(60));
   ExitStatus Kill9();
+  // Sends `sig` (SIGHUP: reload) to the running agent.
+  void Signal(int sig);
   bool Running();
   pid_t pid() const { return process_ ? process_->pid() : -1; }
   int starts() const { return starts_; }
