@@ -167,7 +167,7 @@ class StreamWriter : private TransformOutput {
   // Bounded, so what is in flight stays a few chunks (a few MiB): the source
   // waits beyond. The second is deeper: a commit waiting for the one before
   // it stops the compress thread, and the transforms should go on meanwhile.
-  StageQueue<Chunk> to_transform_{4};
+  StageQueue<Chunk> to_transform_{2};
   StageQueue<Output> to_compress_{4};
   uint64_t pending_bytes_ = 0;  // the caller's: bytes of the lines added since the last commit
   std::mutex error_mu_;
