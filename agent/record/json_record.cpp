@@ -63,8 +63,8 @@ bool MayStartJson(std::string_view s) {
 
 void AppendJsonOneLine(std::string& out, std::string_view json) {
   // Two memchr passes: find_first_of tests each byte against the set, several times slower.
-  if (std::memchr(json.data(), '\n', json.size()) == nullptr &&
-      std::memchr(json.data(), '\r', json.size()) == nullptr) {
+  if (json.empty() || (std::memchr(json.data(), '\n', json.size()) == nullptr &&
+                       std::memchr(json.data(), '\r', json.size()) == nullptr)) {
     out += json;
     return;
   }

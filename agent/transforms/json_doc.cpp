@@ -23,6 +23,7 @@ static_assert(std::is_trivially_copyable_v<element>);
 
 namespace {
 bool HasLineBreaks(std::string_view t) {
+  if (t.empty()) return false;  // memchr's pointer must not be null, even for no bytes
   return std::memchr(t.data(), '\n', t.size()) != nullptr || std::memchr(t.data(), '\r', t.size()) != nullptr;
 }
 
