@@ -39,8 +39,23 @@ void Append(std::string& out, std::string_view text, bool breaks) {
 struct JsonDoc::Edit {
   JsonPath path;
   bool remove = false;
-  std::string raw;
+  // A string set by SetString: its unescaped text, escaped into `raw` only
+  // when something needs the JSON (Write, or a look inside by a visitor).
+  bool is_string = false;
+  std::string text;
+  mutable bool raw_stale = false;
+  mutable std::string raw;
   bool breaks = false;  // raw has line breaks (between tokens) to turn into spaces when written
+
+  const std::string& Raw() const {
+    if (raw_stale) {
+      raw.assign(1, '"');
+      AppendJsonEscaped(raw, text);
+      raw += '"';
+      raw_stale = false;
+    }
+    return raw;
+  }
   // The raw text parsed, once something looks inside it.
   mutable bool parsed = false;
   mutable element parsed_root;
@@ -58,6 +73,16 @@ struct JsonParsers::Impl {
   size_t slots_used = 0;
   std::vector<std::unique_ptr<JsonDoc::Edit>> edits;
   size_t edits_used = 0;
+  // ParseKept's documents, which outlive Reset: a few, replaced in turn.
+  struct Kept {
+    simdjson::dom::parser parser;
+    std::string text;  // padded; its first `size` bytes are the document
+    size_t size = 0;
+    element root;
+  };
+  std::vector<std::unique_ptr<Kept>> kept_docs;
+  size_t kept_next = 0;
+  static constexpr size_t kMaxKept = 8;
   std::vector<std::unique_ptr<std::string>> texts;  // containers Find rendered
   size_t texts_used = 0;
   // Write's lists of the edits below the value it writes, one range per level.
@@ -83,7 +108,31 @@ struct JsonParsers::Impl {
     e.raw.assign(raw);
     e.breaks = HasLineBreaks(raw);
     e.parsed = false;
+    e.is_string = false;
+    e.raw_stale = false;
     return e;
+  }
+
+  Kept* FindKept(std::string_view text) {
+    for (auto& k : kept_docs) {
+      if (std::string_view(k->text.data(), k->size) == text) return k.get();
+    }
+    return nullptr;
+  }
+  simdjson::error_code ParseKept(std::string_view text, Kept*& out) {
+    if (kept_docs.size() < kMaxKept) {
+      kept_docs.push_back(std::make_unique<Kept>());
+      out = kept_docs.back().get();
+    } else {
+      out = kept_docs[kept_next].get();
+      kept_next = (kept_next + 1) % kMaxKept;
+    }
+    out->text.assign(text);
+    out->text.append(simdjson::SIMDJSON_PADDING, '\0');
+    out->size = text.size();
+    const simdjson::error_code err = out->parser.parse(out->text.data(), text.size(), false).get(out->root);
+    if (err != simdjson::SUCCESS) out->size = 0;  // never found again
+    return err;
   }
 
   std::string& NewText() {
@@ -333,7 +382,7 @@ struct JsonDoc::Walker {
 
   std::optional<element> Parsed(const Edit& e) const {
     if (!e.parsed) {
-      if (pool().Parse(e.raw, e.parsed_root) != simdjson::SUCCESS) return std::nullopt;
+      if (pool().Parse(e.Raw(), e.parsed_root) != simdjson::SUCCESS) return std::nullopt;
       e.parsed = true;
     }
     return e.parsed_root;
@@ -350,7 +399,7 @@ struct JsonDoc::Walker {
         std::optional<element> p = Parsed(*e);
         if (!p) return std::nullopt;
         cur = *p;
-        cur_text = TrimJson(e->raw);
+        cur_text = TrimJson(e->Raw());
         continue;
       }
       std::optional<element> c = Child(cur, path[i]);
@@ -537,11 +586,11 @@ struct JsonDoc::Walker {
   void WriteEdit(const Edit& ed, size_t depth, size_t first, size_t last, std::string& out) const {
     if (first != last) {
       if (std::optional<element> p = Parsed(ed)) {
-        Write(*p, TrimJson(ed.raw), ed.breaks, depth, first, last, out);
+        Write(*p, TrimJson(ed.Raw()), ed.breaks, depth, first, last, out);
         return;
       }
     }
-    Append(out, ed.raw, ed.breaks);
+    Append(out, ed.Raw(), ed.breaks);
   }
 
   // Writes the value at the first `len` components of `path` (found as `e`
@@ -616,8 +665,28 @@ Result<JsonDoc> JsonDoc::Parse(JsonParsers& parsers, std::string_view text) {
   return doc;
 }
 
+Result<JsonDoc> JsonDoc::ParseKept(JsonParsers& parsers, std::string_view text) {
+  JsonParsers::Impl& pool = parsers.impl();
+  JsonParsers::Impl::Kept* k = pool.FindKept(text);
+  if (k == nullptr) {
+    if (const simdjson::error_code err = pool.ParseKept(text, k); err != simdjson::SUCCESS) {
+      return Status::InvalidArgument(simdjson::error_message(err));
+    }
+  }
+  JsonDoc doc(&parsers);
+  doc.text_ = std::string_view(k->text.data(), k->size);
+  doc.text_breaks_ = HasLineBreaks(doc.text_);
+  std::memcpy(doc.root_.data(), static_cast<const void*>(&k->root), sizeof k->root);
+  return doc;
+}
+
 std::optional<JsonValue> JsonDoc::Find(const JsonPath& path) const {
   const Walker w{*this};
+  // An edit at exactly `path` is its value (a later edit above it would have
+  // replaced it); a string set by SetString is read as it was given.
+  if (const Edit* e = w.At(path, path.size()); e != nullptr && e->is_string) {
+    return JsonValue{JsonType::kString, e->text};
+  }
   std::optional<element> e = w.Resolve(path);
   if (!e) return std::nullopt;
   JsonValue v;
@@ -640,26 +709,44 @@ std::optional<JsonValue> JsonDoc::Find(const JsonPath& path) const {
   return v;
 }
 
-bool JsonDoc::Has(const JsonPath& path) const { return Walker{*this}.Resolve(path).has_value(); }
+bool JsonDoc::Has(const JsonPath& path) const {
+  const Walker w{*this};
+  if (const Edit* e = w.At(path, path.size())) return !e->remove;
+  return w.Resolve(path).has_value();
+}
 
 std::optional<JsonType> JsonDoc::TypeAt(const JsonPath& path) const {
-  std::optional<element> e = Walker{*this}.Resolve(path);
+  const Walker w{*this};
+  if (const Edit* e = w.At(path, path.size()); e != nullptr && e->is_string) return JsonType::kString;
+  std::optional<element> e = w.Resolve(path);
   if (!e) return std::nullopt;
   return TypeOf(*e);
 }
 
-bool JsonDoc::Set(const JsonPath& path, std::string_view raw_json) {
-  if (path.empty()) return false;
+bool JsonDoc::Set(const JsonPath& path, std::string_view raw_json) { return Place(path, raw_json) != nullptr; }
+
+JsonDoc::Edit* JsonDoc::Place(const JsonPath& path, std::string_view raw_json) {
+  if (path.empty()) return nullptr;
   const Walker w{*this};
   std::optional<element> p = w.Resolve(path, path.size() - 1);
-  if (!p) return false;
+  if (!p) return nullptr;
   if (p->type() == element_type::ARRAY) {
-    if (!Child(*p, path.back())) return false;
+    if (!Child(*p, path.back())) return nullptr;
   } else if (p->type() != element_type::OBJECT) {
-    return false;
+    return nullptr;
   }
   std::erase_if(edits_, [&](const Edit* e) { return IsPrefix(path, e->path); });
-  edits_.push_back(&w.pool().NewEdit(path, false, raw_json));
+  Edit* e = &w.pool().NewEdit(path, false, raw_json);
+  edits_.push_back(e);
+  return e;
+}
+
+bool JsonDoc::SetString(const JsonPath& path, std::string_view text) {
+  Edit* e = Place(path, {});
+  if (e == nullptr) return false;
+  e->is_string = true;
+  e->text.assign(text);
+  e->raw_stale = true;
   return true;
 }
 

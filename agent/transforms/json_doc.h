@@ -9,7 +9,8 @@
 // Invariants:
 //  - The DOM, the edits and the text of the values Find returns live in the
 //    JsonParsers pool given to Parse and are valid until that pool is Reset
-//    (the pipeline does so once per record).
+//    (the pipeline does so once per record). ParseKept's DOMs outlive Reset
+//    (the pool keeps the last few), the edits made on them do not.
 //  - Write copies what no edit touches from the parsed text as it was written
 //    (only line breaks between tokens become spaces), splicing the edited
 //    values in; Find reports a number, bool or null as written too.
@@ -76,6 +77,10 @@ class JsonDoc {
  public:
   // Parses one JSON value (any type). The error is simdjson's reason.
   static Result<JsonDoc> Parse(JsonParsers& parsers, std::string_view text);
+  // Like Parse, for a text that recurs (a log file's record envelope, whose
+  // values the caller then sets): its parse is kept in the pool across Reset,
+  // for the last few such texts, and found again by the text.
+  static Result<JsonDoc> ParseKept(JsonParsers& parsers, std::string_view text);
 
   // The value at `path` with the edits applied; nullopt when there is none.
   std::optional<JsonValue> Find(const JsonPath& path) const;
@@ -85,6 +90,10 @@ class JsonDoc {
   // Sets the value at `path` to `raw_json`. The parent must be an object (or,
   // for an index, an array holding it); returns false, changing nothing, when it is not.
   bool Set(const JsonPath& path, std::string_view raw_json);
+  // Sets the value at `path` to the string `text` (its unescaped UTF-8
+  // bytes). Find gives it back as it is; it is escaped only where it is
+  // written, so a string that a later edit removes costs a copy.
+  bool SetString(const JsonPath& path, std::string_view text);
   // Sets the value at `path` to the JSON `text`, parsed here with this
   // document's pool (so a later Find or edit inside it does not parse it
   // again). False, changing nothing, when `text` is not JSON, is not an
@@ -109,13 +118,14 @@ class JsonDoc {
 
  private:
   JsonDoc(JsonParsers* parsers);
+  // Set's work: the new edit (the pool's), or null when the parent is not there.
+  Edit* Place(const JsonPath& path, std::string_view raw_json);
   JsonParsers* parsers_ = nullptr;
   // simdjson::dom::element, stored opaquely so that this header does not pull
   // in simdjson.h (1.2 MB) into every file that uses a record.
   alignas(8) std::array<std::byte, 16> root_{};
-  std::string_view text_;
-  bool text_breaks_ = false;  // text_ has line breaks between tokens           // the root's text: the pool's padded
-                              // copy, valid as long as the DOM
+  std::string_view text_;           // the root's text: the pool's padded copy, valid as long as the DOM
+  bool text_breaks_ = false;        // text_ has line breaks between tokens
   std::vector<const Edit*> edits_;  // in the pool; a copy of the document shares them (they never change)
 };
 

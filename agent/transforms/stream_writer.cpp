@@ -1,5 +1,8 @@
 #include "agent/transforms/stream_writer.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "agent/record/json_record.h"
 #include "core/util/thread_name.h"
 #include "core/util/utf8.h"
@@ -27,12 +30,55 @@ Result<TransformTopology> BuildTransformTopology(const std::vector<TransformSpec
 struct StreamWriter::Node {
   std::string name;
   std::unique_ptr<Transform> transform;
-  std::unique_ptr<BatchBuilder> builder;  // null when no sink takes this transform's stream
-  int slot = -1;                          // the builder's in builders_
+  int slot = -1;  // the stream's in streams_; -1 when no sink takes this transform's stream
   std::vector<std::unique_ptr<Node>> children;
   Counter* in = nullptr;
   Counter* out = nullptr;
 };
+
+// One transform thread: its own instances of the transforms and their
+// scratch, the chunks dealt to it and what it made of them.
+struct StreamWriter::Worker final : TransformOutput {
+  explicit Worker(const StreamWriter& w) : writer(w) {}
+  void Run();
+  void Process(int64_t ts_ms, std::string_view line);
+  void ProcessLogLine(int64_t ts_ms, std::string_view path, std::string_view line);
+  void Unreadable(const Status& why);
+  void Route(std::vector<std::unique_ptr<Node>>& nodes, TransformRecord& record, std::string_view line);
+  Staged& Out(int slot) { return output.streams[static_cast<size_t>(slot)]; }
+  void Event(int64_t ts_ms, std::string_view fields_json) override;
+  void Checkpoint(std::string key, std::optional<std::string> value) override;
+
+  const StreamWriter& writer;  // read only: what the constructor set up
+  std::vector<std::unique_ptr<Node>> roots;
+  JsonParsers parsers;
+  Output output;  // for the chunk in hand
+  // Bounded, so what is in flight stays a few chunks (a few MiB): the source
+  // waits beyond. The second is deeper: a commit waiting for the one before
+  // it stops the compress thread, and the transforms should go on meanwhile.
+  StageQueue<Chunk> in{2};
+  StageQueue<Output> out{4};
+  uint64_t unreadable_unwarned = 0;
+  std::chrono::steady_clock::time_point last_unreadable_warning{};
+  // Log lines: the source's own records, and their envelope for the
+  // transforms, `{"ts":"","source":...,"host":...,"path":...,"msg":""}`, of
+  // the file last seen (whose ts and msg each record sets).
+  JsonRecordEncoder encoder;
+  std::string envelope_path;
+  std::string envelope;
+  int64_t ts_ms_rendered = std::numeric_limits<int64_t>::min();
+  std::string ts_json;   // ts_ms_rendered as a JSON string
+  std::string msg_json;  // scratch: a msg that is not UTF-8, as JSON
+  std::thread thread;
+};
+
+int StreamWriter::StreamSlot(const std::string& name, int zstd_level) {
+  for (size_t i = 0; i < streams_.size(); ++i) {
+    if (streams_[i].name == name) return static_cast<int>(i);
+  }
+  streams_.push_back({name, std::make_unique<BatchBuilder>(zstd_level)});
+  return static_cast<int>(streams_.size()) - 1;
+}
 
 std::unique_ptr<StreamWriter::Node> StreamWriter::Build(const std::string& transform, const TransformTopology& t,
                                                         int zstd_level, int depth) {
@@ -43,7 +89,8 @@ std::unique_ptr<StreamWriter::Node> StreamWriter::Build(const std::string& trans
   auto node = std::make_unique<Node>();
   node->name = transform;
   node->transform = f->second->NewInstance();
-  if (t.stored.contains(transform)) node->builder = std::make_unique<BatchBuilder>(zstd_level);
+  if (t.stored.contains(transform)) node->slot = StreamSlot(transform, zstd_level);
+  if (f->second->ordered()) ordered_ = true;
   if (t.metrics != nullptr) {
     node->in = &t.metrics->GetCounter("sluice_transform_records_in_total", "Records a transform was given",
                                       {{"transform", transform}});
@@ -59,129 +106,166 @@ std::unique_ptr<StreamWriter::Node> StreamWriter::Build(const std::string& trans
   return node;
 }
 
+namespace {
+
+int TransformWorkers(const TransformTopology& t) {
+  if (t.workers > 0) return t.workers;
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(cores, 1, kMaxTransformWorkers);
+}
+
+}  // namespace
+
 StreamWriter::StreamWriter(std::string source, const TransformTopology* topology, Logger log, int zstd_level)
-    : source_(std::move(source)), log_(std::move(log)) {
+    : source_(std::move(source)), host_(topology != nullptr ? topology->host : std::string()), log_(std::move(log)) {
+  const std::vector<std::string>* consumers = nullptr;
   if (topology != nullptr) {
-    // The event records' host member, rendered once: {"ts":...,"host":...,<fields>}.
-    host_member_ = R"("host":)";
-    AppendJsonText(host_member_, topology->host);
-    host_member_ += ',';
-    if (auto c = topology->consumers.find(source_); c != topology->consumers.end()) {
-      for (const std::string& t : c->second) {
-        if (std::unique_ptr<Node> n = Build(t, *topology, zstd_level, 0)) roots_.push_back(std::move(n));
-      }
-    }
+    if (auto c = topology->consumers.find(source_); c != topology->consumers.end()) consumers = &c->second;
   }
-  direct_ = roots_.empty();
-  if (direct_ || topology->stored.contains(source_)) own_ = std::make_unique<BatchBuilder>(zstd_level);
-  if (!direct_) {
-    if (topology->stored.contains(kEventsStream)) events_ = std::make_unique<BatchBuilder>(zstd_level);
-    if (topology->metrics != nullptr) {
-      unreadable_ = &topology->metrics->GetCounter(
-          "sluice_transform_unreadable_records_total",
-          "Records the transforms could not read as JSON (stored only in the source's own stream)",
-          {{"source", source_}});
-      events_total_ = &topology->metrics->GetCounter("sluice_transform_events_total",
-                                                     "Event records written to _events", {{"source", source_}});
+  direct_ = consumers == nullptr || consumers->empty();
+  if (direct_ || topology->stored.contains(source_)) {
+    own_slot_ = StreamSlot(source_, zstd_level);
+    own_ = streams_[static_cast<size_t>(own_slot_)].builder.get();
+  }
+  if (direct_) return;
+
+  // The event records' host member, rendered once: {"ts":...,"host":...,<fields>}.
+  host_member_ = R"("host":)";
+  AppendJsonText(host_member_, topology->host);
+  host_member_ += ',';
+  if (topology->stored.contains(kEventsStream)) events_slot_ = StreamSlot(std::string(kEventsStream), zstd_level);
+  if (topology->metrics != nullptr) {
+    unreadable_ = &topology->metrics->GetCounter(
+        "sluice_transform_unreadable_records_total",
+        "Records the transforms could not read as JSON (stored only in the source's own stream)",
+        {{"source", source_}});
+    events_total_ = &topology->metrics->GetCounter("sluice_transform_events_total", "Event records written to _events",
+                                                   {{"source", source_}});
+  }
+  // ordered_ is known once the first worker's transforms are built.
+  for (int i = 0; i == 0 || i < (ordered_ ? 1 : TransformWorkers(*topology)); ++i) {
+    auto w = std::make_unique<Worker>(*this);
+    for (const std::string& t : *consumers) {
+      if (std::unique_ptr<Node> node = Build(t, *topology, zstd_level, 0)) w->roots.push_back(std::move(node));
     }
-    // Every stream's batch gets a slot in the transform thread's output.
-    const auto slot = [&](BatchBuilder* b) {
-      builders_.push_back(b);
-      return static_cast<int>(builders_.size()) - 1;
-    };
-    if (own_) own_slot_ = slot(own_.get());
-    if (events_) events_slot_ = slot(events_.get());
-    std::vector<Node*> stack;
-    for (auto& r : roots_) stack.push_back(r.get());
-    while (!stack.empty()) {
-      Node* node = stack.back();
-      stack.pop_back();
-      if (node->builder) node->slot = slot(node->builder.get());
-      for (auto& c : node->children) stack.push_back(c.get());
-    }
-    output_.streams.resize(builders_.size());
-    transform_thread_ = std::thread([this] {
-      SetThreadName("xf:" + source_);
-      RunTransforms();
-    });
-    compress_thread_ = std::thread([this] {
-      SetThreadName("zstd:" + source_);
-      RunCompression();
+    workers_.push_back(std::move(w));
+  }
+  // Every stream has its slot now (the workers' trees name the same streams).
+  for (auto& w : workers_) w->output.streams.resize(streams_.size());
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Worker* w = workers_[i].get();
+    w->thread = std::thread([this, w, i] {
+      SetThreadName("xf" + (workers_.size() > 1 ? std::to_string(i) : std::string()) + ":" + source_);
+      w->Run();
     });
   }
+  compress_thread_ = std::thread([this] {
+    SetThreadName("zstd:" + source_);
+    RunCompression();
+  });
 }
 
 StreamWriter::~StreamWriter() {
-  if (transform_thread_.joinable()) {
-    to_transform_.Close();
-    transform_thread_.join();
-    to_compress_.Close();
-    compress_thread_.join();
-  }
+  if (workers_.empty()) return;
+  for (auto& w : workers_) w->in.Close();
+  for (auto& w : workers_) w->thread.join();
+  for (auto& w : workers_) w->out.Close();
+  compress_thread_.join();
 }
 
 // A chunk is handed over at this many records or bytes: large enough that the
-// handoffs (each wakes a thread) are rare, small enough that the transform
-// thread starts while the source is still reading. Measured with
+// handoffs (each wakes a thread) are rare, small enough that the workers
+// start while the source is still reading. Measured with
 // bench/agent_transforms.sh: 256 records gave 160k records/s, 1024 200k.
 constexpr size_t kChunkRecords = 1024;
 constexpr size_t kChunkBytes = 512 * 1024;
 
-void StreamWriter::Hand() {
-  if (pending_.records.empty()) return;
-  pending_ = to_transform_.Push(std::move(pending_));
-  pending_.lines.clear();
-  pending_.records.clear();
+// Chunks (and commits) go to the workers in turn; the compress thread takes
+// their outputs back in the same turn.
+StreamWriter::Chunk StreamWriter::Hand(Chunk chunk) {
+  Worker& w = *workers_[next_worker_];
+  next_worker_ = (next_worker_ + 1) % workers_.size();
+  Chunk spare = w.in.Push(std::move(chunk));
+  spare.lines.clear();
+  spare.records.clear();
+  spare.commit.reset();
+  return spare;
+}
+
+void StreamWriter::HandPending() {
+  if (!pending_.records.empty()) pending_ = Hand(std::move(pending_));
 }
 
 void StreamWriter::Drain() {
-  if (!transform_thread_.joinable()) return;
-  Hand();
-  // The transform thread queues a chunk's output before it is done with the
-  // chunk: once it is drained, all output is with the compress thread.
-  to_transform_.Drain();
-  to_compress_.Drain();
+  if (workers_.empty()) return;
+  HandPending();
+  // A worker queues a chunk's output before it is done with the chunk: once
+  // all are drained, all output is with the compress thread.
+  for (auto& w : workers_) w->in.Drain();
+  for (auto& w : workers_) w->out.Drain();
 }
 
-void StreamWriter::RunTransforms() {
+void StreamWriter::Worker::Run() {
   Chunk chunk;
-  while (to_transform_.Pop(chunk)) {
+  while (in.Pop(chunk)) {
     size_t begin = 0;
     for (const auto& [end, ts] : chunk.records) {
-      Process(ts, std::string_view(chunk.lines).substr(begin, end - begin));
+      const std::string_view line = std::string_view(chunk.lines).substr(begin, end - begin);
+      if (chunk.log_lines) {
+        ProcessLogLine(ts, chunk.path, line);
+      } else {
+        Process(ts, line);
+      }
       begin = end;
     }
-    if (chunk.commit) {
-      // The transforms' own checkpoints as of this point go with the source's.
-      for (CheckpointUpdate& u : std::exchange(checkpoints_, {})) chunk.commit->updates.push_back(std::move(u));
-      output_.commit = std::move(chunk.commit);
-    }
-    output_ = to_compress_.Push(std::move(output_));
-    output_.streams.resize(builders_.size());
-    output_.commit.reset();
-    for (Staged& st : output_.streams) {
+    output.commit = std::move(chunk.commit);
+    output = out.Push(std::move(output));
+    output.streams.resize(writer.streams_.size());
+    output.checkpoints.clear();
+    output.commit.reset();
+    for (Staged& st : output.streams) {
       st.lines.clear();
       st.ts.clear();
     }
-    to_transform_.Done(std::move(chunk));
+    in.Done(std::move(chunk));
   }
 }
 
+namespace {
+
+// Sets `key` in `updates`, replacing an earlier update of it.
+void MergeCheckpoint(std::vector<CheckpointUpdate>& updates, CheckpointUpdate u) {
+  for (CheckpointUpdate& have : updates) {
+    if (have.key == u.key) {
+      have.value = std::move(u.value);
+      return;
+    }
+  }
+  updates.push_back(std::move(u));
+}
+
+}  // namespace
+
 void StreamWriter::RunCompression() {
   Output output;
-  while (to_compress_.Pop(output)) {
+  for (size_t turn = 0;; turn = (turn + 1) % workers_.size()) {
+    Worker& w = *workers_[turn];
+    if (!w.out.Pop(output)) return;
     for (size_t i = 0; i < output.streams.size(); ++i) {
       const Staged& st = output.streams[i];
       if (st.ts.empty()) continue;
-      BatchBuilder& b = *builders_[i];
+      BatchBuilder& b = *streams_[i].builder;
       b.staging() += st.lines;
       for (int64_t ts : st.ts) b.EndRecord(ts);
     }
+    for (CheckpointUpdate& u : output.checkpoints) MergeCheckpoint(checkpoints_, std::move(u));
     if (output.commit) {
+      // The transforms' own checkpoints as of this point go with the source's.
+      for (CheckpointUpdate& u : std::exchange(checkpoints_, {})) output.commit->updates.push_back(std::move(u));
       CommitOutput(*output.commit);
       output.commit.reset();
     }
-    to_compress_.Done(std::move(output));
+    w.out.Done(std::move(output));
   }
 }
 
@@ -196,47 +280,125 @@ void StreamWriter::Add(int64_t ts_ms, std::string_view line) {
     EndRecord(ts_ms);
     return;
   }
+  if (pending_.log_lines) {
+    HandPending();
+    pending_.log_lines = false;
+  }
   ++records_in_;
   pending_bytes_ += line.size();
   pending_.lines += line;
   pending_.records.emplace_back(pending_.lines.size(), ts_ms);
-  if (pending_.records.size() >= kChunkRecords || pending_.lines.size() >= kChunkBytes) Hand();
+  if (pending_.records.size() >= kChunkRecords || pending_.lines.size() >= kChunkBytes) HandPending();
 }
 
-void StreamWriter::Process(int64_t ts_ms, std::string_view line) {
-  if (own_slot_ >= 0) {
-    Out(own_slot_).lines += line;
-    Out(own_slot_).ts.push_back(ts_ms);
+void StreamWriter::AddLogLine(int64_t ts_ms, std::string_view path, std::string_view line) {
+  if (direct_) {
+    encoder_.AppendLogLine(own_->staging(), ts_ms, source_, host_, path, line);
+    EndRecord(ts_ms);
+    return;
   }
-  parsers_.Reset();
+  // A chunk holds one file's lines.
+  if (!pending_.records.empty() && (!pending_.log_lines || pending_.path != path)) HandPending();
+  if (pending_.records.empty()) {
+    pending_.log_lines = true;
+    pending_.path.assign(path);
+  }
+  ++records_in_;
+  // What the record will take in the source's stream, about: the envelope's
+  // members are some 60 bytes besides the path.
+  pending_bytes_ += line.size() + path.size() + 64;
+  pending_.lines += line;
+  pending_.records.emplace_back(pending_.lines.size(), ts_ms);
+  if (pending_.records.size() >= kChunkRecords || pending_.lines.size() >= kChunkBytes) HandPending();
+}
+
+namespace {
+
+const JsonPath kEnvelopeTs{"ts"};
+const JsonPath kEnvelopeMsg{"msg"};
+
+}  // namespace
+
+void StreamWriter::Worker::ProcessLogLine(int64_t ts_ms, std::string_view path, std::string_view line) {
+  if (writer.own_slot_ >= 0) {
+    Staged& own = Out(writer.own_slot_);
+    encoder.AppendLogLine(own.lines, ts_ms, writer.source_, writer.host_, path, line);
+    own.ts.push_back(ts_ms);
+  }
+  if (envelope.empty() || envelope_path != path) {
+    envelope_path.assign(path);
+    envelope.assign(R"({"ts":"","source":)");
+    AppendJsonText(envelope, writer.source_);
+    envelope += R"(,"host":)";
+    AppendJsonText(envelope, writer.host_);
+    envelope += R"(,"path":)";
+    AppendJsonText(envelope, path);
+    envelope += R"(,"msg":""})";
+  }
+  if (ts_ms != ts_ms_rendered) {
+    ts_ms_rendered = ts_ms;
+    ts_json.assign(1, '"');
+    ts_json += FormatTimestampMs(ts_ms);
+    ts_json += '"';
+  }
+  parsers.Reset();
+  Result<JsonDoc> doc = JsonDoc::ParseKept(parsers, envelope);
+  if (!doc.ok()) {
+    Unreadable(doc.status());  // not expected: the envelope is ours
+    return;
+  }
+  JsonDoc& d = doc.value();
+  d.Set(kEnvelopeTs, ts_json);
+  if (IsValidUtf8(line)) {
+    d.SetString(kEnvelopeMsg, line);
+  } else {
+    msg_json.clear();
+    AppendJsonText(msg_json, line);  // {"base64":...}, as the encoder writes it
+    d.Set(kEnvelopeMsg, msg_json);
+  }
+  TransformRecord record{ts_ms, writer.source_, std::move(d)};
+  Route(roots, record, {});
+}
+
+void StreamWriter::Worker::Unreadable(const Status& why) {
+  // Warned about at most every 10 s: such records tend to come in runs.
+  if (writer.unreadable_ != nullptr) writer.unreadable_->Inc();
+  ++unreadable_unwarned;
+  const auto now = std::chrono::steady_clock::now();
+  if (last_unreadable_warning == std::chrono::steady_clock::time_point{} ||
+      now - last_unreadable_warning >= std::chrono::seconds(10)) {
+    writer.log_->warn(
+        "{} record(s) of source {} not readable by the transforms (the last: {}); they are kept only in the "
+        "source's stream",
+        unreadable_unwarned, writer.source_, why.message());
+    unreadable_unwarned = 0;
+    last_unreadable_warning = now;
+  }
+}
+
+void StreamWriter::Worker::Process(int64_t ts_ms, std::string_view line) {
+  if (writer.own_slot_ >= 0) {
+    Out(writer.own_slot_).lines += line;
+    Out(writer.own_slot_).ts.push_back(ts_ms);
+  }
+  parsers.Reset();
   std::string_view json = line;
   if (!json.empty() && json.back() == '\n') json.remove_suffix(1);
-  Result<JsonDoc> doc = JsonDoc::Parse(parsers_, json);
+  Result<JsonDoc> doc = JsonDoc::Parse(parsers, json);
   if (!doc.ok()) {
     // Our encoder writes valid JSON; what simdjson refuses is a number beyond
     // 64 bits or a double's range in an MQTT payload. Such a record is kept
     // in the source's own stream only: a privacy transform must not pass what
     // it cannot read.
-    // Warned about at most every 10 s: such records tend to come in runs.
-    if (unreadable_ != nullptr) unreadable_->Inc();
-    ++unreadable_unwarned_;
-    const auto now = std::chrono::steady_clock::now();
-    if (last_unreadable_warning_ == std::chrono::steady_clock::time_point{} ||
-        now - last_unreadable_warning_ >= std::chrono::seconds(10)) {
-      log_->warn(
-          "{} record(s) of source {} not readable by the transforms (the last: {}); they are kept only in the "
-          "source's stream",
-          unreadable_unwarned_, source_, doc.status().message());
-      unreadable_unwarned_ = 0;
-      last_unreadable_warning_ = now;
-    }
+    Unreadable(doc.status());
     return;
   }
-  TransformRecord record{ts_ms, source_, std::move(doc).value()};
-  Route(roots_, record, line);
+  TransformRecord record{ts_ms, writer.source_, std::move(doc).value()};
+  Route(roots, record, line);
 }
 
-void StreamWriter::Route(std::vector<std::unique_ptr<Node>>& nodes, TransformRecord& record, std::string_view line) {
+void StreamWriter::Worker::Route(std::vector<std::unique_ptr<Node>>& nodes, TransformRecord& record,
+                                 std::string_view line) {
   for (size_t i = 0; i < nodes.size(); ++i) {
     Node& n = *nodes[i];
     // The last branch takes the record itself; the others a copy (which shares the parsed document).
@@ -266,28 +428,22 @@ void StreamWriter::Route(std::vector<std::unique_ptr<Node>>& nodes, TransformRec
   }
 }
 
-void StreamWriter::Event(int64_t ts_ms, std::string_view fields_json) {
-  if (events_total_ != nullptr) events_total_->Inc();
-  if (events_slot_ < 0) return;
-  Staged& st = Out(events_slot_);
-  std::string& out = st.lines;
-  out += R"({"ts":")";
-  out += FormatTimestampMs(ts_ms);
-  out += "\",";
-  out += host_member_;
-  out += fields_json;
-  out += "}\n";
+void StreamWriter::Worker::Event(int64_t ts_ms, std::string_view fields_json) {
+  if (writer.events_total_ != nullptr) writer.events_total_->Inc();
+  if (writer.events_slot_ < 0) return;
+  Staged& st = Out(writer.events_slot_);
+  std::string& out_lines = st.lines;
+  out_lines += R"({"ts":")";
+  out_lines += FormatTimestampMs(ts_ms);
+  out_lines += "\",";
+  out_lines += writer.host_member_;
+  out_lines += fields_json;
+  out_lines += "}\n";
   st.ts.push_back(ts_ms);
 }
 
-void StreamWriter::Checkpoint(std::string key, std::optional<std::string> value) {
-  for (CheckpointUpdate& u : checkpoints_) {
-    if (u.key == key) {
-      u.value = std::move(value);
-      return;
-    }
-  }
-  checkpoints_.push_back({std::move(key), std::move(value)});
+void StreamWriter::Worker::Checkpoint(std::string key, std::optional<std::string> value) {
+  MergeCheckpoint(output.checkpoints, {std::move(key), std::move(value)});
 }
 
 uint64_t StreamWriter::raw_bytes() const {
@@ -307,28 +463,11 @@ Result<std::vector<StreamBatch>> StreamWriter::Finish() {
 
 Result<std::vector<StreamBatch>> StreamWriter::TakeBatches() {
   std::vector<StreamBatch> out;
-  const auto take = [&](const std::string& stream, BatchBuilder& b) -> Status {
-    if (b.empty()) return Status::Ok();
-    Result<EncodedBatch> batch = b.Finish();
+  for (Stream& st : streams_) {
+    if (st.builder->empty()) continue;
+    Result<EncodedBatch> batch = st.builder->Finish();
     if (!batch.ok()) return batch.status();
-    out.push_back({stream, std::move(batch).value()});
-    return Status::Ok();
-  };
-  if (own_) {
-    if (Status s = take(source_, *own_); !s.ok()) return s;
-  }
-  std::vector<Node*> stack;
-  for (auto& r : roots_) stack.push_back(r.get());
-  while (!stack.empty()) {
-    Node* node = stack.back();
-    stack.pop_back();
-    if (node->builder) {
-      if (Status s = take(node->name, *node->builder); !s.ok()) return s;
-    }
-    for (auto& c : node->children) stack.push_back(c.get());
-  }
-  if (events_) {
-    if (Status s = take(std::string(kEventsStream), *events_); !s.ok()) return s;
+    out.push_back({st.name, std::move(batch).value()});
   }
   return out;
 }
@@ -339,18 +478,16 @@ std::vector<CheckpointUpdate> StreamWriter::TakeCheckpoints() {
 }
 
 Status StreamWriter::Commit(std::vector<CheckpointUpdate> updates, CommitFn commit) {
-  if (!transform_thread_.joinable()) {
+  if (workers_.empty()) {
     Result<std::vector<StreamBatch>> batches = Finish();
     if (!batches.ok()) return batches.status();
     return commit(std::move(batches).value(), std::move(updates));
   }
   if (Status s = FirstError(); !s.ok()) return s;
-  Hand();
+  HandPending();
   Chunk marker;
   marker.commit = std::make_unique<PendingCommit>(PendingCommit{std::move(updates), std::move(commit)});
-  pending_ = to_transform_.Push(std::move(marker));
-  pending_.lines.clear();
-  pending_.records.clear();
+  Hand(std::move(marker));  // its storage is a spare's: dropped
   records_in_ = 0;
   pending_bytes_ = 0;
   return Status::Ok();

@@ -9,16 +9,24 @@
 // Without transforms downstream, the writer is the source's BatchBuilder as
 // before (direct(): encode straight into staging()), and costs nothing more.
 //
-// With transforms, the work is a pipeline of three threads: the source's
-// (Add copies lines into a chunk), a transform thread (runs each chunk
-// through the transforms, writing each stream's lines) and a compress thread
-// (appends them to the streams' zstd batches). On a 2-core device the
-// transforms and zstd each take about as long as reading and encoding the
-// lines, so each stage gets a core's share. Finish and TakeCheckpoints wait
-// for both threads to finish what they were given, so what they hand over is
-// exactly what was added. The transforms' state is touched by the transform
-// thread only, the batches by the compress thread only (and both by the
-// caller while the pipeline is drained); the handoffs are StageQueues.
+// With transforms, the work is a pipeline: the source's thread (Add copies
+// lines into a chunk), transform workers (each runs whole chunks through its
+// own instances of the transforms, writing each stream's lines) and a
+// compress thread (appends them to the streams' zstd batches). The transforms
+// cost about twice what reading the lines does, so on a 2-core device one
+// transform thread was the pipeline's bottleneck with a core half idle; the
+// chunks are dealt to the workers in turn, and the compress thread takes the
+// outputs back in the same turn, so every stream keeps the source's order.
+// (Unless a transform downstream compares records with the ones before
+// them, TransformFactory::ordered: then one worker sees them all in order.)
+// A commit travels as a chunk of its own in that order too: when the
+// compress thread reaches it, everything before it is in the batches.
+// Finish and TakeCheckpoints wait for the pipeline to finish what it was
+// given, so what they hand over is exactly what was added. A worker's
+// transforms are touched by that worker only, the batches by the compress
+// thread only (and both by the caller while the pipeline is drained); the
+// handoffs are StageQueues. State transforms share across instances lives in
+// their factories, which lock it (agent/transforms/transform.h).
 //
 // Not thread-safe: its methods belong to one caller at a time (the source's
 // thread; the MQTT source locks around it).
@@ -38,6 +46,7 @@
 
 #include "agent/buffer/batch_builder.h"
 #include "agent/buffer/buffer.h"
+#include "agent/record/json_record.h"
 #include "agent/transforms/transform.h"
 #include "core/log/log.h"
 #include "core/metrics/metrics.h"
@@ -54,7 +63,11 @@ struct TransformTopology {
   std::set<std::string, std::less<>> stored;  // streams some sink takes
   std::string host;
   MetricsRegistry* metrics = nullptr;
+  // Transform workers per source; 0: one per core, at most kMaxTransformWorkers.
+  int workers = 0;
 };
+
+inline constexpr int kMaxTransformWorkers = 2;
 
 // Makes the factories of `transforms` for one run. `stored` names the
 // streams sinks take.
@@ -62,11 +75,11 @@ Result<TransformTopology> BuildTransformTopology(const std::vector<TransformSpec
                                                  std::set<std::string, std::less<>> stored, const std::string& host,
                                                  MetricsRegistry* metrics, const Logger& log, Buffer* buffer);
 
-class StreamWriter : private TransformOutput {
+class StreamWriter {
  public:
   // `topology` may be null (no transforms: the source's own stream only).
   StreamWriter(std::string source, const TransformTopology* topology, Logger log, int zstd_level = 1);
-  ~StreamWriter() override;
+  ~StreamWriter();
   StreamWriter(const StreamWriter&) = delete;
   StreamWriter& operator=(const StreamWriter&) = delete;
 
@@ -78,6 +91,17 @@ class StreamWriter : private TransformOutput {
 
   // One record: `line` is the source's JSON line with its '\n'. Works in both modes.
   void Add(int64_t ts_ms, std::string_view line);
+  // One log line read from `path` (without its line end): the record of
+  // DESIGN.md's format is made of it where it is needed. The transforms get
+  // a document of the line's envelope with the line as its msg, so neither
+  // the source's thread escapes a line that the transforms would read back
+  // (and parse usually drops), nor a worker parses the envelope around it.
+  // The record's host is the topology's (without transforms, direct(), the
+  // source encodes its records into staging() itself).
+  void AddLogLine(int64_t ts_ms, std::string_view path, std::string_view line);
+
+  // Transform threads (0 without transforms).
+  int workers() const { return static_cast<int>(workers_.size()); }
 
   // Records added since the last Finish (whatever the transforms kept).
   uint64_t records() const { return records_in_; }
@@ -105,16 +129,21 @@ class StreamWriter : private TransformOutput {
 
  private:
   struct Node;
+  struct Worker;
   struct PendingCommit {
     std::vector<CheckpointUpdate> updates;
     CommitFn commit;
   };
-  // Lines handed to the transform thread: one record per (end offset, ts);
-  // then, when set, a commit of everything up to here.
+  // Lines handed to a worker: one record per (end offset, ts); or, when
+  // `commit` is set, a commit of everything before it.
+  // With `log_lines`, the records are the raw lines of the file at `path`
+  // (AddLogLine), else JSON lines with their '\n' (Add).
   struct Chunk {
     std::string lines;
     std::vector<std::pair<size_t, int64_t>> records;
     std::unique_ptr<PendingCommit> commit;
+    bool log_lines = false;
+    std::string path;
   };
   // One stream's records from a chunk, for the compress thread: its lines
   // (each with its '\n') and their timestamps.
@@ -122,57 +151,55 @@ class StreamWriter : private TransformOutput {
     std::string lines;
     std::vector<int64_t> ts;
   };
-  // What the transform thread made of a chunk: per stream, in the order of
-  // builders_; and the chunk's commit.
+  // What a worker made of a chunk: per stream, in the order of streams_; the
+  // checkpoints its transforms asked for meanwhile; and the chunk's commit.
   struct Output {
     std::vector<Staged> streams;
+    std::vector<CheckpointUpdate> checkpoints;
     std::unique_ptr<PendingCommit> commit;
   };
-  void Process(int64_t ts_ms, std::string_view line);
-  Staged& Out(int slot) { return output_.streams[static_cast<size_t>(slot)]; }
+  struct Stream {
+    std::string name;
+    std::unique_ptr<BatchBuilder> builder;
+  };
   Result<std::vector<StreamBatch>> TakeBatches();
   void CommitOutput(PendingCommit& c);
   Status FirstError();
-  void Hand();
+  Chunk Hand(Chunk chunk);
+  void HandPending();
   void Drain();
-  void RunTransforms();
   void RunCompression();
-  void Route(std::vector<std::unique_ptr<Node>>& nodes, TransformRecord& record, std::string_view line);
+  int StreamSlot(const std::string& name, int zstd_level);
   std::unique_ptr<Node> Build(const std::string& transform, const TransformTopology& t, int zstd_level, int depth);
 
-  void Event(int64_t ts_ms, std::string_view fields_json) override;
-  void Checkpoint(std::string key, std::optional<std::string> value) override;
-
   std::string source_;
-  std::string host_member_;
+  std::string host_;
+  std::string host_member_;    // the event records' `"host":...,`
+  JsonRecordEncoder encoder_;  // AddLogLine's, without transforms
   Logger log_;
   bool direct_ = true;
-  std::unique_ptr<BatchBuilder> own_;     // null when no sink takes the source itself
-  std::unique_ptr<BatchBuilder> events_;  // null when no sink takes _events
-  std::vector<std::unique_ptr<Node>> roots_;
-  JsonParsers parsers_;
+  bool ordered_ = false;         // a transform downstream needs the records in order: one worker
+  BatchBuilder* own_ = nullptr;  // in streams_; null when no sink takes the source itself
   uint64_t records_in_ = 0;
-  std::vector<CheckpointUpdate> checkpoints_;
   Counter* unreadable_ = nullptr;
   Counter* events_total_ = nullptr;
-  uint64_t unreadable_unwarned_ = 0;
-  std::chrono::steady_clock::time_point last_unreadable_warning_{};
 
-  // The pipeline (transforms only).
-  std::vector<BatchBuilder*> builders_;  // every stream's batch; a stream's slot is its index
+  // Every stream's batch; a stream's slot is its index. Touched by the
+  // compress thread (or the caller while the pipeline is drained).
+  std::vector<Stream> streams_;
   int own_slot_ = -1;
   int events_slot_ = -1;
-  Chunk pending_;  // the caller's: lines not handed over yet
-  Output output_;  // the transform thread's: what the chunk in hand produced
-  // Bounded, so what is in flight stays a few chunks (a few MiB): the source
-  // waits beyond. The second is deeper: a commit waiting for the one before
-  // it stops the compress thread, and the transforms should go on meanwhile.
-  StageQueue<Chunk> to_transform_{2};
-  StageQueue<Output> to_compress_{4};
+  // The transforms' checkpoints the compress thread collected from outputs
+  // since the last commit.
+  std::vector<CheckpointUpdate> checkpoints_;
+
+  // The pipeline (transforms only).
+  std::vector<std::unique_ptr<Worker>> workers_;
+  size_t next_worker_ = 0;      // the caller's: who gets the next chunk
+  Chunk pending_;               // the caller's: lines not handed over yet
   uint64_t pending_bytes_ = 0;  // the caller's: bytes of the lines added since the last commit
   std::mutex error_mu_;
   Status error_;  // under error_mu_: the first commit that failed
-  std::thread transform_thread_;
   std::thread compress_thread_;
 };
 

@@ -1,13 +1,15 @@
 // A transform changes, drops or observes records between a source and the
-// buffer ([transforms.NAME] with `inputs`). Transforms run on the thread of
-// the source whose records they see, before the buffer: what a transform
-// outputs is stored as a stream of its own, in the same transaction as the
-// source's checkpoint, so a crash never loses or repeats a transformed record.
+// buffer ([transforms.NAME] with `inputs`). Transforms run in the pipeline of
+// the source whose records they see (StreamWriter), before the buffer: what a
+// transform outputs is stored as a stream of its own, in the same transaction
+// as the source's checkpoint, so a crash never loses or repeats a transformed
+// record.
 //
-// Each source thread gets its own Transform instances (TransformFactory::
-// NewInstance), so scratch state (parsers, regex match blocks) needs no lock.
-// State that spans sources (throttle buckets, schema fingerprints, gap
-// clocks) lives in the factory and locks itself.
+// Each of a source's transform workers gets its own Transform instances
+// (TransformFactory::NewInstance), so scratch state (parsers, regex match
+// blocks) needs no lock. State that spans instances (sample counts, throttle
+// buckets, schema fingerprints, gap clocks) lives in the factory and locks
+// itself: the workers of one source run at once, on chunks of its records.
 #pragma once
 
 #include <cstdint>
@@ -78,6 +80,11 @@ class TransformFactory {
  public:
   virtual ~TransformFactory() = default;
   virtual std::unique_ptr<Transform> NewInstance() = 0;
+  // True when the transform compares each record with the ones before it
+  // (schema shapes, gap clocks, rate buckets): a source's records then go
+  // through one worker, in order. The others (parse, redact, tokenize,
+  // sample) let chunks of records run on several workers at once.
+  virtual bool ordered() const { return false; }
   // Called once at start for each source feeding this transform, with that
   // source's checkpoints (e.g. schema fingerprints saved by Checkpoint).
   virtual void Restore(std::string_view /*source*/, const std::map<std::string, std::string>& /*checkpoints*/) {}

@@ -117,7 +117,6 @@ class TailSource final : public Source {
   std::unique_ptr<AsyncCommitter> committer_;
   StreamWriter writer_;  // the source's stream and its transforms'
   JsonRecordEncoder encoder_;
-  std::string line_;  // one encoded record, when transforms take it
   std::string read_buf_;
 
   std::unique_ptr<DirWatcher> watcher_;
@@ -219,9 +218,7 @@ FileTailer::Emit TailSource::EmitFor(const std::string& path, Clock::time_point 
       encoder_.AppendLogLine(writer_.staging(), ts, name_, ctx_.host, path, r.bytes);
       writer_.EndRecord(ts);
     } else {
-      line_.clear();
-      encoder_.AppendLogLine(line_, ts, name_, ctx_.host, path, r.bytes);
-      writer_.Add(ts, line_);
+      writer_.AddLogLine(ts, path, r.bytes);
     }
     records_->Inc();
     MarkDirty(now);

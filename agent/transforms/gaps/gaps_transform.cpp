@@ -175,6 +175,7 @@ class GapsFactory final : public TransformFactory {
  public:
   GapsFactory(const GapsConfig& config, const TransformContext& ctx) : config_(config), state_(config, ctx) {}
   std::unique_ptr<Transform> NewInstance() override { return std::make_unique<GapsTransform>(config_, state_); }
+  bool ordered() const override { return true; }
 
  private:
   GapsConfig config_;

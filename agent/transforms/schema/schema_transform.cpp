@@ -188,6 +188,7 @@ class SchemaFactory final : public TransformFactory {
       : config_(std::move(config)),
         state_(ctx.name, Change(ctx, "added"), Change(ctx, "removed"), Change(ctx, "type")) {}
   std::unique_ptr<Transform> NewInstance() override { return std::make_unique<SchemaTransform>(config_, state_); }
+  bool ordered() const override { return true; }
   void Restore(std::string_view source, const std::map<std::string, std::string>& checkpoints) override {
     state_.Restore(source, checkpoints);
   }

@@ -76,6 +76,7 @@ class ThrottleFactory final : public TransformFactory {
  public:
   ThrottleFactory(const ThrottleConfig& config, const TransformContext&) : config_(config), state_(config) {}
   std::unique_ptr<Transform> NewInstance() override { return std::make_unique<ThrottleTransform>(config_, state_); }
+  bool ordered() const override { return true; }
 
  private:
   ThrottleConfig config_;

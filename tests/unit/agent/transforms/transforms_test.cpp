@@ -42,7 +42,8 @@ inputs = )" + inputs + "\n";
 
 class Pipeline {
  public:
-  Pipeline(const std::string& transforms, const std::string& inputs, const std::string& source = "app")
+  // workers: the StreamWriter's transform threads (0: as many as it picks for this machine's cores).
+  Pipeline(const std::string& transforms, const std::string& inputs, const std::string& source = "app", int workers = 0)
       : config_(TransformsConfig(transforms, inputs, source)) {
     std::set<std::string, std::less<>> stored;
     for (const SinkSpec& s : config_.sinks) stored.insert(s.inputs.begin(), s.inputs.end());
@@ -50,13 +51,18 @@ class Pipeline {
                                                          test::QuietLogger(), nullptr);
     REQUIRE(t.ok());
     topology_ = std::make_unique<TransformTopology>(std::move(t).value());
+    topology_->workers = workers;
     writer_ = std::make_unique<StreamWriter>(source, topology_.get(), test::QuietLogger());
   }
 
-  void Line(std::string_view line, int64_t ts = kTs) {
-    std::string rec;
-    encoder_.AppendLogLine(rec, ts, "app", "edge-1", "/var/log/app.log", line);
-    writer_->Add(ts, rec);
+  // A line as the tail source hands it over.
+  void Line(std::string_view line, int64_t ts = kTs, std::string_view path = "/var/log/app.log") {
+    if (writer_->direct()) {
+      encoder_.AppendLogLine(writer_->staging(), ts, "app", "edge-1", path, line);
+      writer_->EndRecord(ts);
+    } else {
+      writer_->AddLogLine(ts, path, line);
+    }
   }
   void Mqtt(std::string_view topic, std::string_view payload, int64_t ts = kTs) {
     std::string rec;
@@ -155,6 +161,45 @@ format = "json"
   CHECK(recs[3]["msg"].contains("base64"));
   CHECK(recs[4]["msg"].get<std::string>().size() == (2u << 20));
   CHECK(p.Counter("sluice_transform_parse_failures_total", {{"transform", "parsed"}}) == 4);
+}
+
+TEST_CASE("transforms: a log line's record is the encoder's, byte for byte, in every stream that keeps it whole",
+          "[unit][transforms]") {
+  // The transforms see a log line's envelope without the source encoding it
+  // (StreamWriter::AddLogLine); a record they pass unchanged (here: lines
+  // parse cannot read) must still be exactly what the encoder writes, as the
+  // source's own stream is.
+  Pipeline p(R"(
+[transforms.parsed]
+type = "parse"
+inputs = ["app"]
+format = "json"
+)",
+             R"(["app", "parsed"])");
+  const std::vector<std::pair<std::string, std::string>> lines = {
+      {"plain text", "/var/log/app.log"},
+      {"quotes \" and \\ backslashes, \t tab, \x01 control, \u00e9 \xc3\xa9", "/var/log/app.log"},
+      {"first line\n  continued (multiline)", "/var/log/other.log"},
+      {"\xff\xfe not utf-8", "/var/log/other.log"},
+      {"", "/var/log/\xff-not-utf8-name.log"},
+      {R"({"broken": )", "/var/log/app.log"},
+  };
+  std::string expected;
+  JsonRecordEncoder encoder;
+  int64_t ts = kTs;
+  for (const auto& [line, path] : lines) {
+    encoder.AppendLogLine(expected, ts, "app", "edge-1", path, line);
+    p.Line(line, ts, path);
+    ts += 1001;  // a new timestamp for every record
+  }
+  Result<std::vector<StreamBatch>> batches = p.writer().Finish();
+  REQUIRE(batches.ok());
+  std::map<std::string, std::string> text;
+  for (const StreamBatch& b : batches.value()) {
+    for (const std::string& line : test::DecodeLines(b.batch.zstd)) text[b.stream] += line + "\n";
+  }
+  CHECK(text["app"] == expected);
+  CHECK(text["parsed"] == expected);
 }
 
 TEST_CASE("transforms: parse then tokenize, with the raw stream kept next to them", "[unit][transforms]") {
@@ -452,7 +497,66 @@ patterns = ["email", "ipv4", "card", 'secret-\d+']
   CHECK(p.Counter("sluice_transform_redacted_total", {{"transform", "clean"}}) == 4);
 }
 
+TEST_CASE("transforms: chunks dealt to several workers come back in the source's order, commits between them",
+          "[unit][transforms]") {
+  // More workers than this machine may have cores: the chunks (1,024 lines)
+  // and the commits are dealt to them in turn and must come back in order.
+  test::TempDir dir;
+  { std::ofstream(dir / "key") << "0123456789abcdef0123456789abcdef\n"; }
+  Pipeline p(R"(
+[transforms.parsed]
+type = "parse"
+inputs = ["app"]
+format = "json"
+[transforms.tokens]
+type = "tokenize"
+inputs = ["parsed"]
+fields = ["fields.user"]
+key_file = ")" + (dir / "key").string() +
+                 "\"\n",
+             R"(["app", "tokens"])", "app", 3);
+  REQUIRE(p.writer().workers() == 3);
+  std::vector<std::map<std::string, std::vector<nlohmann::json>>> made;  // per commit; read after Flush
+  const auto commit = [&](std::vector<StreamBatch> batches, std::vector<CheckpointUpdate>) {
+    auto& m = made.emplace_back();
+    for (const StreamBatch& b : batches) {
+      for (const std::string& line : test::DecodeLines(b.batch.zstd))
+        m[b.stream].push_back(nlohmann::json::parse(line));
+    }
+    return Status::Ok();
+  };
+  const std::vector<int> sizes = {5000, 1, 0, 2500};
+  int n = 0;
+  for (int size : sizes) {
+    for (int i = 0; i < size; ++i, ++n)
+      p.Line(R"({"user":"u)" + std::to_string(n % 7) + R"(","n":)" + std::to_string(n) + "}");
+    REQUIRE(p.writer().Commit({}, commit).ok());
+  }
+  REQUIRE(p.writer().Flush().ok());
+  REQUIRE(made.size() == sizes.size());
+  n = 0;
+  for (size_t c = 0; c < sizes.size(); ++c) {
+    INFO("commit " << c);
+    const auto& m = made[c];
+    if (sizes[c] == 0) {
+      CHECK(m.empty());
+      continue;
+    }
+    REQUIRE(m.at("app").size() == static_cast<size_t>(sizes[c]));
+    REQUIRE(m.at("tokens").size() == static_cast<size_t>(sizes[c]));
+    for (int i = 0; i < sizes[c]; ++i, ++n) {
+      const nlohmann::json& t = m.at("tokens")[static_cast<size_t>(i)];
+      CHECK(t["fields"]["n"] == n);
+      CHECK(t["fields"]["user"].get<std::string>().size() == 64);
+      CHECK(m.at("app")[static_cast<size_t>(i)]["msg"].get<std::string>().find(R"("n":)" + std::to_string(n) + "}") !=
+            std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("transforms: commits through the pipeline arrive in order with what came before each", "[unit][transforms]") {
+  // schema compares each record with the last: one worker takes them all, in
+  // order, however many there could be.
   Pipeline p(R"(
 [transforms.parsed]
 type = "parse"
@@ -462,7 +566,8 @@ format = "json"
 type = "schema"
 inputs = ["parsed"]
 )",
-             R"(["app", "parsed", "_events"])");
+             R"(["app", "parsed", "_events"])", "app", 3);
+  REQUIRE(p.writer().workers() == 1);
   struct Made {
     std::map<std::string, std::vector<nlohmann::json>> streams;
     std::vector<CheckpointUpdate> updates;
