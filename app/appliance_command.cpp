@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -22,6 +23,14 @@ namespace {
 int ApplianceUsage(const std::string& message) {
   std::cerr << "sluice appliance: " << message << "\n";
   return 2;
+}
+
+// A DEVICE that is not a directory is a wrong argument; one without a
+// manifest is a device with a problem (its export did not finish).
+std::string DeviceArgumentProblem(const std::string& device) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(device, ec)) return "";
+  return fmt::format("DEVICE {} is not a directory", device);
 }
 
 // A missing or malformed key file is a mistake on the command line.
@@ -151,6 +160,7 @@ int ApplianceCommand::Verify() {
   if (f_.public_key.empty() && !f_.insecure_unsigned) {
     return ApplianceUsage("verify needs --public-key sign.pub (or --insecure-unsigned to skip the signature)");
   }
+  if (std::string p = DeviceArgumentProblem(f_.device); !p.empty()) return ApplianceUsage(p);
   appliance::VerifyOptions o;
   o.device = f_.device;
   o.public_key_file = f_.public_key;
@@ -173,6 +183,7 @@ int ApplianceCommand::Import() {
   if (f_.public_key.empty() && !f_.insecure_unsigned) {
     return ApplianceUsage("import needs --public-key sign.pub (or --insecure-unsigned to skip the signature)");
   }
+  if (std::string p = DeviceArgumentProblem(f_.device); !p.empty()) return ApplianceUsage(p);
   if (f_.dest.rfind("s3://", 0) == 0)
     return ApplianceUsage("import to s3:// is not supported yet: import to a directory");
   appliance::ImportOptions o;
@@ -193,6 +204,7 @@ int ApplianceCommand::Import() {
 }
 
 int ApplianceCommand::Log() {
+  if (std::string p = DeviceArgumentProblem(f_.device); !p.empty()) return ApplianceUsage(p);
   Result<std::vector<appliance::CustodyEvent>> log = appliance::ReadCustodyLog(f_.device);
   if (!log.ok()) {
     std::cerr << "sluice appliance log: " << log.status().message() << "\n";

@@ -4,7 +4,9 @@
 // its entries (manifest form, with their hashes) and a "commit" line; a
 // record without its commit line (kill -9 while appending) is ignored. The
 // first line is the export's options fingerprint: a rerun with other options
-// (compression, encryption, packing) starts a fresh journal.
+// (compression, encryption, packing) starts a fresh journal. On an encrypted
+// export each record is one "sealed" line instead (XChaCha20-Poly1305 under
+// the export key, random nonce), so the journal names no source path either.
 #pragma once
 
 #include <filesystem>
@@ -24,7 +26,9 @@ struct JournalRecord {
 
 class ExportJournal {
  public:
-  static Result<ExportJournal> Open(const std::filesystem::path& device, const std::string& fingerprint);
+  // `key`: the 32-byte encryption key, or empty.
+  static Result<ExportJournal> Open(const std::filesystem::path& device, const std::string& fingerprint,
+                                    const std::string& key);
   ExportJournal(ExportJournal&& o) noexcept;
   ExportJournal& operator=(ExportJournal&&) = delete;
   ExportJournal(const ExportJournal&) = delete;
@@ -35,9 +39,10 @@ class ExportJournal {
   Status Record(const ObjectInfo& object, const std::vector<Entry>& entries);
 
  private:
-  ExportJournal(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ExportJournal(int fd, std::string path, std::string key) : fd_(fd), path_(std::move(path)), key_(std::move(key)) {}
   int fd_ = -1;
   std::string path_;
+  std::string key_;
   std::map<std::string, JournalRecord> records_;
 };
 

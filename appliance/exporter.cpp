@@ -276,7 +276,7 @@ Status RemoveStrays(const fs::path& device, const std::vector<PlannedObject>& pl
 
 std::string Fingerprint(const ExportOptions& o, const std::string& key) {
   return fmt::format("v{} source={} compress={} pack_under={} bundle_size={} bundle_files={} key={}", kFormatVersion,
-                     Base64(fs::absolute(o.source).string()), o.compress, o.pack_under, o.bundle_size, o.bundle_files,
+                     Sha256Hex(o.source.string()), o.compress, o.pack_under, o.bundle_size, o.bundle_files,
                      key.empty() ? "none" : Sha256Hex(key));
 }
 
@@ -320,7 +320,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
   for (std::string_view name : {kManifestName, kSealedManifestName, kSignatureName}) {
     if (Status s = RemoveDurably(o.device / name); !s.ok()) return s;
   }
-  Result<ExportJournal> journal = ExportJournal::Open(o.device, Fingerprint(o, bundle_seal.key));
+  Result<ExportJournal> journal = ExportJournal::Open(o.device, Fingerprint(o, bundle_seal.key), bundle_seal.key);
   if (!journal.ok()) return journal.status();
 
   std::vector<PlannedObject> plan = Plan(entries, o, !bundle_seal.key.empty());
