@@ -162,12 +162,8 @@ int ApplianceCommand::Verify() {
   }
   if (std::string p = DeviceArgumentProblem(f_.device); !p.empty()) return ApplianceUsage(p);
   appliance::VerifyOptions o;
-  o.device = f_.device;
-  o.public_key_file = f_.public_key;
-  o.encrypt_key_file = f_.encrypt_key;
-  o.insecure_unsigned = f_.insecure_unsigned;
+  FillReaderOptions(o, "verify");
   o.report_file = f_.report;
-  o.progress = appliance::MakeProgress(f_.progress, "verify");
   Result<appliance::VerifyReport> r = appliance::RunVerify(o);
   if (!r.ok()) return ApplianceFailure(r.status());
   PrintProblems(r.value().problems);
@@ -187,12 +183,8 @@ int ApplianceCommand::Import() {
   if (f_.dest.rfind("s3://", 0) == 0)
     return ApplianceUsage("import to s3:// is not supported yet: import to a directory");
   appliance::ImportOptions o;
-  o.device = f_.device;
+  FillReaderOptions(o, "import");
   o.dest = f_.dest;
-  o.public_key_file = f_.public_key;
-  o.encrypt_key_file = f_.encrypt_key;
-  o.insecure_unsigned = f_.insecure_unsigned;
-  o.progress = appliance::MakeProgress(f_.progress, "import");
   Result<appliance::ImportReport> r = appliance::RunImport(o);
   if (!r.ok()) return ApplianceFailure(r.status());
   PrintProblems(r.value().problems);

@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "appliance/progress.h"
+
 namespace sluice::app {
 
 class ApplianceCommand {
@@ -21,6 +23,15 @@ class ApplianceCommand {
   int Verify();
   int Import();
   int Log();
+  // What verify and import share: the device, the keys, the progress.
+  template <class Options>
+  void FillReaderOptions(Options& o, const char* verb) const {
+    o.device = f_.device;
+    o.public_key_file = f_.public_key;
+    o.encrypt_key_file = f_.encrypt_key;
+    o.insecure_unsigned = f_.insecure_unsigned;
+    o.progress = appliance::MakeProgress(f_.progress, verb);
+  }
 
   CLI::App* appliance_ = nullptr;
   CLI::App* keygen_ = nullptr;

@@ -74,21 +74,10 @@ Status CheckEntry(const Entry& e, const ReadFn& read, EntrySink* sink, std::vect
   return Status::Ok();
 }
 
-// Reads exactly n plaintext bytes unless the object ends first.
-Result<size_t> ReadFully(ObjectReader& r, char* out, size_t n) {
-  size_t have = 0;
-  while (have < n) {
-    Result<size_t> got = r.Read(out + have, n - have);
-    if (!got.ok()) return got;
-    if (got.value() == 0) break;
-    have += got.value();
-  }
-  return have;
-}
-
 Status ReadBundle(const ObjectInfo& o, const std::vector<const Entry*>& members, ObjectReader& reader, EntrySink* sink,
                   std::vector<Problem>& problems, ReadTotals& totals) {
-  TarReader tar([&](char* p, size_t n) { return ReadFully(reader, p, n); }, o.name);
+  TarReader tar([&](char* p, size_t n) { return ReadUpTo([&](char* q, size_t k) { return reader.Read(q, k); }, p, n); },
+                o.name);
   for (size_t k = 0; k < members.size(); ++k) {
     const Entry& e = *members[k];
     Result<std::optional<TarMember>> m = tar.Next();

@@ -167,17 +167,10 @@ Status PlaceSymlink(const fs::path& dst, const Entry& e) {
 Result<ImportReport> RunImport(const ImportOptions& options) {
   ImportOptions o = options;
   o.dest = fs::absolute(o.dest);
-  std::string public_key, encrypt_key;
-  if (!o.public_key_file.empty()) {
-    Result<std::string> k = LoadPublicKey(o.public_key_file);
-    if (!k.ok()) return k.status();
-    public_key = std::move(k).value();
-  }
-  if (!o.encrypt_key_file.empty()) {
-    Result<std::string> k = LoadEncryptKey(o.encrypt_key_file);
-    if (!k.ok()) return k.status();
-    encrypt_key = std::move(k).value();
-  }
+  Result<ReaderKeys> keys = LoadReaderKeys(o.public_key_file, o.encrypt_key_file);
+  if (!keys.ok()) return keys.status();
+  const std::string& public_key = keys.value().public_key;
+  const std::string& encrypt_key = keys.value().encrypt_key;
   Result<TrustedManifest> t = OpenManifest(o.device, public_key, encrypt_key, o.insecure_unsigned);
   if (!t.ok()) return Refuse(t.status().message(), {});
   const Manifest& m = t.value().manifest;

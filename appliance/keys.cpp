@@ -97,6 +97,21 @@ Result<std::string> LoadEncryptKey(const std::string& path) {
   return DecodeKey(line.value(), crypto_secretstream_xchacha20poly1305_KEYBYTES, path, "secretstream key");
 }
 
+Result<ReaderKeys> LoadReaderKeys(const std::string& public_key_file, const std::string& encrypt_key_file) {
+  ReaderKeys keys;
+  if (!public_key_file.empty()) {
+    Result<std::string> k = LoadPublicKey(public_key_file);
+    if (!k.ok()) return k.status();
+    keys.public_key = std::move(k).value();
+  }
+  if (!encrypt_key_file.empty()) {
+    Result<std::string> k = LoadEncryptKey(encrypt_key_file);
+    if (!k.ok()) return k.status();
+    keys.encrypt_key = std::move(k).value();
+  }
+  return keys;
+}
+
 std::string Sign(const SignKey& key, std::string_view message) {
   std::string sig(crypto_sign_BYTES, '\0');
   crypto_sign_detached(reinterpret_cast<unsigned char*>(sig.data()), nullptr,

@@ -27,6 +27,13 @@ Result<SignKey> LoadSignKey(const std::string& path);
 Result<std::string> LoadPublicKey(const std::string& path);   // 32 bytes
 Result<std::string> LoadEncryptKey(const std::string& path);  // 32 bytes
 
+// The keys verify and import read: each file optional (empty path: empty key).
+struct ReaderKeys {
+  std::string public_key;   // 32 bytes, or empty
+  std::string encrypt_key;  // 32 bytes, or empty
+};
+Result<ReaderKeys> LoadReaderKeys(const std::string& public_key_file, const std::string& encrypt_key_file);
+
 // A detached Ed25519 signature (64 bytes) of `message`.
 std::string Sign(const SignKey& key, std::string_view message);
 bool CheckSignature(std::string_view public_key, std::string_view message, std::string_view signature);

@@ -169,22 +169,11 @@ Result<size_t> ObjectReader::ReadRaw(char* out, size_t n) {
   }
 }
 
-// Reads exactly n stored bytes unless the object ends first.
-Result<size_t> ReadFullRaw(ObjectReader& r, char* out, size_t n) {
-  size_t have = 0;
-  while (have < n) {
-    Result<size_t> got = r.ReadRaw(out + have, n - have);
-    if (!got.ok()) return got;
-    if (got.value() == 0) break;
-    have += got.value();
-  }
-  return have;
-}
-
 Status ObjectReader::NextMessage() {
   if (!header_read_) {
     unsigned char header[kHeaderBytes];
-    Result<size_t> got = ReadFullRaw(*this, reinterpret_cast<char*>(header), sizeof header);
+    Result<size_t> got =
+        ReadUpTo([this](char* p, size_t k) { return ReadRaw(p, k); }, reinterpret_cast<char*>(header), sizeof header);
     if (!got.ok()) return got.status();
     if (got.value() != sizeof header) {
       return Status::Corrupt(fmt::format("{}: truncated: shorter than the encryption header", path_));
@@ -195,7 +184,7 @@ Status ObjectReader::NextMessage() {
     header_read_ = true;
   }
   std::string sealed(kSealedChunk, '\0');
-  Result<size_t> got = ReadFullRaw(*this, sealed.data(), sealed.size());
+  Result<size_t> got = ReadUpTo([this](char* p, size_t k) { return ReadRaw(p, k); }, sealed.data(), sealed.size());
   if (!got.ok()) return got.status();
   if (got.value() == 0) {
     return Status::Corrupt(fmt::format("{}: truncated: the encrypted stream ends without its final message", path_));

@@ -34,6 +34,20 @@ struct SealOptions {
   std::string key;  // 32 bytes, or empty: not encrypted
 };
 
+// Calls read(out + have, n - have) until n bytes arrived or it returns 0 (the
+// end): the count read, or the first error.
+template <class Read>
+Result<size_t> ReadUpTo(Read&& read, char* out, size_t n) {
+  size_t have = 0;
+  while (have < n) {
+    Result<size_t> got = read(out + have, n - have);
+    if (!got.ok()) return got;
+    if (got.value() == 0) break;
+    have += got.value();
+  }
+  return have;
+}
+
 class ObjectWriter {
  public:
   static Result<std::unique_ptr<ObjectWriter>> Create(const std::filesystem::path& path, const SealOptions& options);
@@ -78,7 +92,6 @@ class ObjectReader {
   StoredObject Stored();
 
  private:
-  friend Result<size_t> ReadFullRaw(ObjectReader& r, char* out, size_t n);
   Result<size_t> ReadRaw(char* out, size_t n);
   Result<size_t> ReadUnsealed(char* out, size_t n);
   Status NextMessage();
