@@ -151,7 +151,9 @@ TEST_CASE("appliance: kill -9 at random moments of an export, then a rerun compl
   CHECK(ReadTree(dir / "dst") == ReadTree(src));
   const RunResult log = RunAppliance({"log", dev}, dir.path());
   CHECK(log.status.Exited(0));
-  CHECK(log.out.find("export_resumed") != std::string::npos);
+  // A resumed run says so in the custody log (unless the last kill came before
+  // anything was committed, as happens with a slow sanitizer build).
+  if (committed) CHECK(log.out.find("export_resumed") != std::string::npos);
 }
 
 }  // namespace sluice::test
