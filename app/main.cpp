@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "app/agent_command.h"
+#include "app/appliance_command.h"
 #include "app/drop_command.h"
 #include "app/transfer_command.h"
 
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   sluice::app::AgentCommand agent(app);
   sluice::app::TransferCommand transfer(app);
   sluice::app::DropCommand drop(transfer.command());
+  sluice::app::ApplianceCommand appliance(app);
 
   try {
     app.parse(argc, argv);
@@ -37,5 +39,6 @@ int main(int argc, char** argv) {
   }
   if (drop.selected()) return drop.Execute();
   if (transfer.selected()) return transfer.Execute();
+  if (appliance.selected()) return appliance.Execute();
   return agent.Execute();
 }

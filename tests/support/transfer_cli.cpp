@@ -48,7 +48,9 @@ std::string Sha256File(const fs::path& path) {
   if (!in) throw std::runtime_error("cannot read " + path.string());
   std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
-  std::vector<char> buf(1 << 20);
+  // One buffer per thread: a fresh 1 MiB per file cost a page fault per 4 KiB
+  // (30 s of system time over the 100,000 files of the appliance round trip).
+  thread_local std::vector<char> buf(1 << 20);
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(in.gcount()));

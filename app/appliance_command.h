@@ -1,0 +1,53 @@
+// `sluice appliance keygen|export|verify|import|log`: parses the flags and
+// runs appliance/ (FORMAT.md there describes the device). Exit status: 0 all
+// good, 1 a problem found (verify, import, a broken custody log, files that
+// changed during export) or the job failed, 2 bad usage.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "appliance/progress.h"
+
+namespace sluice::app {
+
+class ApplianceCommand {
+ public:
+  explicit ApplianceCommand(CLI::App& app);
+  bool selected() const;
+  int Execute();
+
+ private:
+  int Keygen();
+  int Export();
+  int Verify();
+  int Import();
+  int Log();
+  // What verify and import share: the device, the keys, the progress.
+  template <class Options>
+  void FillReaderOptions(Options& o, const char* verb) const {
+    o.device = f_.device;
+    o.public_key_file = f_.public_key;
+    o.encrypt_key_file = f_.encrypt_key;
+    o.insecure_unsigned = f_.insecure_unsigned;
+    o.progress = appliance::MakeProgress(f_.progress, verb);
+  }
+
+  CLI::App* appliance_ = nullptr;
+  CLI::App* keygen_ = nullptr;
+  CLI::App* export_ = nullptr;
+  CLI::App* verify_ = nullptr;
+  CLI::App* import_ = nullptr;
+  CLI::App* log_ = nullptr;
+  struct Flags {
+    std::string out, source, device, dest;
+    std::string sign_key, public_key, encrypt_key;
+    std::string pack_under = "1MiB", bundle_size = "4GiB", compress = "zstd";
+    size_t bundle_files = 10'000;
+    bool insecure_unsigned = false;
+    std::string report;
+    std::string progress = "auto";
+  } f_;
+};
+
+}  // namespace sluice::app

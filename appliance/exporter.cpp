@@ -1,0 +1,505 @@
+#include "appliance/exporter.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "appliance/custody_log.h"
+#include "appliance/digest.h"
+#include "appliance/export_journal.h"
+#include "appliance/format.h"
+#include "appliance/keys.h"
+#include "appliance/manifest.h"
+#include "appliance/sealed_stream.h"
+#include "appliance/source_scan.h"
+#include "appliance/tar_format.h"
+#include "core/checksum/crc64nvme.h"
+#include "core/util/durable_file.h"
+#include "core/util/host_name.h"
+#include "core/util/stage_queue.h"
+#include "core/util/utf8.h"
+#include "core/util/wall_clock.h"
+#include "transfer/hash.h"
+
+namespace sluice::appliance {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kPieceBytes = 1 << 20;
+
+struct PlannedObject {
+  std::string name;
+  bool bundle = true;
+  std::vector<size_t> members;  // indices into the scan's entries
+  bool keep = false;            // the journal has it, unchanged
+};
+
+// Objects in source order: small files fill the open bundle until it reaches
+// the file or byte limit; each large file is an object of its own. Only the
+// scan decides this, so a rerun over the same tree plans the same names.
+std::vector<PlannedObject> Plan(const std::vector<Entry>& entries, const ExportOptions& o, bool encrypted) {
+  std::vector<PlannedObject> plan;
+  size_t open_bundle = SIZE_MAX;
+  uint64_t open_bytes = 0;
+  const std::string sealed = encrypted ? ".sealed" : "";
+  auto next_name = [&](bool bundle) {
+    const size_t n = plan.size() + 1;
+    return bundle ? fmt::format("{}/{:06}.tar{}{}", kBundleDir, n, o.compress ? ".zst" : "", sealed)
+                  : fmt::format("{}/{:06}{}", kFileDir, n, sealed);
+  };
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    if (e.type != EntryType::kFile) continue;
+    if (e.size >= o.pack_under) {
+      plan.push_back(PlannedObject{next_name(false), false, {i}});
+      continue;
+    }
+    const uint64_t cost = kTarBlock * 2 + e.size;
+    if (open_bundle == SIZE_MAX || plan[open_bundle].members.size() >= o.bundle_files ||
+        (open_bytes + cost > o.bundle_size && !plan[open_bundle].members.empty())) {
+      plan.push_back(PlannedObject{next_name(true), true, {}});
+      open_bundle = plan.size() - 1;
+      open_bytes = 0;
+    }
+    plan[open_bundle].members.push_back(i);
+    open_bytes += cost;
+  }
+  return plan;
+}
+
+bool Unchanged(const JournalRecord& r, const PlannedObject& p, const std::vector<Entry>& entries,
+               const fs::path& device) {
+  if (r.object.bundle != p.bundle || r.entries.size() != p.members.size()) return false;
+  for (size_t k = 0; k < p.members.size(); ++k) {
+    const Entry& want = entries[p.members[k]];
+    const Entry& got = r.entries[k];
+    if (got.path != want.path || got.size != want.size || got.mtime_ns != want.mtime_ns || got.mode != want.mode) {
+      return false;
+    }
+  }
+  struct stat st {};
+  return ::lstat((device / p.name).c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+         static_cast<uint64_t>(st.st_size) == r.object.size;
+}
+
+// A file's bytes as the reading thread hands them over: a small file whole,
+// a large one in pieces; the last piece carries the hashes and what fstat
+// said after reading.
+struct Piece {
+  size_t entry = 0;
+  std::string data;
+  bool last = true;
+  bool vanished = false;
+  std::string error;
+  std::string sha256, crc64nvme;
+  uint64_t read = 0;
+  struct stat after {};
+};
+
+// The reading-and-hashing stage, on its own thread: it reads the files of the
+// objects to write, in the order the writer takes them, so hashing runs on
+// one core while compression, sealing and writing run on the other.
+class Reader {
+ public:
+  Reader(const fs::path& root, const std::vector<Entry>& entries, std::vector<size_t> order, uint64_t pack_under)
+      : root_(root), entries_(entries), order_(std::move(order)), pack_under_(pack_under), queue_(32), thread_([this] {
+          Run();
+        }) {}
+  ~Reader() {
+    stop_ = true;
+    Piece p;
+    while (queue_.Pop(p)) queue_.Done(Piece{});
+    thread_.join();
+  }
+  bool Next(Piece& p) {
+    if (!queue_.Pop(p)) return false;
+    queue_.Done(Piece{});
+    return true;
+  }
+
+ private:
+  void Run() {
+    for (size_t i : order_) {
+      if (stop_) break;
+      ReadOne(i);
+    }
+    queue_.Close();
+  }
+
+  void ReadOne(size_t i) {
+    const Entry& e = entries_[i];
+    Piece p;
+    p.entry = i;
+    const fs::path full = root_ / e.path;
+    const int fd = ::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) {
+        p.vanished = true;
+      } else {
+        p.error = fmt::format("cannot open {}: {}", full.string(), std::strerror(errno));
+      }
+      queue_.Push(std::move(p));
+      return;
+    }
+    auto sha = transfer::Hasher::Create(transfer::HashAlgorithm::kSha256);
+    uint64_t crc = 0;
+    // A file to pack is read whole (even if it grew since the scan): its tar
+    // header needs the size of what was read.
+    const bool whole = e.size < pack_under_;
+    const size_t piece_bytes = whole ? static_cast<size_t>(e.size) + 1 : kPieceBytes;
+    for (;;) {
+      p.entry = i;
+      p.data.resize(piece_bytes);
+      size_t have = 0;
+      while (have < p.data.size() || whole) {
+        if (have == p.data.size()) p.data.resize(p.data.size() * 2);
+        const ssize_t n = ::read(fd, p.data.data() + have, p.data.size() - have);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          p.error = fmt::format("cannot read {}: {}", full.string(), std::strerror(errno));
+          break;
+        }
+        if (n == 0) break;
+        have += static_cast<size_t>(n);
+      }
+      p.data.resize(have);
+      sha->Update(p.data);
+      crc = Crc64Nvme(p.data, crc);
+      p.read += have;
+      const bool end = whole || have < piece_bytes || !p.error.empty() || stop_;
+      if (end) {
+        ::fstat(fd, &p.after);
+        p.sha256 = sha->HexDigest();
+        p.crc64nvme = fmt::format("{:016x}", crc);
+        p.last = true;
+        queue_.Push(std::move(p));
+        break;
+      }
+      p.last = false;
+      const uint64_t read = p.read;
+      p = queue_.Push(std::move(p));
+      p.read = read;
+    }
+    ::close(fd);
+  }
+
+  const fs::path& root_;
+  const std::vector<Entry>& entries_;
+  std::vector<size_t> order_;
+  uint64_t pack_under_;
+  std::atomic<bool> stop_{false};
+  StageQueue<Piece> queue_;
+  std::thread thread_;  // last: started once everything it uses exists
+};
+
+// "" when the file read is the file scanned, else what differs.
+std::string Change(const Entry& planned, const Piece& p) {
+  std::vector<std::string> what;
+  if (p.read != planned.size) what.push_back(fmt::format("size {} when scanned, {} bytes read", planned.size, p.read));
+  if (static_cast<uint64_t>(p.after.st_size) != p.read) {
+    what.push_back(fmt::format("size {} after reading {} bytes", p.after.st_size, p.read));
+  }
+  if (MtimeNs(p.after) != planned.mtime_ns) what.push_back("mtime changed");
+  std::string out;
+  for (const std::string& w : what) out += (out.empty() ? "" : ", ") + w;
+  return out;
+}
+
+// The device may hold only what an export writes: anything else would be
+// reported as an extra file by verify, and is probably a wrong DEVICE argument.
+Status CheckDeviceContents(const fs::path& device) {
+  static const std::set<std::string> kOurs = {std::string(kManifestName),
+                                              std::string(kSealedManifestName),
+                                              "." + std::string(kSealedManifestName) + ".tmp",
+                                              std::string(kSignatureName),
+                                              std::string(kCustodyName),
+                                              std::string(kVerifyReportName),
+                                              std::string(kJournalDir),
+                                              std::string(kBundleDir),
+                                              std::string(kFileDir),
+                                              "." + std::string(kManifestName) + ".tmp",
+                                              "." + std::string(kSignatureName) + ".tmp"};
+  std::error_code ec;
+  for (const fs::directory_entry& de : fs::directory_iterator(device, ec)) {
+    if (kOurs.count(de.path().filename().string()) == 0) {
+      return Status::InvalidArgument(fmt::format("device {} holds {}, which no export writes: use an empty directory",
+                                                 device.string(), de.path().string()));
+    }
+  }
+  if (ec) return Status::Io(fmt::format("cannot list the device {}: {}", device.string(), ec.message()));
+  return Status::Ok();
+}
+
+Status RemoveDurably(const fs::path& path) {
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Status::FromErrno(errno, "removing " + path.string());
+  return FsyncDirectory(path.parent_path());
+}
+
+Status WriteWhole(const fs::path& path, std::string_view bytes) {
+  Result<AtomicFile> f = AtomicFile::Create(path, true);
+  if (!f.ok()) return f.status();
+  if (Status s = f.value().Append(bytes); !s.ok()) return s;
+  return f.value().Commit();
+}
+
+// Objects of earlier runs that the plan no longer has, and temporary files of
+// an interrupted one.
+Status RemoveStrays(const fs::path& device, const std::vector<PlannedObject>& plan) {
+  std::set<std::string> want;
+  for (const PlannedObject& p : plan) want.insert(p.name);
+  for (std::string_view dir : {kBundleDir, kFileDir}) {
+    std::error_code ec;
+    bool removed = false;
+    for (const fs::directory_entry& de : fs::directory_iterator(device / dir, ec)) {
+      const std::string name = std::string(dir) + "/" + de.path().filename().string();
+      if (want.count(name) == 0) {
+        if (::unlink(de.path().c_str()) != 0) return Status::FromErrno(errno, "removing " + de.path().string());
+        removed = true;
+      }
+    }
+    if (removed) {
+      if (Status s = FsyncDirectory(device / dir); !s.ok()) return s;
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Fingerprint(const ExportOptions& o, const std::string& key) {
+  return fmt::format("v{} source={} compress={} pack_under={} bundle_size={} bundle_files={} key={}", kFormatVersion,
+                     Sha256Hex(o.source.string()), o.compress, o.pack_under, o.bundle_size, o.bundle_files,
+                     key.empty() ? "none" : Sha256Hex(key));
+}
+
+}  // namespace
+
+Result<ExportReport> RunExport(const ExportOptions& options) {
+  // Absolute: durable directory creation fsyncs each new directory's parent.
+  ExportOptions o = options;
+  o.source = fs::absolute(o.source);
+  o.device = fs::absolute(o.device);
+  auto progress = [&](const nlohmann::json& j) {
+    if (o.progress) o.progress(j);
+  };
+  std::optional<SignKey> sign_key;
+  if (!o.sign_key_file.empty()) {
+    Result<SignKey> k = LoadSignKey(o.sign_key_file);
+    if (!k.ok()) return k.status();
+    sign_key = std::move(k).value();
+  }
+  SealOptions bundle_seal;
+  bundle_seal.compress = o.compress;
+  if (!o.encrypt_key_file.empty()) {
+    Result<std::string> k = LoadEncryptKey(o.encrypt_key_file);
+    if (!k.ok()) return k.status();
+    bundle_seal.key = std::move(k).value();
+  }
+  SealOptions file_seal = bundle_seal;
+  file_seal.compress = false;
+
+  Result<ScanResult> scanned = ScanSource(o.source);
+  if (!scanned.ok()) return scanned.status();
+  std::vector<Entry>& entries = scanned.value().entries;
+
+  if (Status s = CreateDirectoriesDurable(o.device, true); !s.ok()) return s;
+  if (Status s = CheckDeviceContents(o.device); !s.ok()) return s;
+  for (std::string_view dir : {kBundleDir, kFileDir}) {
+    if (Status s = CreateDirectoriesDurable(o.device / dir, true); !s.ok()) return s;
+  }
+  // From here until the new manifest is written the device is an unfinished
+  // export: an old manifest must not describe objects being replaced.
+  for (std::string_view name : {kManifestName, kSealedManifestName, kSignatureName}) {
+    if (Status s = RemoveDurably(o.device / name); !s.ok()) return s;
+  }
+  Result<ExportJournal> journal = ExportJournal::Open(o.device, Fingerprint(o, bundle_seal.key), bundle_seal.key);
+  if (!journal.ok()) return journal.status();
+
+  std::vector<PlannedObject> plan = Plan(entries, o, !bundle_seal.key.empty());
+  std::vector<size_t> to_read;
+  uint64_t bytes_total = 0, bytes_kept = 0;
+  for (PlannedObject& p : plan) {
+    auto it = journal.value().records().find(p.name);
+    p.keep = it != journal.value().records().end() && Unchanged(it->second, p, entries, o.device);
+    for (size_t i : p.members) {
+      bytes_total += entries[i].size;
+      if (p.keep) bytes_kept += entries[i].size;
+      if (!p.keep) to_read.push_back(i);
+    }
+  }
+  const bool resumed = !journal.value().records().empty();
+  Result<std::string> started = AppendCustodyEvent(o.device, {{"event", resumed ? "export_resumed" : "export_started"},
+                                                              {"source", fs::absolute(o.source).string()}});
+  if (!started.ok()) return started.status();
+  progress({{"event", "plan"}, {"objects", plan.size()}, {"bytes", bytes_total}, {"bytes_kept", bytes_kept}});
+
+  ExportReport report;
+  report.skipped = std::move(scanned.value().skipped);
+  std::map<size_t, Entry> done;  // scan index -> entry with hashes and location
+  std::vector<ObjectInfo> objects;
+  {
+    Reader reader(o.source, entries, std::move(to_read), o.pack_under);
+    uint64_t bytes_done = bytes_kept;
+    for (PlannedObject& p : plan) {
+      if (o.cancel != nullptr && o.cancel->load()) return Status::Cancelled("export interrupted; rerun to resume");
+      if (p.keep) {
+        const JournalRecord& r = journal.value().records().at(p.name);
+        for (size_t k = 0; k < p.members.size(); ++k) done[p.members[k]] = r.entries[k];
+        objects.push_back(r.object);
+        ++report.objects_kept;
+        progress({{"event", "object"}, {"name", p.name}, {"kept", true}, {"bytes_done", bytes_done}});
+        continue;
+      }
+      Result<std::unique_ptr<ObjectWriter>> writer =
+          ObjectWriter::Create(o.device / p.name, p.bundle ? bundle_seal : file_seal);
+      if (!writer.ok()) return writer.status();
+      std::vector<Entry> written;
+      std::vector<size_t> indices;
+      bool any = false;
+      for (size_t k = 0; k < p.members.size(); ++k) {
+        Piece piece;
+        Entry e = entries[p.members[k]];
+        for (;;) {
+          if (!reader.Next(piece)) return Status::Internal("the reading thread stopped early");
+          if (!piece.error.empty()) return Status::Io(piece.error);
+          if (piece.vanished) break;
+          if (p.bundle) {
+            // Whole in one piece: the header can carry the size actually read.
+            TarMember m{e.path, piece.read, e.mode, MtimeNs(piece.after) / 1'000'000'000};
+            Status s = writer.value()->Append(TarHeader(m));
+            if (s.ok()) s = writer.value()->Append(piece.data);
+            if (s.ok()) s = writer.value()->Append(TarPadding(piece.read));
+            if (!s.ok()) return s;
+          } else if (Status s = writer.value()->Append(piece.data); !s.ok()) {
+            return s;
+          }
+          bytes_done += piece.data.size();
+          report.bytes_read += piece.data.size();
+          if (piece.last) break;
+          if (o.cancel != nullptr && o.cancel->load()) return Status::Cancelled("export interrupted; rerun to resume");
+        }
+        if (piece.vanished) {
+          report.changed.push_back(fmt::format("{}: vanished before it was read", ShowPath(e.path)));
+          progress({{"event", "changed"}, {"path", ShowPath(e.path)}, {"what", "vanished"}});
+          continue;
+        }
+        if (std::string change = Change(e, piece); !change.empty()) {
+          report.changed.push_back(fmt::format("{}: changed while exported: {}", ShowPath(e.path), change));
+          progress({{"event", "changed"}, {"path", ShowPath(e.path)}, {"what", change}});
+        }
+        e.size = piece.read;
+        e.mtime_ns = MtimeNs(piece.after);
+        e.mode = piece.after.st_mode & 07777;
+        e.sha256 = std::move(piece.sha256);
+        e.crc64nvme = std::move(piece.crc64nvme);
+        e.object = p.name;
+        e.member = p.bundle ? static_cast<int64_t>(written.size()) : -1;
+        written.push_back(e);
+        indices.push_back(p.members[k]);
+        any = true;
+      }
+      if (!p.bundle && !any) continue;  // the large file vanished: no object
+      if (p.bundle) {
+        if (Status s = writer.value()->Append(TarEnd()); !s.ok()) return s;
+      }
+      Result<StoredObject> stored = writer.value()->Commit();
+      if (!stored.ok()) return stored.status();
+      ObjectInfo info{p.name, p.bundle, stored.value().size, stored.value().sha256, written.size()};
+      if (Status s = journal.value().Record(info, written); !s.ok()) return s;
+      for (size_t k = 0; k < written.size(); ++k) done[indices[k]] = written[k];
+      objects.push_back(info);
+      ++report.objects_written;
+      progress({{"event", "object"}, {"name", p.name}, {"kept", false}, {"bytes_done", bytes_done}});
+    }
+  }
+  // An object planned but left without files (all vanished) is not listed.
+  plan.erase(std::remove_if(plan.begin(), plan.end(),
+                            [&](const PlannedObject& p) {
+                              return std::none_of(objects.begin(), objects.end(),
+                                                  [&](const ObjectInfo& i) { return i.name == p.name; });
+                            }),
+             plan.end());
+  if (Status s = RemoveStrays(o.device, plan); !s.ok()) return s;
+
+  Manifest m;
+  ManifestHeader& h = m.header;
+  h.format = kFormatVersion;
+  h.tool = o.tool;
+  h.source = o.source.string();
+  h.host = MachineHostName();
+  h.created_ms = WallClockMs();
+  h.encrypted = !bundle_seal.key.empty();
+  h.compress = o.compress ? "zstd" : "none";
+  h.signer = sign_key ? Base64(sign_key->public_key) : "";
+  Result<std::vector<CustodyEvent>> log = ReadCustodyLog(o.device);
+  if (!log.ok()) return log.status();
+  h.custody_first = log.value().front().hash;
+  m.objects = std::move(objects);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].type == EntryType::kFile) {
+      auto it = done.find(i);
+      if (it == done.end()) continue;  // vanished
+      ++h.files;
+      h.bytes += it->second.size;
+      m.entries.push_back(std::move(it->second));
+    } else {
+      ++(entries[i].type == EntryType::kDir ? h.dirs : h.symlinks);
+      m.entries.push_back(std::move(entries[i]));
+    }
+  }
+  h.objects = m.objects.size();
+  const std::string text = EncodeManifest(m);
+  // The signature covers the manifest file's bytes as stored, so it can be
+  // checked without the encryption key.
+  std::string stored;
+  if (bundle_seal.key.empty()) {
+    stored = text;
+    // The signature first: a manifest that appears is already signed.
+    if (sign_key) {
+      if (Status s = WriteWhole(o.device / kSignatureName, Base64(Sign(*sign_key, stored)) + "\n"); !s.ok()) return s;
+    }
+    if (Status s = WriteWhole(o.device / kManifestName, text); !s.ok()) return s;
+  } else {
+    // Every source name is in the manifest: on an encrypted device it is sealed too.
+    SealOptions manifest_seal = bundle_seal;
+    manifest_seal.compress = true;
+    Result<std::unique_ptr<ObjectWriter>> w = ObjectWriter::Create(o.device / kSealedManifestName, manifest_seal);
+    if (!w.ok()) return w.status();
+    if (Status s = w.value()->Append(text); !s.ok()) return s;
+    if (Result<StoredObject> c = w.value()->Commit(); !c.ok()) return c.status();
+    Result<std::string> back = ReadWholeFile(o.device / kSealedManifestName);
+    if (!back.ok()) return back.status();
+    stored = std::move(back).value();
+    if (sign_key) {
+      if (Status s = WriteWhole(o.device / kSignatureName, Base64(Sign(*sign_key, stored)) + "\n"); !s.ok()) return s;
+    }
+  }
+  report.manifest_sha256 = Sha256Hex(stored);
+  report.files = h.files;
+  report.dirs = h.dirs;
+  report.symlinks = h.symlinks;
+  report.bytes = h.bytes;
+  Result<std::string> finished = AppendCustodyEvent(o.device, {{"event", "export_finished"},
+                                                               {"manifest_sha256", report.manifest_sha256},
+                                                               {"counts",
+                                                                {{"files", h.files},
+                                                                 {"dirs", h.dirs},
+                                                                 {"symlinks", h.symlinks},
+                                                                 {"bytes", h.bytes},
+                                                                 {"objects", h.objects},
+                                                                 {"objects_kept", report.objects_kept},
+                                                                 {"changed", report.changed.size()}}}});
+  if (!finished.ok()) return finished.status();
+  progress({{"event", "done"}, {"files", h.files}, {"bytes", h.bytes}, {"changed", report.changed.size()}});
+  return report;
+}
+
+}  // namespace sluice::appliance

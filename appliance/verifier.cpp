@@ -1,0 +1,61 @@
+#include "appliance/verifier.h"
+
+#include <fmt/format.h>
+
+#include "appliance/custody_log.h"
+#include "appliance/format.h"
+#include "appliance/keys.h"
+#include "core/util/durable_file.h"
+
+namespace sluice::appliance {
+
+nlohmann::json VerifyReport::ToJson() const {
+  nlohmann::json j = {{"ok", ok()},
+                      {"signature", signature},
+                      {"totals", {{"objects", totals.objects}, {"files", totals.files}, {"bytes", totals.bytes}}},
+                      {"problems", nlohmann::json::array()}};
+  for (const Problem& p : problems) j["problems"].push_back({{"where", p.where}, {"what", p.what}});
+  return j;
+}
+
+Result<VerifyReport> RunVerify(const VerifyOptions& o) {
+  Result<ReaderKeys> keys = LoadReaderKeys(o.public_key_file, o.encrypt_key_file);
+  if (!keys.ok()) return keys.status();
+  const std::string& public_key = keys.value().public_key;
+  const std::string& encrypt_key = keys.value().encrypt_key;
+  VerifyReport r;
+  Result<TrustedManifest> t = OpenManifest(o.device, public_key, encrypt_key, o.insecure_unsigned);
+  if (!t.ok()) {
+    r.signature = "not established (see the problems)";
+    r.problems.push_back({std::string(kManifestName), t.status().message()});
+  } else {
+    r.signature = t.value().signature;
+    CheckDeviceFiles(o.device, t.value().manifest, r.problems);
+    CheckCustody(o.device, t.value(), r.problems);
+    r.totals = ReadObjects(o.device, t.value().manifest, encrypt_key, nullptr, r.problems, o.progress);
+  }
+  const std::filesystem::path report_file = o.report_file.empty() ? o.device / kVerifyReportName : o.report_file;
+  {
+    Result<AtomicFile> f = AtomicFile::Create(report_file, true);
+    if (!f.ok()) return f.status();
+    if (Status s = f.value().Append(r.ToJson().dump(2) + "\n"); !s.ok()) return s;
+    if (Status s = f.value().Commit(); !s.ok()) return s;
+  }
+  // A log that does not check out is not extended: the event would hide where it broke.
+  if (t.ok() && ReadCustodyLog(o.device).ok()) {
+    Result<std::string> ev = AppendCustodyEvent(o.device, {{"event", "verified"},
+                                                           {"ok", r.ok()},
+                                                           {"manifest_sha256", t.value().sha256},
+                                                           {"counts",
+                                                            {{"objects", r.totals.objects},
+                                                             {"files", r.totals.files},
+                                                             {"bytes", r.totals.bytes},
+                                                             {"problems", r.problems.size()}}}});
+    if (!ev.ok()) r.custody_note = ev.status().message();
+  } else {
+    r.custody_note = "no custody event appended: the manifest or the log does not check out";
+  }
+  return r;
+}
+
+}  // namespace sluice::appliance
