@@ -8,6 +8,7 @@ set_tests_properties("s3 sink through injected faults: every line exactly once, 
 set_tests_properties("kinesis sink limits: 100,000 records of mixed sizes in requests within the PutRecords limits" PROPERTIES COST 32)
 set_tests_properties("agent: kill -9 at random moments across rotations loses and duplicates nothing" PROPERTIES COST 31)
 set_tests_properties("transfer sftp: 10,000 small files down" PROPERTIES COST 30)
+set_tests_properties("appliance: round trip of many small files, large and sparse files, awkward names and symlinks" PROPERTIES COST 30)
 set_tests_properties("agent: lake unwritable for a while, then writable: everything arrives once, RSS stays flat" PROPERTIES COST 29)
 set_tests_properties("s3 sink: credentials from the AWS IoT credentials provider only" PROPERTIES COST 26)
 set_tests_properties("drop: kill -9 at random moments during 1,000 files lands each exactly once" PROPERTIES COST 24)
