@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <nfsc/libnfs.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -53,6 +54,9 @@ uint32_t DirentMode(const struct nfsdirent& d) {
 Status NfsFile::Close(std::string_view what) {
   if (fh_ == nullptr) return Status::Ok();
   struct nfsfh* fh = std::exchange(fh_, nullptr);
+  // A broken context is never serviced again (see ~NfsClient): the handle
+  // goes with it.
+  if (client_->broken_) return client_->Lost(what.empty() ? "close" : std::string(what));
   const int rc = nfs_close(client_->ctx_, fh);
   if (rc < 0) return client_->Error(rc, what.empty() ? "close" : what);
   return Status::Ok();
@@ -62,6 +66,7 @@ Result<std::unique_ptr<NfsClient>> NfsClient::Connect(const NfsUrl& url, std::ch
   struct nfs_context* ctx = nfs_init_context();
   if (ctx == nullptr) return Status::Internal(url.ToString() + ": cannot create an NFS client context");
   auto client = std::make_unique<NfsClient>(ctx);
+  client->timeout_ = timeout;
   // libnfs takes the ports only from a URL's parameters: one is parsed for
   // its side effects on the context (the path in it is not used).
   std::string options = fmt::format("nfs://{}/?version={}", url.host, url.version);
@@ -119,6 +124,10 @@ NfsClient::~NfsClient() {
   nfs_destroy_context(ctx_);
 }
 
+Status NfsClient::Lost(const std::string& what) const {
+  return Status::Unavailable(what + ": the connection to the NFS server was lost");
+}
+
 Status NfsClient::Error(int rc, std::string_view what) {
   const int err = -rc;
   const char* text = nfs_get_error(ctx_);
@@ -151,18 +160,21 @@ Status NfsClient::Error(int rc, std::string_view what) {
 }
 
 Result<NfsAttrs> NfsClient::Lstat(std::string_view rel, const std::string& what) {
+  if (broken_) return Lost(what);
   struct nfs_stat_64 st {};
   if (int rc = nfs_lstat64(ctx_, Path(rel).c_str(), &st); rc < 0) return Error(rc, what);
   return FromStat64(st);
 }
 
 Result<NfsAttrs> NfsClient::Stat(std::string_view rel, const std::string& what) {
+  if (broken_) return Lost(what);
   struct nfs_stat_64 st {};
   if (int rc = nfs_stat64(ctx_, Path(rel).c_str(), &st); rc < 0) return Error(rc, what);
   return FromStat64(st);
 }
 
 Result<NfsFile> NfsClient::Open(std::string_view rel, int flags, const std::string& what) {
+  if (broken_) return Lost(what);
   struct nfsfh* fh = nullptr;
   const std::string path = Path(rel);
   if ((flags & O_CREAT) == 0) {
@@ -183,36 +195,91 @@ Result<NfsFile> NfsClient::Open(std::string_view rel, int flags, const std::stri
 }
 
 Result<NfsAttrs> NfsClient::Fstat(const NfsFile& f, const std::string& what) {
+  if (broken_) return Lost(what);
   struct nfs_stat_64 st {};
   if (int rc = nfs_fstat64(ctx_, f.get(), &st); rc < 0) return Error(rc, what);
   return FromStat64(st);
 }
 
 Result<size_t> NfsClient::Pread(const NfsFile& f, uint64_t offset, std::span<char> buf, const std::string& what) {
+  if (broken_) return Lost(what);
   const size_t n = std::min(buf.size(), max_read_);
   const int rc = nfs_pread(ctx_, f.get(), offset, n, buf.data());
   if (rc < 0) return Error(rc, what);
   return static_cast<size_t>(rc);
 }
 
+namespace {
+
+// The writes of one Pwrite call in flight at once (libnfs's asynchronous
+// API on this context, serviced here until every answer is in).
+struct WriteWindow {
+  size_t in_flight = 0;
+  int error = 0;  // the first failure (a negative errno)
+  std::string error_text;
+};
+
+void WriteDone(int status, struct nfs_context* nfs, void* data, void* private_data) {
+  auto* w = static_cast<WriteWindow*>(private_data);
+  --w->in_flight;
+  if (status < 0 && w->error == 0) {
+    w->error = status;
+    w->error_text = data != nullptr ? static_cast<const char*>(data) : nfs_get_error(nfs);
+  }
+}
+
+}  // namespace
+
 Status NfsClient::Pwrite(const NfsFile& f, uint64_t offset, std::string_view data, const std::string& what) {
-  const size_t max = max_write_;
-  while (!data.empty()) {
-    const int rc = nfs_pwrite(ctx_, f.get(), offset, std::min(data.size(), max), data.data());
-    if (rc < 0) return Error(rc, what);
-    if (rc == 0) return Status::Io(what + ": the server accepted no bytes");
-    data.remove_prefix(static_cast<size_t>(rc));
-    offset += static_cast<uint64_t>(rc);
+  if (broken_) return Lost(what);
+  // Pieces of at most max_write_ bytes, kWritesInFlight of them in flight:
+  // with NFSv4's 3.5 KiB pieces a synchronous WRITE per piece would leave
+  // the connection idle most of the time.
+  constexpr size_t kWritesInFlight = 32;
+  WriteWindow w;
+  size_t sent = 0;
+  while (sent < data.size() || w.in_flight > 0) {
+    while (sent < data.size() && w.in_flight < kWritesInFlight && w.error == 0) {
+      const size_t n = std::min(data.size() - sent, max_write_);
+      if (nfs_pwrite_async(ctx_, f.get(), offset + sent, n, data.data() + sent, WriteDone, &w) != 0) {
+        // Answers may still come for the pieces in flight, into `w`: the
+        // context is never serviced again (broken, never freed).
+        broken_ = true;
+        return Status::Unavailable(fmt::format("{}: {}", what, nfs_get_error(ctx_)));
+      }
+      ++w.in_flight;
+      sent += n;
+    }
+    if (w.error != 0) break;
+    if (w.in_flight == 0) continue;
+    pollfd pfd{nfs_get_fd(ctx_), static_cast<short>(nfs_which_events(ctx_)), 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(timeout_.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      broken_ = true;
+      return Status::Unavailable(fmt::format("{}: no answer from the server for {} ms", what, timeout_.count()));
+    }
+    if (nfs_service(ctx_, pfd.revents) < 0) {
+      broken_ = true;
+      return Status::Unavailable(fmt::format("{}: {}", what, nfs_get_error(ctx_)));
+    }
+  }
+  if (w.error != 0) {
+    if (w.in_flight > 0) broken_ = true;  // answers still owed into `w`: never service this context again
+    const Status s = Error(w.error, what);
+    return Status(s.code(), fmt::format("{}: {}", what, w.error_text));
   }
   return Status::Ok();
 }
 
 Status NfsClient::Fsync(const NfsFile& f, const std::string& what) {
+  if (broken_) return Lost(what);
   if (int rc = nfs_fsync(ctx_, f.get()); rc < 0) return Error(rc, what);
   return Status::Ok();
 }
 
 Status NfsClient::Ftruncate(const NfsFile& f, uint64_t size, const std::string& what) {
+  if (broken_) return Lost(what);
   if (int rc = nfs_ftruncate(ctx_, f.get(), size); rc < 0) return Error(rc, what);
   return Status::Ok();
 }
@@ -238,6 +305,7 @@ Status NfsClient::List(std::string_view rel, const std::string& what,
 }
 
 Result<std::string> NfsClient::Readlink(std::string_view rel, const std::string& what) {
+  if (broken_) return Lost(what);
   char* target = nullptr;
   if (int rc = nfs_readlink2(ctx_, Path(rel).c_str(), &target); rc < 0) return Error(rc, what);
   std::string out = target != nullptr ? target : "";
@@ -246,36 +314,43 @@ Result<std::string> NfsClient::Readlink(std::string_view rel, const std::string&
 }
 
 Status NfsClient::Rename(std::string_view from, std::string_view to, const std::string& what) {
+  if (broken_) return Lost(what);
   if (int rc = nfs_rename(ctx_, Path(from).c_str(), Path(to).c_str()); rc < 0) return Error(rc, what);
   return Status::Ok();
 }
 
 Status NfsClient::Unlink(std::string_view rel, const std::string& what) {
+  if (broken_) return Lost(what);
   if (int rc = nfs_unlink(ctx_, Path(rel).c_str()); rc < 0) return Error(rc, what);
   return Status::Ok();
 }
 
 Status NfsClient::Mkdir(std::string_view rel, const std::string& what) {
+  if (broken_) return Lost(what);
   if (int rc = nfs_mkdir2(ctx_, Path(rel).c_str(), 0755); rc < 0) return Error(rc, what);
   return Status::Ok();
 }
 
 Status NfsClient::Rmdir(std::string_view rel, const std::string& what) {
+  if (broken_) return Lost(what);
   if (int rc = nfs_rmdir(ctx_, Path(rel).c_str()); rc < 0) return Error(rc, what);
   return Status::Ok();
 }
 
 Status NfsClient::Symlink(std::string_view target, std::string_view rel, const std::string& what) {
+  if (broken_) return Lost(what);
   if (int rc = nfs_symlink(ctx_, std::string(target).c_str(), Path(rel).c_str()); rc < 0) return Error(rc, what);
   return Status::Ok();
 }
 
 Status NfsClient::Chmod(std::string_view rel, uint32_t mode, const std::string& what) {
+  if (broken_) return Lost(what);
   if (int rc = nfs_chmod(ctx_, Path(rel).c_str(), static_cast<int>(mode & 07777)); rc < 0) return Error(rc, what);
   return Status::Ok();
 }
 
 Status NfsClient::SetMtime(std::string_view rel, int64_t mtime_ns, const std::string& what) {
+  if (broken_) return Lost(what);
   int64_t sec = mtime_ns / 1'000'000'000;
   int64_t rem = mtime_ns % 1'000'000'000;
   if (rem < 0) {

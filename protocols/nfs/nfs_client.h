@@ -96,6 +96,9 @@ class NfsClient {
   bool broken() const { return broken_; }
   // A negative libnfs result as a Status with libnfs's own message.
   Status Error(int rc, std::string_view what);
+  // What every call on a broken context answers, without touching libnfs:
+  // servicing it again would run stale callbacks (see ~NfsClient).
+  Status Lost(const std::string& what) const;
 
  private:
   friend class NfsFile;
@@ -104,6 +107,7 @@ class NfsClient {
   struct nfs_context* ctx_;
   size_t max_write_ = 3584;  // bytes per WRITE call (see Connect)
   size_t max_read_ = 1 << 20;
+  std::chrono::milliseconds timeout_{30000};
   bool broken_ = false;
 };
 
