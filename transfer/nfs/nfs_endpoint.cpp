@@ -243,23 +243,14 @@ class NfsEndpoint final : public Endpoint {
   }
 
   Status MakeDirectories(NfsClient& c, const std::string& path) {
-    const std::string where = Where(path);
-    Status made = path.empty() ? Status::Io("the root") : c.Mkdir(path, "mkdir " + where);
-    if (made.ok() || made.code() == ErrorCode::kUnavailable) return made;
-    Result<NfsAttrs> a = c.Stat(path, where);
-    if (a.ok()) {
-      if ((a->mode & S_IFMT) == S_IFDIR) return Status::Ok();
-      return Status::InvalidArgument(where + " exists and is not a directory");
-    }
-    if (a.status().code() != ErrorCode::kNotFound || path.empty()) return a.status();
-    const size_t slash = path.rfind('/');
-    if (slash == std::string::npos) return made;
-    if (Status s = MakeDirectories(c, path.substr(0, slash)); !s.ok()) return s;
-    made = c.Mkdir(path, "mkdir " + where);
-    if (made.ok()) return made;
-    a = c.Stat(path, where);  // another thread may have made it meanwhile
-    if (a.ok() && (a->mode & S_IFMT) == S_IFDIR) return Status::Ok();
-    return made;
+    return MakeDirectoryPath(
+        path, [&](const std::string& p) { return c.Mkdir(p, "mkdir " + Where(p)); },
+        [&](const std::string& p) -> Result<bool> {
+          Result<NfsAttrs> st = c.Stat(p, Where(p));
+          if (!st.ok()) return st.status();
+          return (st->mode & S_IFMT) == S_IFDIR;
+        },
+        [&](const std::string& p) { return Where(p); });
   }
 
   const std::string url_;

@@ -207,24 +207,14 @@ class SmbEndpoint final : public Endpoint {
   std::string Where(std::string_view path) const { return path.empty() ? url_ : url_ + "/" + std::string(path); }
 
   Status MakeDirectories(SmbClient& c, const std::string& path) {
-    const std::string where = Where(path);
-    Status made = path.empty() ? Status::Io("the root") : c.Mkdir(EncodeSmbName(path), "mkdir " + where);
-    if (made.ok() || made.code() == ErrorCode::kUnavailable) return made;
-    // It exists (fine if a directory), or its parent is missing.
-    Result<struct stat> st = c.Stat(EncodeSmbName(path), where);
-    if (st.ok()) {
-      if (S_ISDIR(st->st_mode)) return Status::Ok();
-      return Status::InvalidArgument(where + " exists and is not a directory");
-    }
-    if (st.status().code() != ErrorCode::kNotFound || path.empty()) return st.status();
-    const size_t slash = path.rfind('/');
-    if (slash == std::string::npos) return made;
-    if (Status s = MakeDirectories(c, path.substr(0, slash)); !s.ok()) return s;
-    made = c.Mkdir(EncodeSmbName(path), "mkdir " + where);
-    if (made.ok()) return made;
-    st = c.Stat(EncodeSmbName(path), where);  // another thread may have made it meanwhile
-    if (st.ok() && S_ISDIR(st->st_mode)) return Status::Ok();
-    return made;
+    return MakeDirectoryPath(
+        path, [&](const std::string& p) { return c.Mkdir(EncodeSmbName(p), "mkdir " + Where(p)); },
+        [&](const std::string& p) -> Result<bool> {
+          Result<struct stat> st = c.Stat(EncodeSmbName(p), Where(p));
+          if (!st.ok()) return st.status();
+          return S_ISDIR(st->st_mode);
+        },
+        [&](const std::string& p) { return Where(p); });
   }
 
   const std::string url_;

@@ -42,26 +42,6 @@ std::unique_ptr<Endpoint> MustOpenNfs(const std::string& url) {
   return std::move(ep).value();
 }
 
-Status PutNfs(Endpoint& ep, const std::string& path, std::string_view data) {
-  Result<std::unique_ptr<WriteStream>> w = ep.OpenWrite(path, 0);
-  if (!w.ok()) return w.status();
-  if (Status s = (*w)->Write(data); !s.ok()) return s;
-  return (*w)->Close();
-}
-
-Result<std::string> GetNfs(Endpoint& ep, const std::string& path) {
-  Result<std::unique_ptr<ReadStream>> r = ep.OpenRead(path, 0);
-  if (!r.ok()) return r.status();
-  std::string out;
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    Result<size_t> n = (*r)->Read(buf);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return out;
-    out.append(buf.data(), *n);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("nfs endpoint: the endpoint conformance suite against nfs-ganesha (NFSv4)", "[integration][nfs]") {
@@ -79,7 +59,7 @@ TEST_CASE("nfs endpoint: modes, times and symlinks land on the server's disk", "
   TempDir dir("sluice-nfs");
   Ganesha ganesha(dir / "ganesha");
   std::unique_ptr<Endpoint> ep = MustOpenNfs(ganesha.Url());
-  REQUIRE(PutNfs(*ep, "run.sh", "#!/bin/sh\n").ok());
+  REQUIRE(test::PutFile(*ep, "run.sh", "#!/bin/sh\n").ok());
   REQUIRE(ep->SetMode("run.sh", 0751).ok());
   REQUIRE(ep->SetTimes("run.sh", 1'600'000'000'123'456'000).ok());
   REQUIRE(ep->Symlink("run.sh", "link").ok());
@@ -98,33 +78,9 @@ TEST_CASE("nfs endpoint: 6 threads share one endpoint", "[integration][nfs]") {
   TempDir dir("sluice-nfs");
   Ganesha ganesha(dir / "ganesha");
   std::unique_ptr<Endpoint> ep = MustOpenNfs(ganesha.Url());
-  constexpr int kThreads = 6, kFiles = 8;
-  std::vector<std::string> failures(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      const auto fail = [&](const std::string& what, const Status& s) {
-        if (failures[t].empty()) failures[t] = what + ": " + s.ToString();
-      };
-      const std::string d = "t" + std::to_string(t) + "/sub";
-      if (Status s = ep->MakeDirectory(d); !s.ok()) return fail("mkdir", s);
-      for (int i = 0; i < kFiles; ++i) {
-        const std::string data =
-            test::Pattern(static_cast<size_t>(1000 + 37'000 * i), static_cast<uint32_t>(t * 100 + i));
-        const std::string tmp = d + "/.part-" + std::to_string(i), fin = d + "/f" + std::to_string(i);
-        if (Status s = PutNfs(*ep, tmp, data); !s.ok()) return fail("put " + tmp, s);
-        if (Status s = ep->Rename(tmp, fin); !s.ok()) return fail("rename", s);
-        Result<std::string> back = GetNfs(*ep, fin);
-        if (!back.ok()) return fail("get " + fin, back.status());
-        if (*back != data) return fail(fin, Status::Corrupt("content differs"));
-      }
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  for (int t = 0; t < kThreads; ++t) {
-    INFO("thread " << t << ": " << failures[t]);
-    CHECK(failures[t].empty());
-  }
+  const std::vector<std::string> failures = test::SharedEndpointFailures(*ep, 6, 8);
+  for (const std::string& f : failures) UNSCOPED_INFO(f);
+  CHECK(failures.empty());
 }
 
 TEST_CASE("nfs endpoint: ganesha killed mid-stream is an error, then it reconnects", "[integration][nfs]") {
@@ -143,8 +99,8 @@ TEST_CASE("nfs endpoint: ganesha killed mid-stream is an error, then it reconnec
   CHECK(s.code() == ErrorCode::kUnavailable);
   w->reset();
   ganesha.Start();
-  REQUIRE(PutNfs(*ep, "after.bin", chunk).ok());
-  Result<std::string> back = GetNfs(*ep, "after.bin");
+  REQUIRE(test::PutFile(*ep, "after.bin", chunk).ok());
+  Result<std::string> back = test::GetFile(*ep, "after.bin");
   REQUIRE(back.ok());
   CHECK(*back == chunk);
 }

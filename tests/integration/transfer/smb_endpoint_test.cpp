@@ -41,26 +41,6 @@ std::unique_ptr<Endpoint> MustOpenSmb(const std::string& url, const SmbOptions& 
   return std::move(ep).value();
 }
 
-Status PutSmb(Endpoint& ep, const std::string& path, std::string_view data) {
-  Result<std::unique_ptr<WriteStream>> w = ep.OpenWrite(path, 0);
-  if (!w.ok()) return w.status();
-  if (Status s = (*w)->Write(data); !s.ok()) return s;
-  return (*w)->Close();
-}
-
-Result<std::string> GetSmb(Endpoint& ep, const std::string& path) {
-  Result<std::unique_ptr<ReadStream>> r = ep.OpenRead(path, 0);
-  if (!r.ok()) return r.status();
-  std::string out;
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    Result<size_t> n = (*r)->Read(buf);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return out;
-    out.append(buf.data(), *n);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("smb endpoint: the endpoint conformance suite against smbd", "[integration][smb]") {
@@ -81,7 +61,7 @@ TEST_CASE("smb endpoint: password from a file or the environment, encryption, re
   o.encrypt = true;  // SMB3 with encryption required
   {
     std::unique_ptr<Endpoint> ep = MustOpenSmb(smbd.Url(), o);
-    REQUIRE(PutSmb(*ep, "sealed", "over SMB3 encryption").ok());
+    REQUIRE(test::PutFile(*ep, "sealed", "over SMB3 encryption").ok());
     CHECK(sluice::test::ReadFile(smbd.share_dir() / "sealed") == "over SMB3 encryption");
   }
   o = SmbdOptions(smbd);
@@ -106,7 +86,7 @@ TEST_CASE("smb endpoint: names are case-insensitive, as the capabilities say", "
   Smbd smbd(dir / "smbd");
   std::unique_ptr<Endpoint> ep = MustOpenSmb(smbd.Url(), SmbdOptions(smbd));
   REQUIRE(ep->capabilities().case_insensitive);
-  REQUIRE(PutSmb(*ep, "Report.TXT", "upper").ok());
+  REQUIRE(test::PutFile(*ep, "Report.TXT", "upper").ok());
   Result<EntryInfo> st = ep->Stat("report.txt");
   REQUIRE(st.ok());
   CHECK(st->size == 5);
@@ -118,33 +98,9 @@ TEST_CASE("smb endpoint: 6 threads share one endpoint", "[integration][smb]") {
   SmbOptions o = SmbdOptions(smbd);
   o.connections = 2;  // fewer idle contexts than threads: more are made, then dropped
   std::unique_ptr<Endpoint> ep = MustOpenSmb(smbd.Url(), o);
-  constexpr int kThreads = 6, kFiles = 8;
-  std::vector<std::string> failures(kThreads);
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      const auto fail = [&](const std::string& what, const Status& s) {
-        if (failures[t].empty()) failures[t] = what + ": " + s.ToString();
-      };
-      const std::string d = "t" + std::to_string(t);
-      if (Status s = ep->MakeDirectory(d); !s.ok()) return fail("mkdir", s);
-      for (int i = 0; i < kFiles; ++i) {
-        const std::string data =
-            test::Pattern(static_cast<size_t>(1000 + 37'000 * i), static_cast<uint32_t>(t * 100 + i));
-        const std::string tmp = d + "/.part-" + std::to_string(i), fin = d + "/f" + std::to_string(i);
-        if (Status s = PutSmb(*ep, tmp, data); !s.ok()) return fail("put " + tmp, s);
-        if (Status s = ep->Rename(tmp, fin); !s.ok()) return fail("rename", s);
-        Result<std::string> back = GetSmb(*ep, fin);
-        if (!back.ok()) return fail("get " + fin, back.status());
-        if (*back != data) return fail(fin, Status::Corrupt("content differs"));
-      }
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  for (int t = 0; t < kThreads; ++t) {
-    INFO("thread " << t << ": " << failures[t]);
-    CHECK(failures[t].empty());
-  }
+  const std::vector<std::string> failures = test::SharedEndpointFailures(*ep, 6, 8);
+  for (const std::string& f : failures) UNSCOPED_INFO(f);
+  CHECK(failures.empty());
 }
 
 TEST_CASE("smb endpoint: smbd killed mid-stream is kUnavailable, then it reconnects", "[integration][smb]") {
@@ -164,8 +120,8 @@ TEST_CASE("smb endpoint: smbd killed mid-stream is kUnavailable, then it reconne
   w->reset();
   CHECK(ep->Stat("upload.bin").status().code() == ErrorCode::kUnavailable);
   smbd.Start();
-  REQUIRE(PutSmb(*ep, "after.bin", chunk).ok());
-  Result<std::string> back = GetSmb(*ep, "after.bin");
+  REQUIRE(test::PutFile(*ep, "after.bin", chunk).ok());
+  Result<std::string> back = test::GetFile(*ep, "after.bin");
   REQUIRE(back.ok());
   CHECK(*back == chunk);
 }
