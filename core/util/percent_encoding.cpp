@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace sluice {
 namespace {
 
@@ -47,6 +49,45 @@ Result<std::string> PercentDecode(std::string_view s, std::string_view url, std:
     }
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
+  }
+  return out;
+}
+
+Result<UrlAuthority> ParseUrlAuthority(std::string_view authority, std::string_view url) {
+  UrlAuthority out;
+  if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
+    out.userinfo = std::string(authority.substr(0, at));
+    authority = authority.substr(at + 1);
+  }
+  std::string_view port;
+  bool has_port = false;
+  if (!authority.empty() && authority.front() == '[') {
+    const size_t close = authority.find(']');
+    if (close == std::string_view::npos) {
+      return Status::InvalidArgument(fmt::format("{}: an IPv6 address lacks its closing ']'", url));
+    }
+    out.host = std::string(authority.substr(1, close - 1));
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return Status::InvalidArgument(fmt::format("{}: unexpected text after ']'", url));
+      port = after.substr(1);
+      has_port = true;
+    }
+  } else if (const size_t colon = authority.find(':'); colon != std::string_view::npos) {
+    out.host = std::string(authority.substr(0, colon));
+    port = authority.substr(colon + 1);
+    has_port = true;
+  } else {
+    out.host = std::string(authority);
+  }
+  if (out.host.empty()) return Status::InvalidArgument(fmt::format("{}: no host", url));
+  if (has_port) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return Status::InvalidArgument(fmt::format("{}: the port '{}' is not a number from 1 to 65535", url, port));
+    }
+    out.port = static_cast<uint16_t>(value);
   }
   return out;
 }

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <charconv>
-
 #include "core/util/percent_encoding.h"
 
 namespace sluice::smb {
@@ -15,12 +13,16 @@ Result<SmbUrl> ParseSmbUrl(std::string_view url) {
     return Status::InvalidArgument(fmt::format("{}: smb:// URLs take no query or fragment", url));
   }
   const size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
+  const std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
 
+  Result<UrlAuthority> parts = ParseUrlAuthority(authority, url);
+  if (!parts.ok()) return parts.status();
   SmbUrl out;
-  if (const size_t at = authority.rfind('@'); at != std::string_view::npos) {
-    std::string_view userinfo = authority.substr(0, at);
+  out.host = std::move(parts->host);
+  if (parts->port) out.port = *parts->port;
+  if (parts->userinfo) {
+    std::string_view userinfo = *parts->userinfo;
     if (userinfo.find(':') != std::string_view::npos) {
       return Status::InvalidArgument(fmt::format(
           "{}: a password in the URL is refused (it would show in process listings); use --smb-password-file or "
@@ -36,37 +38,6 @@ Result<SmbUrl> ParseSmbUrl(std::string_view url) {
     Result<std::string> user = PercentDecode(userinfo, url, "user name");
     if (!user.ok()) return user.status();
     out.user = std::move(user).value();
-    authority = authority.substr(at + 1);
-  }
-  std::string_view port;
-  bool has_port = false;
-  if (!authority.empty() && authority.front() == '[') {
-    const size_t close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return Status::InvalidArgument(fmt::format("{}: an IPv6 address lacks its closing ']'", url));
-    }
-    out.host = std::string(authority.substr(1, close - 1));
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return Status::InvalidArgument(fmt::format("{}: unexpected text after ']'", url));
-      port = after.substr(1);
-      has_port = true;
-    }
-  } else if (const size_t colon = authority.find(':'); colon != std::string_view::npos) {
-    out.host = std::string(authority.substr(0, colon));
-    port = authority.substr(colon + 1);
-    has_port = true;
-  } else {
-    out.host = std::string(authority);
-  }
-  if (out.host.empty()) return Status::InvalidArgument(fmt::format("{}: no host", url));
-  if (has_port) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value == 0 || value > 65535) {
-      return Status::InvalidArgument(fmt::format("{}: the port '{}' is not a number from 1 to 65535", url, port));
-    }
-    out.port = static_cast<uint16_t>(value);
   }
   const size_t share_end = path.find('/');
   Result<std::string> share = PercentDecode(path.substr(0, share_end), url, "share");

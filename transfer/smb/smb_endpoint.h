@@ -4,7 +4,9 @@
 //
 // What SMB is, and the capabilities say: names are case-insensitive (the
 // planner's pre-flight check refuses a tree with "A" and "a" going there), no
-// Unix modes, no symlinks, mtime kept to the microsecond. Two limits of
+// Unix modes, no symlinks, mtime kept to the microsecond. Names with
+// characters SMB refuses (a newline, ':') are stored as look-alikes and read
+// back as they were (smb_names.h). Two limits of
 // libsmbclient's API, documented rather than hidden:
 //  - Rename over an existing file is an unlink followed by a rename (the API
 //    has no replace-if-exists): a crash between the two leaves the complete
