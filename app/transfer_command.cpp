@@ -30,7 +30,8 @@ int Usage(const std::string& message) {
 }  // namespace
 
 TransferCommand::TransferCommand(CLI::App& app) {
-  transfer_ = app.add_subcommand("transfer", "Move bulk data between local disks and SFTP, verified and resumable");
+  transfer_ = app.add_subcommand("transfer",
+                                 "Move bulk data between local disks, SFTP, SMB, NFS and S3, verified and resumable");
   transfer_->require_subcommand(1);
   copy_ = transfer_->add_subcommand("copy", "Copy new and changed files from SRC to DST (never deletes)");
   sync_ = transfer_->add_subcommand("sync", "Make DST like SRC: copy new and changed files; --delete removes extras");
@@ -41,9 +42,15 @@ TransferCommand::TransferCommand(CLI::App& app) {
 bool TransferCommand::selected() const { return transfer_->parsed(); }
 
 void TransferCommand::AddFlags(CLI::App* cmd, bool sync) {
-  cmd->add_option("SRC", f_.source, "Source: /local/path, sftp://user@host:port/path or s3://bucket/prefix (a directory or one file)")
+  cmd->add_option(
+         "SRC", f_.source,
+         "Source: /local/path, sftp://user@host:port/path, smb://user@host/share/path, nfs://host/export/path or "
+         "s3://bucket/prefix (a directory or one file)")
       ->required();
-  cmd->add_option("DST", f_.dest, "Destination directory: /local/path, sftp://user@host:port/path or s3://bucket/prefix")->required();
+  cmd->add_option("DST", f_.dest,
+                  "Destination directory: /local/path, sftp://user@host:port/path, smb://user@host/share/path, "
+                  "nfs://host/export/path or s3://bucket/prefix")
+      ->required();
   cmd->add_flag("--checksum", f_.checksum,
                 "Compare contents (not size and mtime) to decide what to copy, and read every copy back to verify it");
   cmd->add_option("--hash", f_.hash, "Content hash: sha256 (default), xxh128 or crc64nvme")
@@ -76,6 +83,10 @@ void TransferCommand::AddFlags(CLI::App* cmd, bool sync) {
                   "SFTP: password in a file (else SLUICE_SSH_PASSWORD from the environment)");
   cmd->add_option("--sftp-connections", f_.sftp_connections, "SFTP: SSH connections per endpoint (default: automatic)")
       ->check(CLI::Range(0, 64));
+  cmd->add_option("--smb-password-file", f_.smb_password_file,
+                  "SMB: password in a file (else SLUICE_SMB_PASSWORD from the environment)");
+  cmd->add_option("--smb-domain", f_.smb_domain, "SMB: domain or workgroup (or smb://DOMAIN;user@host/...)");
+  cmd->add_flag("--smb-encrypt", f_.smb_encrypt, "SMB: require SMB3 encryption (fail if the server cannot)");
   cmd->add_option("--s3-endpoint", f_.s3_endpoint,
                   "S3: endpoint URL of a VPC endpoint or S3-compatible store (default AWS, or AWS_ENDPOINT_URL_S3)");
   cmd->add_option("--s3-region", f_.s3_region, "S3: region (default AWS_REGION, else us-east-1)");
@@ -133,6 +144,9 @@ int TransferCommand::Run(bool sync) {
   eo.sftp.key_passphrase_file = f_.ssh_key_passphrase_file;
   eo.sftp.password_file = f_.ssh_password_file;
   eo.sftp.connections = f_.sftp_connections > 0 ? f_.sftp_connections : 0;
+  eo.smb.password_file = f_.smb_password_file;
+  eo.smb.domain = f_.smb_domain;
+  eo.smb.encrypt = f_.smb_encrypt;
   eo.s3.endpoint = f_.s3_endpoint;
   eo.s3.region = f_.s3_region;
   eo.s3.path_style = f_.s3_path_style;

@@ -37,6 +37,8 @@ class TransferCommand {
     std::string known_hosts;
     bool accept_new_host_key = false;
     std::string ssh_key, ssh_key_passphrase_file, ssh_password_file;
+    std::string smb_password_file, smb_domain;
+    bool smb_encrypt = false;
     int sftp_connections = 0;
     std::string s3_endpoint;
     std::string s3_region;

@@ -19,6 +19,9 @@ packages=(
   systemd  # systemd-analyze verifies the packaged units (tests/integration/packaging)
   mosquitto mosquitto-clients openssl kcat
   openssh-server openssh-client sshpass rsync rclone
+  # SMB and NFS endpoints: the client libraries, and the real servers and
+  # peer tools the tests and bench/transfer_smb_nfs.sh drive
+  libsmbclient-dev libnfs-dev samba smbclient nfs-ganesha nfs-ganesha-vfs libnfs-utils
 )
 
 # The npm emulators (tests/servers) need Node.js; a machine that has it from

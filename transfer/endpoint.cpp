@@ -25,4 +25,26 @@ std::string JoinPath(std::string_view dir, std::string_view name) {
   return out;
 }
 
+Status MakeDirectoryPath(const std::string& path, const std::function<Status(const std::string&)>& mkdir,
+                         const std::function<Result<bool>(const std::string&)>& is_directory,
+                         const std::function<std::string(const std::string&)>& where) {
+  Status made = path.empty() ? Status::Io("the root") : mkdir(path);
+  if (made.ok() || made.code() == ErrorCode::kUnavailable) return made;
+  // It exists (fine if a directory), or its parent is missing.
+  Result<bool> dir = is_directory(path);
+  if (dir.ok()) {
+    if (*dir) return Status::Ok();
+    return Status::InvalidArgument(where(path) + " exists and is not a directory");
+  }
+  if (dir.status().code() != ErrorCode::kNotFound || path.empty()) return dir.status();
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return made;  // the root itself is there: the mkdir error stands
+  if (Status s = MakeDirectoryPath(path.substr(0, slash), mkdir, is_directory, where); !s.ok()) return s;
+  made = mkdir(path);
+  if (made.ok()) return made;
+  dir = is_directory(path);  // another thread may have made it meanwhile
+  if (dir.ok() && *dir) return Status::Ok();
+  return made;
+}
+
 }  // namespace sluice::transfer

@@ -139,4 +139,13 @@ std::string RelativePathProblem(std::string_view path);
 // "a/b" + "c" -> "a/b/c"; "" + "c" -> "c".
 std::string JoinPath(std::string_view dir, std::string_view name);
 
+// MakeDirectory's semantics for a protocol that makes one level at a time:
+// `mkdir` makes one directory whose parent exists; `is_directory` says
+// whether an existing entry is one (kNotFound when there is none). A missing
+// parent is made first; a directory that exists (or that another thread made
+// meanwhile) is fine; a file in the way is kInvalidArgument naming `where`.
+Status MakeDirectoryPath(const std::string& path, const std::function<Status(const std::string&)>& mkdir,
+                         const std::function<Result<bool>(const std::string&)>& is_directory,
+                         const std::function<std::string(const std::string&)>& where);
+
 }  // namespace sluice::transfer

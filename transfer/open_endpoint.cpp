@@ -4,9 +4,14 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <system_error>
+#include <utility>
 
+#include "protocols/nfs/nfs_url.h"
 #include "protocols/sftp/sftp_url.h"
+#include "protocols/smb/smb_url.h"
 #include "transfer/local/local_endpoint.h"
 #include "transfer/s3/s3_url.h"
 #include "transfer/subtree_endpoint.h"
@@ -17,6 +22,12 @@ namespace {
 namespace fs = std::filesystem;
 
 bool IsSftp(std::string_view url) { return url.starts_with("sftp://"); }
+bool IsSmb(std::string_view url) { return url.starts_with("smb://"); }
+bool IsNfs(std::string_view url) { return url.starts_with("nfs://"); }
+
+// Opens a remote endpoint rooted at a path of its server ("" or "/" being the
+// top): SFTP, SMB and NFS are opened alike.
+using OpenAt = std::function<Result<std::unique_ptr<Endpoint>>(const std::string& path)>;
 
 bool HasScheme(std::string_view url) {
   const size_t colon = url.find("://");
@@ -30,10 +41,76 @@ std::pair<std::string, std::string> SplitLast(std::string_view path) {
   return {slash == 0 ? "/" : std::string(path.substr(0, slash)), std::string(path.substr(slash + 1))};
 }
 
-Result<std::unique_ptr<Endpoint>> OpenSftpAt(const sftp::SftpUrl& base, std::string path, const EndpointOptions& o) {
-  sftp::SftpUrl url = base;
-  url.path = std::move(path);
-  return OpenSftpEndpoint(url, o.sftp);
+// A source on a remote server: the directory at `path`, or, when there is
+// none, the file at `path` opened as its parent directory with `only` set.
+Result<OpenedSource> OpenRemoteSource(const std::string& path, const OpenAt& open_at) {
+  OpenedSource out;
+  Result<std::unique_ptr<Endpoint>> ep = open_at(path);
+  if (ep.ok()) {
+    out.endpoint = std::move(ep).value();
+    return out;
+  }
+  if (ep.status().code() != ErrorCode::kNotFound || path.empty() || path == "/") return ep.status();
+  auto [dir, name] = SplitLast(path);
+  if (name.empty()) return ep.status();
+  Result<std::unique_ptr<Endpoint>> parent = open_at(dir);
+  if (!parent.ok()) return ep.status();
+  Result<EntryInfo> info = parent.value()->Stat(name);
+  if (!info.ok() || info.value().type != EntryType::kFile) return ep.status();
+  out.endpoint = std::move(parent).value();
+  out.only = name;
+  return out;
+}
+
+// A destination on a remote server: its nearest existing ancestor, viewed
+// through the missing part (created when the transfer runs).
+Result<std::unique_ptr<Endpoint>> OpenRemoteDestination(std::string path, const OpenAt& open_at) {
+  std::string missing;  // the part below the nearest existing ancestor
+  for (;;) {
+    Result<std::unique_ptr<Endpoint>> ep = open_at(path);
+    if (ep.ok()) {
+      if (missing.empty()) return ep;
+      return MakeSubtreeEndpoint(std::move(ep).value(), missing);
+    }
+    if (ep.status().code() != ErrorCode::kNotFound || path.empty() || path == "/") return ep.status();
+    auto [dir, name] = SplitLast(path);
+    if (name.empty()) return ep.status();
+    missing = missing.empty() ? name : JoinPath(name, missing);
+    path = dir;
+  }
+}
+
+// The opener of a remote URL (already checked by UrlProblem), with the path
+// below its fixed part; nullopt for a local path or s3://.
+std::optional<std::pair<std::string, OpenAt>> RemoteOpener(std::string_view url, const EndpointOptions& o) {
+  if (IsSftp(url)) {
+    sftp::SftpUrl base = sftp::ParseSftpUrl(url).value();
+    std::string path = base.path;
+    return std::pair{path, OpenAt([base, &o](const std::string& p) {
+                       sftp::SftpUrl at = base;
+                       at.path = p;
+                       return OpenSftpEndpoint(at, o.sftp);
+                     })};
+  }
+  if (IsSmb(url)) {
+    smb::SmbUrl base = smb::ParseSmbUrl(url).value();
+    std::string path = base.path;  // below the share: "" is the share's root
+    return std::pair{path, OpenAt([base, &o](const std::string& p) {
+                       smb::SmbUrl at = base;
+                       at.path = p;
+                       return OpenSmbEndpoint(at, o.smb);
+                     })};
+  }
+  if (IsNfs(url)) {
+    nfs::NfsUrl base = nfs::ParseNfsUrl(url).value();
+    std::string path = base.path;
+    return std::pair{path, OpenAt([base, &o](const std::string& p) {
+                       nfs::NfsUrl at = base;
+                       at.path = p.empty() ? "/" : p;
+                       return OpenNfsEndpoint(at, o.nfs);
+                     })};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -44,12 +121,21 @@ std::string UrlProblem(std::string_view url) {
     Result<sftp::SftpUrl> parsed = sftp::ParseSftpUrl(url);
     return parsed.ok() ? "" : parsed.status().message();
   }
+  if (IsSmb(url)) {
+    Result<smb::SmbUrl> parsed = smb::ParseSmbUrl(url);
+    return parsed.ok() ? "" : parsed.status().message();
+  }
+  if (IsNfs(url)) {
+    Result<nfs::NfsUrl> parsed = nfs::ParseNfsUrl(url);
+    return parsed.ok() ? "" : parsed.status().message();
+  }
   if (IsS3Url(url)) {
     Result<S3Url> parsed = ParseS3Url(url);
     return parsed.ok() ? "" : parsed.status().message();
   }
   if (HasScheme(url)) {
-    return fmt::format("{}: unsupported scheme (this build reads local paths, sftp:// and s3:// URLs)", url);
+    return fmt::format("{}: unsupported scheme (this build reads local paths, sftp://, smb://, nfs:// and s3:// URLs)",
+                       url);
   }
   return "";
 }
@@ -79,26 +165,7 @@ Result<OpenedSource> OpenSource(std::string_view url, const EndpointOptions& opt
     out.endpoint = std::move(ep).value();
     return out;
   }
-  if (IsSftp(url)) {
-    Result<sftp::SftpUrl> parsed = sftp::ParseSftpUrl(url);
-    Result<std::unique_ptr<Endpoint>> ep = OpenSftpEndpoint(parsed.value(), options.sftp);
-    if (ep.ok()) {
-      out.endpoint = std::move(ep).value();
-      return out;
-    }
-    if (ep.status().code() != ErrorCode::kNotFound || parsed.value().path.empty() || parsed.value().path == "/") {
-      return ep.status();
-    }
-    // Maybe a file: open its directory and look.
-    auto [dir, name] = SplitLast(parsed.value().path);
-    Result<std::unique_ptr<Endpoint>> parent = OpenSftpAt(parsed.value(), dir, options);
-    if (!parent.ok()) return ep.status();
-    Result<EntryInfo> info = parent.value()->Stat(name);
-    if (!info.ok() || info.value().type != EntryType::kFile) return ep.status();
-    out.endpoint = std::move(parent).value();
-    out.only = name;
-    return out;
-  }
+  if (auto remote = RemoteOpener(url, options)) return OpenRemoteSource(remote->first, remote->second);
   const fs::path path(url);
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
@@ -121,23 +188,8 @@ Result<std::unique_ptr<Endpoint>> OpenDestination(std::string_view url, const En
   if (std::string problem = UrlProblem(url); !problem.empty()) return Status::InvalidArgument(problem);
   // S3 has no directories to create: every prefix can be written to.
   if (IsS3Url(url)) return OpenS3Endpoint(ParseS3Url(url).value(), options.s3);
+  if (auto remote = RemoteOpener(url, options)) return OpenRemoteDestination(remote->first, remote->second);
   std::string missing;  // the part below the nearest existing ancestor
-  if (IsSftp(url)) {
-    Result<sftp::SftpUrl> parsed = sftp::ParseSftpUrl(url);
-    std::string path = parsed.value().path;
-    for (;;) {
-      Result<std::unique_ptr<Endpoint>> ep = OpenSftpAt(parsed.value(), path, options);
-      if (ep.ok()) {
-        if (missing.empty()) return ep;
-        return MakeSubtreeEndpoint(std::move(ep).value(), missing);
-      }
-      if (ep.status().code() != ErrorCode::kNotFound || path.empty() || path == "/") return ep.status();
-      auto [dir, name] = SplitLast(path);
-      if (name.empty()) return ep.status();
-      missing = missing.empty() ? name : JoinPath(name, missing);
-      path = dir;
-    }
-  }
   fs::path path = fs::path(url).lexically_normal();
   if (path.has_filename() == false && path.has_parent_path() && path != path.root_path()) path = path.parent_path();
   for (;;) {

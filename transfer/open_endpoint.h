@@ -1,7 +1,7 @@
 // Endpoints by URL, as the command line names them: "/local/path" (or a
-// relative local path), "sftp://user@host:port/path" and
-// "s3://bucket/prefix". More schemes (smb://, nfs://) arrive with their
-// endpoints.
+// relative local path), "sftp://user@host:port/path",
+// "smb://[DOMAIN;]user@host:port/share/path",
+// "nfs://host/export/path?version=4" and "s3://bucket/prefix".
 //
 // A source may name a single file: it is opened as its parent directory with
 // `only` set to the file's name. A destination that does not exist yet is
@@ -15,13 +15,17 @@
 
 #include "core/status.h"
 #include "transfer/endpoint.h"
+#include "transfer/nfs/nfs_endpoint.h"
 #include "transfer/s3/s3_endpoint.h"
 #include "transfer/sftp/sftp_endpoint.h"
+#include "transfer/smb/smb_endpoint.h"
 
 namespace sluice::transfer {
 
 struct EndpointOptions {
   SftpOptions sftp;
+  SmbOptions smb;
+  NfsOptions nfs;
   S3Options s3;
 };
 

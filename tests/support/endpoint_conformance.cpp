@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "transfer/local/local_endpoint.h"
@@ -221,6 +222,55 @@ void RunEndpointConformance(const EndpointFactory& fresh) {
       CHECK(ep->OpenWrite(bad, 0).status().code() == ErrorCode::kInvalidArgument);
     }
   }
+}
+
+Status PutFile(Endpoint& ep, const std::string& path, std::string_view data) {
+  Result<std::unique_ptr<WriteStream>> w = ep.OpenWrite(path, 0);
+  if (!w.ok()) return w.status();
+  if (Status s = (*w)->Write(data); !s.ok()) return s;
+  return (*w)->Close();
+}
+
+Result<std::string> GetFile(Endpoint& ep, const std::string& path) {
+  Result<std::unique_ptr<ReadStream>> r = ep.OpenRead(path, 0);
+  if (!r.ok()) return r.status();
+  std::string out;
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    Result<size_t> n = (*r)->Read(buf);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return out;
+    out.append(buf.data(), *n);
+  }
+}
+
+std::vector<std::string> SharedEndpointFailures(Endpoint& ep, int threads, int files) {
+  std::vector<std::string> failures(static_cast<size_t>(threads));
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      std::string& failure = failures[static_cast<size_t>(t)];
+      const auto fail = [&](const std::string& what, const Status& s) { failure = what + ": " + s.ToString(); };
+      const std::string d = "t" + std::to_string(t) + "/sub";
+      if (Status s = ep.MakeDirectory(d); !s.ok()) return fail("mkdir " + d, s);
+      for (int i = 0; i < files; ++i) {
+        const std::string data = Pattern(static_cast<size_t>(1000 + 37'000 * i), static_cast<uint32_t>(t * 100 + i));
+        const std::string tmp = d + "/.part-" + std::to_string(i), fin = d + "/f" + std::to_string(i);
+        if (Status s = PutFile(ep, tmp, data); !s.ok()) return fail("put " + tmp, s);
+        if (Status s = ep.Rename(tmp, fin); !s.ok()) return fail("rename " + tmp, s);
+        Result<std::string> back = GetFile(ep, fin);
+        if (!back.ok()) return fail("get " + fin, back.status());
+        if (*back != data) return fail(fin, Status::Corrupt("content differs"));
+      }
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  std::vector<std::string> out;
+  for (int t = 0; t < threads; ++t) {
+    if (!failures[static_cast<size_t>(t)].empty())
+      out.push_back("thread " + std::to_string(t) + ": " + failures[static_cast<size_t>(t)]);
+  }
+  return out;
 }
 
 std::unique_ptr<Endpoint> OpenLocalOrFail(const std::filesystem::path& root) {
