@@ -12,9 +12,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Where the suite's time goes, for keeping it within CI's budget: each phase's
+# wall time and the machine's busy CPU seconds meanwhile (all processes).
+suite_start=$SECONDS
+busy_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+last_mark=$SECONDS
+last_busy=$(busy_ticks)
+mark() {
+  local now=$SECONDS busy; busy=$(busy_ticks)
+  echo "[suite] $1: $((now - last_mark)) s wall, $(( (busy - last_busy) / $(getconf CLK_TCK) )) CPU-s busy; $((now - suite_start)) s so far"
+  last_mark=$now
+  last_busy=$busy
+}
+
 bash scripts/setup.sh
+mark "setup"
 # Only what the suite runs: the benchmark tools are a minute of compiling.
 bash scripts/build.sh release sluice unit_tests integration_tests
+mark "release build"
 
 asan_build_pid=""
 asan_log=build/asan-build.log
@@ -38,6 +53,7 @@ if [ "${SLUICE_SKIP_ASAN:-0}" != "1" ]; then
 fi
 
 ctest --preset release -j "$(nproc)" --timeout 900 --output-junit junit.xml
+mark "release tests (with the ASan build at nice 19)"
 
 if [ -n "$asan_build_pid" ]; then
   echo "waiting for the ASan build (log: $asan_log)"
@@ -49,7 +65,9 @@ if [ -n "$asan_build_pid" ]; then
   fi
   asan_build_pid=""
   tail -n 3 "$asan_log"
+  mark "the rest of the ASan build"
   # Nothing else runs now, and most integration tests wait on servers and
   # timers: one more test than cores keeps both busy.
   ctest --preset asan -j "$(( $(nproc) + 1 ))" -L 'unit|integration' --timeout 1200 --output-junit junit.xml
+  mark "ASan tests"
 fi

@@ -32,6 +32,7 @@ void BatchBuilder::EndRecord(int64_t ts_ms) {
   if (records_ == 0) first_ts_ = ts_ms;
   last_ts_ = ts_ms;
   ++records_;
+  frame_open_ = true;
   if (staging_.size() >= kStagingFlush) {
     // A compression error here is impossible short of memory exhaustion; it
     // is reported by Finish, which runs the same call again.
@@ -55,15 +56,31 @@ Status BatchBuilder::Compress(bool end) {
   }
   raw_bytes_ += staging_.size();
   staging_.clear();
+  if (end) frame_open_ = false;
+  return Status::Ok();
+}
+
+Status BatchBuilder::Append(const EncodedBatch& piece) {
+  if (piece.empty()) return Status::Ok();
+  if (frame_open_) {
+    if (Status s = Compress(true); !s.ok()) return s;
+  }
+  if (records_ == 0) first_ts_ = piece.first_ts_ms;
+  last_ts_ = piece.last_ts_ms;
+  records_ += piece.records;
+  raw_bytes_ += piece.raw_bytes;
+  out_ += piece.zstd;
   return Status::Ok();
 }
 
 Result<EncodedBatch> BatchBuilder::Finish() {
   EncodedBatch batch;
   if (records_ == 0) return batch;
-  if (Status s = Compress(true); !s.ok()) {
-    ZSTD_CCtx_reset(ctx_->cctx.get(), ZSTD_reset_session_only);
-    return s;
+  if (frame_open_) {
+    if (Status s = Compress(true); !s.ok()) {
+      ZSTD_CCtx_reset(ctx_->cctx.get(), ZSTD_reset_session_only);
+      return s;
+    }
   }
   batch.zstd = std::move(out_);
   batch.records = records_;

@@ -19,7 +19,7 @@ Result<ObjectCompression> ParseObjectCompression(std::string_view name);
 // ".jsonl.zst", ".jsonl.gz", ".jsonl".
 std::string_view ObjectSuffix(ObjectCompression c);
 
-// One stored batch (one zstd frame of JSON Lines) in `c`'s encoding; kCorrupt
+// One stored batch (zstd frames of JSON Lines) in `c`'s encoding; kCorrupt
 // when the frame does not decompress.
 Result<std::string> EncodeBatch(std::string_view zstd_frame, ObjectCompression c);
 

@@ -37,27 +37,29 @@ struct StreamWriter::Node {
 };
 
 // One transform thread: its own instances of the transforms and their
-// scratch, the chunks dealt to it and what it made of them.
+// scratch, a builder per stream (whose frames it hands on), and what it made
+// of the chunk in hand.
 struct StreamWriter::Worker final : TransformOutput {
-  explicit Worker(const StreamWriter& w) : writer(w) {}
+  Worker(const StreamWriter& w, StageQueue<Chunk>& chunks, StageQueue<Output>& outputs)
+      : writer(w), in(chunks), out(outputs) {}
   void Run();
   void Process(int64_t ts_ms, std::string_view line);
   void ProcessLogLine(int64_t ts_ms, std::string_view path, std::string_view line);
   void Unreadable(const Status& why);
   void Route(std::vector<std::unique_ptr<Node>>& nodes, TransformRecord& record, std::string_view line);
-  Staged& Out(int slot) { return output.streams[static_cast<size_t>(slot)]; }
+  BatchBuilder& Out(int slot) { return *builders[static_cast<size_t>(slot)]; }
+  // Ends the chunk's frames into output.
+  void FinishFrames();
   void Event(int64_t ts_ms, std::string_view fields_json) override;
   void Checkpoint(std::string key, std::optional<std::string> value) override;
 
   const StreamWriter& writer;  // read only: what the constructor set up
   std::vector<std::unique_ptr<Node>> roots;
   JsonParsers parsers;
-  Output output;  // for the chunk in hand
-  // Bounded, so what is in flight stays a few chunks (a few MiB): the source
-  // waits beyond. The second is deeper: a commit waiting for the one before
-  // it stops the compress thread, and the transforms should go on meanwhile.
-  StageQueue<Chunk> in{2};
-  StageQueue<Output> out{4};
+  std::vector<std::unique_ptr<BatchBuilder>> builders;  // per stream slot
+  Output output;                                        // for the chunk in hand
+  StageQueue<Chunk>& in;                                // the writer's, shared by the workers
+  StageQueue<Output>& out;
   uint64_t unreadable_unwarned = 0;
   std::chrono::steady_clock::time_point last_unreadable_warning{};
   // Log lines: the source's own records, and their envelope for the
@@ -144,14 +146,17 @@ StreamWriter::StreamWriter(std::string source, const TransformTopology* topology
   }
   // ordered_ is known once the first worker's transforms are built.
   for (int i = 0; i == 0 || i < (ordered_ ? 1 : TransformWorkers(*topology)); ++i) {
-    auto w = std::make_unique<Worker>(*this);
+    auto w = std::make_unique<Worker>(*this, chunks_, outputs_);
     for (const std::string& t : *consumers) {
       if (std::unique_ptr<Node> node = Build(t, *topology, zstd_level, 0)) w->roots.push_back(std::move(node));
     }
     workers_.push_back(std::move(w));
   }
   // Every stream has its slot now (the workers' trees name the same streams).
-  for (auto& w : workers_) w->output.streams.resize(streams_.size());
+  for (auto& w : workers_) {
+    w->output.streams.resize(streams_.size());
+    for (size_t i = 0; i < streams_.size(); ++i) w->builders.push_back(std::make_unique<BatchBuilder>(zstd_level));
+  }
   for (size_t i = 0; i < workers_.size(); ++i) {
     Worker* w = workers_[i].get();
     w->thread = std::thread([this, w, i] {
@@ -159,18 +164,18 @@ StreamWriter::StreamWriter(std::string source, const TransformTopology* topology
       w->Run();
     });
   }
-  compress_thread_ = std::thread([this] {
-    SetThreadName("zstd:" + source_);
-    RunCompression();
+  collect_thread_ = std::thread([this] {
+    SetThreadName("collect:" + source_);
+    RunCollector();
   });
 }
 
 StreamWriter::~StreamWriter() {
   if (workers_.empty()) return;
-  for (auto& w : workers_) w->in.Close();
+  chunks_.Close();
   for (auto& w : workers_) w->thread.join();
-  for (auto& w : workers_) w->out.Close();
-  compress_thread_.join();
+  outputs_.Close();
+  collect_thread_.join();
 }
 
 // A chunk is handed over at this many records or bytes: large enough that the
@@ -180,12 +185,12 @@ StreamWriter::~StreamWriter() {
 constexpr size_t kChunkRecords = 1024;
 constexpr size_t kChunkBytes = 512 * 1024;
 
-// Chunks (and commits) go to the workers in turn; the compress thread takes
-// their outputs back in the same turn.
+// Chunks (and commits) are numbered in the order they are handed over; the
+// collect thread puts the outputs back in that order.
 StreamWriter::Chunk StreamWriter::Hand(Chunk chunk) {
-  Worker& w = *workers_[next_worker_];
-  next_worker_ = (next_worker_ + 1) % workers_.size();
-  Chunk spare = w.in.Push(std::move(chunk));
+  window_.acquire();
+  chunk.seq = next_seq_++;
+  Chunk spare = chunks_.Push(std::move(chunk));
   spare.lines.clear();
   spare.records.clear();
   spare.commit.reset();
@@ -200,9 +205,9 @@ void StreamWriter::Drain() {
   if (workers_.empty()) return;
   HandPending();
   // A worker queues a chunk's output before it is done with the chunk: once
-  // all are drained, all output is with the compress thread.
-  for (auto& w : workers_) w->in.Drain();
-  for (auto& w : workers_) w->out.Drain();
+  // all are drained, all output is with the collect thread.
+  chunks_.Drain();
+  outputs_.Drain();
 }
 
 void StreamWriter::Worker::Run() {
@@ -218,16 +223,28 @@ void StreamWriter::Worker::Run() {
       }
       begin = end;
     }
+    FinishFrames();
+    output.seq = chunk.seq;
     output.commit = std::move(chunk.commit);
     output = out.Push(std::move(output));
     output.streams.resize(writer.streams_.size());
     output.checkpoints.clear();
     output.commit.reset();
-    for (Staged& st : output.streams) {
-      st.lines.clear();
-      st.ts.clear();
-    }
     in.Done(std::move(chunk));
+  }
+}
+
+void StreamWriter::Worker::FinishFrames() {
+  for (size_t i = 0; i < builders.size(); ++i) {
+    Result<EncodedBatch> frame = builders[i]->Finish();
+    // Only running out of memory makes zstd fail: the records are then lost
+    // to the batch, which the collect thread reports as the commit's error.
+    if (!frame.ok()) {
+      output.error = frame.status();
+      output.streams[i] = EncodedBatch{};
+      continue;
+    }
+    output.streams[i] = std::move(frame).value();
   }
 }
 
@@ -246,26 +263,39 @@ void MergeCheckpoint(std::vector<CheckpointUpdate>& updates, CheckpointUpdate u)
 
 }  // namespace
 
-void StreamWriter::RunCompression() {
-  Output output;
-  for (size_t turn = 0;; turn = (turn + 1) % workers_.size()) {
-    Worker& w = *workers_[turn];
-    if (!w.out.Pop(output)) return;
-    for (size_t i = 0; i < output.streams.size(); ++i) {
-      const Staged& st = output.streams[i];
-      if (st.ts.empty()) continue;
-      BatchBuilder& b = *streams_[i].builder;
-      b.staging() += st.lines;
-      for (int64_t ts : st.ts) b.EndRecord(ts);
+void StreamWriter::RunCollector() {
+  // Outputs that came before their turn: at most the window's worth.
+  std::map<uint64_t, Output> early;
+  uint64_t next = 0;
+  Output arrived;
+  while (outputs_.Pop(arrived)) {
+    early.emplace(arrived.seq, std::move(arrived));
+    while (!early.empty() && early.begin()->first == next) {
+      Output output = std::move(early.begin()->second);
+      early.erase(early.begin());
+      Collect(output);
+      ++next;
+      outputs_.Done(std::move(output));
+      window_.release();
     }
-    for (CheckpointUpdate& u : output.checkpoints) MergeCheckpoint(checkpoints_, std::move(u));
-    if (output.commit) {
-      // The transforms' own checkpoints as of this point go with the source's.
-      for (CheckpointUpdate& u : std::exchange(checkpoints_, {})) output.commit->updates.push_back(std::move(u));
-      CommitOutput(*output.commit);
-      output.commit.reset();
-    }
-    w.out.Done(std::move(output));
+  }
+}
+
+void StreamWriter::Collect(Output& output) {
+  for (size_t i = 0; i < output.streams.size(); ++i) {
+    if (Status s = streams_[i].builder->Append(output.streams[i]); !s.ok() && output.error.ok()) output.error = s;
+  }
+  if (!output.error.ok()) {
+    std::lock_guard lock(error_mu_);
+    if (error_.ok()) error_ = output.error;
+    output.error = Status::Ok();
+  }
+  for (CheckpointUpdate& u : output.checkpoints) MergeCheckpoint(checkpoints_, std::move(u));
+  if (output.commit) {
+    // The transforms' own checkpoints as of this point go with the source's.
+    for (CheckpointUpdate& u : std::exchange(checkpoints_, {})) output.commit->updates.push_back(std::move(u));
+    CommitOutput(*output.commit);
+    output.commit.reset();
   }
 }
 
@@ -321,9 +351,9 @@ const JsonPath kEnvelopeMsg{"msg"};
 
 void StreamWriter::Worker::ProcessLogLine(int64_t ts_ms, std::string_view path, std::string_view line) {
   if (writer.own_slot_ >= 0) {
-    Staged& own = Out(writer.own_slot_);
-    encoder.AppendLogLine(own.lines, ts_ms, writer.source_, writer.host_, path, line);
-    own.ts.push_back(ts_ms);
+    BatchBuilder& own = Out(writer.own_slot_);
+    encoder.AppendLogLine(own.staging(), ts_ms, writer.source_, writer.host_, path, line);
+    own.EndRecord(ts_ms);
   }
   if (envelope.empty() || envelope_path != path) {
     envelope_path.assign(path);
@@ -378,8 +408,9 @@ void StreamWriter::Worker::Unreadable(const Status& why) {
 
 void StreamWriter::Worker::Process(int64_t ts_ms, std::string_view line) {
   if (writer.own_slot_ >= 0) {
-    Out(writer.own_slot_).lines += line;
-    Out(writer.own_slot_).ts.push_back(ts_ms);
+    BatchBuilder& own = Out(writer.own_slot_);
+    own.staging() += line;
+    own.EndRecord(ts_ms);
   }
   parsers.Reset();
   std::string_view json = line;
@@ -413,14 +444,14 @@ void StreamWriter::Worker::Route(std::vector<std::unique_ptr<Node>>& nodes, Tran
     if (!n.transform->Apply(copy, *this)) continue;
     if (n.out != nullptr) n.out->Inc();
     if (n.slot >= 0) {
-      Staged& st = Out(n.slot);
+      BatchBuilder& b = Out(n.slot);
       if (copy.doc.edited()) {
-        copy.doc.Write(st.lines);
-        st.lines += '\n';
+        copy.doc.Write(b.staging());
+        b.staging() += '\n';
       } else {
-        st.lines += line;
+        b.staging() += line;
       }
-      st.ts.push_back(copy.ts_ms);
+      b.EndRecord(copy.ts_ms);
     }
     // `line` stands for the record only while nothing edited it; an edited
     // record is written from its document where it is stored.
@@ -431,15 +462,15 @@ void StreamWriter::Worker::Route(std::vector<std::unique_ptr<Node>>& nodes, Tran
 void StreamWriter::Worker::Event(int64_t ts_ms, std::string_view fields_json) {
   if (writer.events_total_ != nullptr) writer.events_total_->Inc();
   if (writer.events_slot_ < 0) return;
-  Staged& st = Out(writer.events_slot_);
-  std::string& out_lines = st.lines;
+  BatchBuilder& b = Out(writer.events_slot_);
+  std::string& out_lines = b.staging();
   out_lines += R"({"ts":")";
   out_lines += FormatTimestampMs(ts_ms);
   out_lines += "\",";
   out_lines += writer.host_member_;
   out_lines += fields_json;
   out_lines += "}\n";
-  st.ts.push_back(ts_ms);
+  b.EndRecord(ts_ms);
 }
 
 void StreamWriter::Worker::Checkpoint(std::string key, std::optional<std::string> value) {

@@ -11,22 +11,28 @@
 //
 // With transforms, the work is a pipeline: the source's thread (Add copies
 // lines into a chunk), transform workers (each runs whole chunks through its
-// own instances of the transforms, writing each stream's lines) and a
-// compress thread (appends them to the streams' zstd batches). The transforms
-// cost about twice what reading the lines does, so on a 2-core device one
-// transform thread was the pipeline's bottleneck with a core half idle; the
-// chunks are dealt to the workers in turn, and the compress thread takes the
-// outputs back in the same turn, so every stream keeps the source's order.
-// (Unless a transform downstream compares records with the ones before
-// them, TransformFactory::ordered: then one worker sees them all in order.)
+// own instances of the transforms, writing each stream's lines, and
+// compresses what a chunk made into one zstd frame per stream) and a collect
+// thread (appends the frames to the streams' batches and makes the commits).
+// The transforms and the compression cost many times what reading the lines
+// does, so on a 2-core device one transform thread was the pipeline's
+// bottleneck with a core half idle; each worker takes the next chunk when it
+// is free, and the collect thread puts the outputs back in the chunks' order,
+// so every stream keeps the source's order. (Unless a transform downstream
+// compares records with the ones before them, TransformFactory::ordered:
+// then one worker sees them all in order.) Compressing in the workers rather
+// than in a stage of its own keeps both cores on the transforms: a separate
+// compress thread was a third busy thread on two cores, preempting the
+// workers and starving them in turn.
 // A commit travels as a chunk of its own in that order too: when the
-// compress thread reaches it, everything before it is in the batches.
+// collect thread reaches it, everything before it is in the batches.
 // Finish and TakeCheckpoints wait for the pipeline to finish what it was
 // given, so what they hand over is exactly what was added. A worker's
-// transforms are touched by that worker only, the batches by the compress
-// thread only (and both by the caller while the pipeline is drained); the
-// handoffs are StageQueues. State transforms share across instances lives in
-// their factories, which lock it (agent/transforms/transform.h).
+// transforms and builders are touched by that worker only, the batches by
+// the collect thread only (and both by the caller while the pipeline is
+// drained); the handoffs are StageQueues. State transforms share across
+// instances lives in their factories, which lock it
+// (agent/transforms/transform.h).
 //
 // Not thread-safe: its methods belong to one caller at a time (the source's
 // thread; the MQTT source locks around it).
@@ -38,6 +44,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <set>
 #include <string>
 #include <string_view>
@@ -119,7 +126,7 @@ class StreamWriter {
   // Finish without waiting: `commit` gets the batches of everything added so
   // far and `updates` plus the transforms' checkpoint updates as of this
   // point, in order with other commits. With transforms it runs on the
-  // pipeline's compress thread once the batches are ready, so the source
+  // pipeline's collect thread once the batches are ready, so the source
   // reads on meanwhile; without, here. Returns the first error a `commit`
   // (or making a batch) returned; the writer is not to be used after one.
   using CommitFn = std::function<Status(std::vector<StreamBatch>, std::vector<CheckpointUpdate>)>;
@@ -144,19 +151,17 @@ class StreamWriter {
     std::unique_ptr<PendingCommit> commit;
     bool log_lines = false;
     std::string path;
+    uint64_t seq = 0;  // handed over in this order
   };
-  // One stream's records from a chunk, for the compress thread: its lines
-  // (each with its '\n') and their timestamps.
-  struct Staged {
-    std::string lines;
-    std::vector<int64_t> ts;
-  };
-  // What a worker made of a chunk: per stream, in the order of streams_; the
-  // checkpoints its transforms asked for meanwhile; and the chunk's commit.
+  // What a worker made of a chunk: per stream, in the order of streams_, its
+  // records compressed (a zstd frame, or nothing); the checkpoints its
+  // transforms asked for meanwhile; and the chunk's commit.
   struct Output {
-    std::vector<Staged> streams;
+    std::vector<EncodedBatch> streams;
     std::vector<CheckpointUpdate> checkpoints;
     std::unique_ptr<PendingCommit> commit;
+    Status error;      // a frame could not be made
+    uint64_t seq = 0;  // the chunk's
   };
   struct Stream {
     std::string name;
@@ -168,7 +173,8 @@ class StreamWriter {
   Chunk Hand(Chunk chunk);
   void HandPending();
   void Drain();
-  void RunCompression();
+  void RunCollector();
+  void Collect(Output& output);
   int StreamSlot(const std::string& name, int zstd_level);
   std::unique_ptr<Node> Build(const std::string& transform, const TransformTopology& t, int zstd_level, int depth);
 
@@ -185,22 +191,33 @@ class StreamWriter {
   Counter* events_total_ = nullptr;
 
   // Every stream's batch; a stream's slot is its index. Touched by the
-  // compress thread (or the caller while the pipeline is drained).
+  // collect thread (or the caller while the pipeline is drained).
   std::vector<Stream> streams_;
   int own_slot_ = -1;
   int events_slot_ = -1;
-  // The transforms' checkpoints the compress thread collected from outputs
+  // The transforms' checkpoints the collect thread gathered from outputs
   // since the last commit.
   std::vector<CheckpointUpdate> checkpoints_;
 
   // The pipeline (transforms only).
   std::vector<std::unique_ptr<Worker>> workers_;
-  size_t next_worker_ = 0;      // the caller's: who gets the next chunk
-  Chunk pending_;               // the caller's: lines not handed over yet
-  uint64_t pending_bytes_ = 0;  // the caller's: bytes of the lines added since the last commit
+  // Chunks in flight, from Hand until the collect thread took their output:
+  // a bound on the memory they hold (a few MiB) and on how far a worker can
+  // get ahead of a slower one while the collect thread waits for its turn.
+  static constexpr int kWindow = 8;
+  std::counting_semaphore<kWindow> window_{kWindow};
+  // The workers take whichever chunk is next, so one that a slow record or
+  // the scheduler held up does not leave the other idle while the source
+  // waits on its queue (as dealing chunks in turn did: perf sched showed
+  // each worker asleep a third of the time).
+  StageQueue<Chunk> chunks_{kWindow};
+  StageQueue<Output> outputs_{kWindow};  // never full: the window bounds them
+  uint64_t next_seq_ = 0;                // the caller's
+  Chunk pending_;                        // the caller's: lines not handed over yet
+  uint64_t pending_bytes_ = 0;           // the caller's: bytes of the lines added since the last commit
   std::mutex error_mu_;
   Status error_;  // under error_mu_: the first commit that failed
-  std::thread compress_thread_;
+  std::thread collect_thread_;
 };
 
 }  // namespace sluice

@@ -1,11 +1,12 @@
-// A bounded queue between two stages of a pipeline (one producer, one
-// consumer thread), whose producer can wait until the consumer has finished
-// everything it was given (Drain). Items' storage circulates: the consumer
+// A bounded queue between two stages of a pipeline, whose producers can wait
+// until the consumers have finished everything they were given (Drain). Any
+// number of producer and consumer threads; a consumer may hold several items
+// at once (each is in flight until its Done). Items' storage circulates: the consumer
 // returns each emptied item (Done) and the producer gets one back from Push to
 // refill, so a steady pipeline reuses its buffers instead of allocating.
 //
 // Invariants: at most `capacity` items are queued (Push waits beyond that);
-// Drain returns once the queue is empty and the consumer holds no item; after
+// Drain returns once the queue is empty and no consumer holds an item; after
 // Close, Pop hands out what is left and then returns false.
 #pragma once
 
@@ -41,25 +42,25 @@ class StageQueue {
   }
 
   // Consumer: waits for an item; false once closed and empty. The item is in
-  // flight (Drain waits for it) until Done.
+  // flight (Drain waits for it) until its Done.
   bool Pop(T& item) {
     std::unique_lock lock(mu_);
     cv_.wait(lock, [&] { return closed_ || !queue_.empty(); });
     if (queue_.empty()) return false;
     item = std::move(queue_.front());
     queue_.pop_front();
-    busy_ = true;
+    ++busy_;
     lock.unlock();
     cv_.notify_all();  // room for the producer
     return true;
   }
 
-  // Consumer: finished the item Pop gave; `emptied` is its storage, for reuse.
+  // Consumer: finished an item Pop gave; `emptied` is its storage, for reuse.
   void Done(T emptied) {
     {
       std::lock_guard lock(mu_);
       spares_.push_back(std::move(emptied));
-      busy_ = false;
+      --busy_;
     }
     cv_.notify_all();
   }
@@ -67,7 +68,7 @@ class StageQueue {
   // Producer: waits until everything queued has been processed.
   void Drain() {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+    cv_.wait(lock, [&] { return queue_.empty() && busy_ == 0; });
   }
 
   void Close() {
@@ -84,7 +85,7 @@ class StageQueue {
   std::condition_variable cv_;
   std::deque<T> queue_;    // under mu_
   std::vector<T> spares_;  // under mu_
-  bool busy_ = false;      // under mu_: the consumer holds an item
+  size_t busy_ = 0;        // under mu_: items popped and not Done yet
   bool closed_ = false;    // under mu_
 };
 

@@ -59,3 +59,46 @@ TEST_CASE("stage queue: after Close the consumer gets what is left, then false",
   CHECK_FALSE(q.Pop(item));
   q.Drain();  // nothing in flight: returns at once
 }
+
+TEST_CASE("stage queue: with several consumers, Drain waits for the items each holds", "[unit][util]") {
+  StageQueue<int> q(3);
+  std::atomic<int> done{0};
+  std::vector<std::thread> consumers;
+  for (int c = 0; c < 3; ++c) {
+    consumers.emplace_back([&] {
+      int item = 0;
+      while (q.Pop(item)) {
+        std::this_thread::sleep_for(std::chrono::microseconds(300));
+        done.fetch_add(1);
+        q.Done(0);
+      }
+    });
+  }
+  // And one consumer holding three items at once before finishing them.
+  StageQueue<int> held(2);
+  std::atomic<int> held_done{0};
+  std::thread holder([&] {
+    int a = 0;
+    int b = 0;
+    int c = 0;
+    while (held.Pop(a) && held.Pop(b) && held.Pop(c)) {
+      std::this_thread::sleep_for(std::chrono::microseconds(300));
+      held_done.fetch_add(3);
+      for (int i = 0; i < 3; ++i) held.Done(0);
+    }
+  });
+  for (int i = 0; i < 60; ++i) {
+    q.Push(int{i});
+    held.Push(int{i});
+    if (i % 3 == 2) {
+      held.Drain();
+      CHECK(held_done.load() == i + 1);
+    }
+  }
+  q.Drain();
+  CHECK(done.load() == 60);
+  q.Close();
+  held.Close();
+  for (std::thread& t : consumers) t.join();
+  holder.join();
+}
