@@ -1,9 +1,9 @@
 #include "protocols/http/retry_after.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <string>
+
+#include "protocols/http/curl_api.h"
 
 namespace sluice::http {
 
@@ -18,7 +18,10 @@ std::optional<std::chrono::milliseconds> ParseRetryAfter(std::string_view value,
     return std::chrono::seconds(std::stol(std::string(value)));
   }
   const std::string text(value);
-  const time_t when = curl_getdate(text.c_str(), nullptr);
+  // A Retry-After came in a response libcurl received, so it is loaded.
+  Result<const CurlApi*> curl = Curl();
+  if (!curl.ok()) return std::nullopt;
+  const time_t when = curl.value()->curl_getdate(text.c_str(), nullptr);
   if (when == -1) return std::nullopt;
   const auto wait = std::chrono::system_clock::from_time_t(when) - now;
   return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(wait));

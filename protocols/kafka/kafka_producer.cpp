@@ -1,9 +1,9 @@
 #include "protocols/kafka/kafka_producer.h"
 
-#include <librdkafka/rdkafka.h>
-
 #include <array>
 #include <map>
+
+#include "protocols/kafka/rdkafka_api.h"
 
 namespace sluice::kafka {
 
@@ -27,7 +27,8 @@ bool IsPermanent(rd_kafka_resp_err_t err) {
 }
 
 Status ErrorStatus(rd_kafka_resp_err_t err) {
-  return Status::Unavailable(std::string(rd_kafka_err2name(err)) + ": " + rd_kafka_err2str(err));
+  return Status::Unavailable(std::string(RdkafkaLoaded().rd_kafka_err2name(err)) + ": " +
+                             RdkafkaLoaded().rd_kafka_err2str(err));
 }
 
 }  // namespace
@@ -38,17 +39,17 @@ struct Producer::Handle {
   // name (under a lock) for every message.
   std::map<std::string, rd_kafka_topic_t*, std::less<>> topics;
   ~Handle() {
-    for (auto& [name, rkt] : topics) rd_kafka_topic_destroy(rkt);
-    if (rk != nullptr) rd_kafka_destroy(rk);
+    for (auto& [name, rkt] : topics) RdkafkaLoaded().rd_kafka_topic_destroy(rkt);
+    if (rk != nullptr) RdkafkaLoaded().rd_kafka_destroy(rk);
   }
   rd_kafka_topic_t* Topic(const std::string& name) {
     auto it = topics.find(name);
     if (it != topics.end()) return it->second;
     if (topics.size() >= 10'000) {  // a template that renders endless names; handles are refcounted
-      for (auto& [n, t] : topics) rd_kafka_topic_destroy(t);
+      for (auto& [n, t] : topics) RdkafkaLoaded().rd_kafka_topic_destroy(t);
       topics.clear();
     }
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, name.c_str(), nullptr);
+    rd_kafka_topic_t* rkt = RdkafkaLoaded().rd_kafka_topic_new(rk, name.c_str(), nullptr);
     if (rkt != nullptr) topics.emplace(name, rkt);
     return rkt;
   }
@@ -60,16 +61,19 @@ Producer::Producer(PassKey, Logger log, OAuthTokenSource oauth)
 Producer::~Producer() = default;
 
 Result<std::unique_ptr<Producer>> Producer::Create(const Properties& properties, OAuthTokenSource oauth, Logger log) {
+  if (Result<const RdkafkaApi*> api = Rdkafka(); !api.ok()) return api.status();
   auto p = std::make_unique<Producer>(PassKey{}, std::move(log), std::move(oauth));
-  std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)> conf(rd_kafka_conf_new(), &rd_kafka_conf_destroy);
+  std::unique_ptr<rd_kafka_conf_t, decltype(&rd_kafka_conf_destroy)> conf(RdkafkaLoaded().rd_kafka_conf_new(),
+                                                                          RdkafkaLoaded().rd_kafka_conf_destroy);
   std::array<char, 512> err{};
   for (const auto& [name, value] : properties) {
-    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), err.data(), err.size()) != RD_KAFKA_CONF_OK) {
+    if (RdkafkaLoaded().rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), err.data(), err.size()) !=
+        RD_KAFKA_CONF_OK) {
       return Status::InvalidArgument("librdkafka property \"" + name + "\": " + err.data());
     }
   }
-  rd_kafka_conf_set_opaque(conf.get(), p.get());
-  rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  RdkafkaLoaded().rd_kafka_conf_set_opaque(conf.get(), p.get());
+  RdkafkaLoaded().rd_kafka_conf_set_dr_msg_cb(conf.get(), [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<Producer*>(opaque);
     DeliveryReport r;
     r.tag = reinterpret_cast<uintptr_t>(m->_private);
@@ -80,53 +84,56 @@ Result<std::unique_ptr<Producer>> Producer::Create(const Properties& properties,
     self->reports_.push_back(std::move(r));
   });
   // librdkafka logs from its own threads; spdlog loggers are thread-safe.
-  rd_kafka_conf_set_log_cb(conf.get(), [](const rd_kafka_t* rk, int level, const char* facility, const char* text) {
-    auto* self = static_cast<Producer*>(rd_kafka_opaque(rk));
-    // Errors librdkafka logs also reach the error callback, which logs them
-    // once as warnings; the log stays debug detail unless it is critical.
-    const auto lvl = level <= 2 ? spdlog::level::err : spdlog::level::debug;
-    self->log_->log(lvl, "librdkafka {}: {}", facility, text);
-  });
+  RdkafkaLoaded().rd_kafka_conf_set_log_cb(conf.get(),
+                                           [](const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+                                             auto* self = static_cast<Producer*>(RdkafkaLoaded().rd_kafka_opaque(rk));
+                                             // Errors librdkafka logs also reach the error callback, which logs them
+                                             // once as warnings; the log stays debug detail unless it is critical.
+                                             const auto lvl = level <= 2 ? spdlog::level::err : spdlog::level::debug;
+                                             self->log_->log(lvl, "librdkafka {}: {}", facility, text);
+                                           });
   // Transport errors (a broker down) are also delivery failures later, with
   // the message that says which batch; here they are context.
-  rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t* rk, int e, const char* reason, void* opaque) {
+  RdkafkaLoaded().rd_kafka_conf_set_error_cb(conf.get(), [](rd_kafka_t* rk, int e, const char* reason, void* opaque) {
     auto* self = static_cast<Producer*>(opaque);
     const auto code = static_cast<rd_kafka_resp_err_t>(e);
     if (code == RD_KAFKA_RESP_ERR__FATAL) {
       std::array<char, 512> why{};
-      rd_kafka_fatal_error(rk, why.data(), why.size());
+      RdkafkaLoaded().rd_kafka_fatal_error(rk, why.data(), why.size());
       self->log_->error("kafka producer: fatal error: {}", why.data());
       return;
     }
-    self->log_->warn("kafka: {}: {}", rd_kafka_err2name(code), reason);
+    self->log_->warn("kafka: {}: {}", RdkafkaLoaded().rd_kafka_err2name(code), reason);
   });
   if (p->oauth_) {
-    rd_kafka_conf_set_oauthbearer_token_refresh_cb(conf.get(), [](rd_kafka_t* rk, const char*, void* opaque) {
-      auto* self = static_cast<Producer*>(opaque);
-      Result<OAuthToken> t = self->oauth_();
-      std::array<char, 512> why{};
-      if (!t.ok()) {
-        self->log_->warn("kafka: no OAUTHBEARER token: {}", t.status().message());
-        rd_kafka_oauthbearer_set_token_failure(rk, t.status().message().c_str());
-        return;
-      }
-      if (rd_kafka_oauthbearer_set_token(rk, t->value.c_str(), t->expires_ms, t->principal.c_str(), nullptr, 0,
-                                         why.data(), why.size()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        self->log_->warn("kafka: OAUTHBEARER token refused by librdkafka: {}", why.data());
-        rd_kafka_oauthbearer_set_token_failure(rk, why.data());
-      }
-    });
+    RdkafkaLoaded().rd_kafka_conf_set_oauthbearer_token_refresh_cb(
+        conf.get(), [](rd_kafka_t* rk, const char*, void* opaque) {
+          auto* self = static_cast<Producer*>(opaque);
+          Result<OAuthToken> t = self->oauth_();
+          std::array<char, 512> why{};
+          if (!t.ok()) {
+            self->log_->warn("kafka: no OAUTHBEARER token: {}", t.status().message());
+            RdkafkaLoaded().rd_kafka_oauthbearer_set_token_failure(rk, t.status().message().c_str());
+            return;
+          }
+          if (RdkafkaLoaded().rd_kafka_oauthbearer_set_token(rk, t->value.c_str(), t->expires_ms, t->principal.c_str(),
+                                                             nullptr, 0, why.data(),
+                                                             why.size()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            self->log_->warn("kafka: OAUTHBEARER token refused by librdkafka: {}", why.data());
+            RdkafkaLoaded().rd_kafka_oauthbearer_set_token_failure(rk, why.data());
+          }
+        });
   }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size());
+  rd_kafka_t* rk = RdkafkaLoaded().rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), err.data(), err.size());
   if (rk == nullptr) return Status::InvalidArgument(std::string("kafka producer: ") + err.data());
   conf.release();  // rd_kafka_new took it
   p->handle_->rk = rk;
   if (p->oauth_) {
     // Token refreshes then run on librdkafka's background thread, so the
     // first connection does not wait for this thread to poll.
-    if (rd_kafka_error_t* e = rd_kafka_sasl_background_callbacks_enable(rk); e != nullptr) {
-      const std::string why = rd_kafka_error_string(e);
-      rd_kafka_error_destroy(e);
+    if (rd_kafka_error_t* e = RdkafkaLoaded().rd_kafka_sasl_background_callbacks_enable(rk); e != nullptr) {
+      const std::string why = RdkafkaLoaded().rd_kafka_error_string(e);
+      RdkafkaLoaded().rd_kafka_error_destroy(e);
       return Status::Internal("kafka producer: " + why);
     }
   }
@@ -140,7 +147,7 @@ Status Producer::Produce(const std::string& topic, std::string_view key, std::st
   size_t n = 0;
   rd_kafka_topic_t* rkt = handle_->Topic(topic);
   if (rkt == nullptr) {
-    const rd_kafka_resp_err_t code = rd_kafka_last_error();
+    const rd_kafka_resp_err_t code = RdkafkaLoaded().rd_kafka_last_error();
     permanent = true;  // librdkafka refuses the name itself
     return ErrorStatus(code == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__INVALID_ARG : code);
   }
@@ -159,13 +166,13 @@ Status Producer::Produce(const std::string& topic, std::string_view key, std::st
   vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
   vu[n++].u.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(tag));
   for (;;) {
-    rd_kafka_error_t* e = rd_kafka_produceva(handle_->rk, vu.data(), n);
+    rd_kafka_error_t* e = RdkafkaLoaded().rd_kafka_produceva(handle_->rk, vu.data(), n);
     if (e == nullptr) {
       ++produced_;
       return Status::Ok();
     }
-    const rd_kafka_resp_err_t code = rd_kafka_error_code(e);
-    rd_kafka_error_destroy(e);
+    const rd_kafka_resp_err_t code = RdkafkaLoaded().rd_kafka_error_code(e);
+    RdkafkaLoaded().rd_kafka_error_destroy(e);
     if (code != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       permanent = IsPermanent(code);
       return ErrorStatus(code);
@@ -175,7 +182,7 @@ Status Producer::Produce(const std::string& topic, std::string_view key, std::st
 }
 
 void Producer::Serve(int timeout_ms, const std::function<void(const DeliveryReport&)>* on_report) {
-  rd_kafka_poll(handle_->rk, timeout_ms);
+  RdkafkaLoaded().rd_kafka_poll(handle_->rk, timeout_ms);
   if (on_report == nullptr) return;  // kept for the next Flush
   std::vector<DeliveryReport> reports = std::move(reports_);
   reports_.clear();
@@ -190,7 +197,8 @@ void Producer::Flush(const std::function<void(const DeliveryReport&)>& on_report
 
 std::optional<std::string> Producer::fatal() const {
   std::array<char, 512> why{};
-  if (rd_kafka_fatal_error(handle_->rk, why.data(), why.size()) == RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  if (RdkafkaLoaded().rd_kafka_fatal_error(handle_->rk, why.data(), why.size()) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::nullopt;
   return std::string(why.data());
 }
 

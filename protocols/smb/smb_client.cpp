@@ -1,12 +1,13 @@
 #include "protocols/smb/smb_client.h"
 
 #include <fcntl.h>
-#include <libsmbclient.h>
 #include <sys/time.h>
 
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+
+#include "protocols/smb/smbclient_api.h"
 
 namespace sluice::smb {
 namespace {
@@ -54,35 +55,40 @@ Status SmbHandle::Close(std::string_view what) {
   if (file_ == nullptr) return Status::Ok();
   const std::lock_guard lk(LibraryLock());
   _SMBCFILE* f = std::exchange(file_, nullptr);
-  const int rc = directory_ ? smbc_getFunctionClosedir(client_->ctx_)(client_->ctx_, f)
-                            : smbc_getFunctionClose(client_->ctx_)(client_->ctx_, f);
+  const SmbclientApi& api = *client_->api_;
+  const int rc = directory_ ? api.smbc_getFunctionClosedir(client_->ctx_)(client_->ctx_, f)
+                            : api.smbc_getFunctionClose(client_->ctx_)(client_->ctx_, f);
   if (rc < 0) return client_->Error(errno, what.empty() ? "close" : what);
   return Status::Ok();
 }
 
 Result<std::unique_ptr<SmbClient>> SmbClient::Create(const SmbUrl& url, const SmbClientOptions& options) {
+  Result<const SmbclientApi*> loaded = Smbclient();
+  if (!loaded.ok()) return Status(loaded.status().code(), url.ToString() + ": " + loaded.status().message());
   auto c = std::make_unique<SmbClient>(url, options);
+  c->api_ = loaded.value();
+  const SmbclientApi* api = c->api_;
   const std::lock_guard lk(LibraryLock());
-  SMBCCTX* ctx = smbc_new_context();
+  SMBCCTX* ctx = api->smbc_new_context();
   if (ctx == nullptr) return Status::FromErrno(errno, url.ToString() + ": cannot create an SMB client context");
-  smbc_setDebug(ctx, 0);
-  smbc_setOptionUserData(ctx, c.get());
-  smbc_setFunctionAuthDataWithContext(ctx, &SmbClient::Authenticate);
-  smbc_setOptionNoAutoAnonymousLogin(ctx, true);  // a wrong password must fail, not become a guest
-  smbc_setOptionUseKerberos(ctx, false);
-  smbc_setOptionFallbackAfterKerberos(ctx, true);
-  smbc_setOptionUseCCache(ctx, false);
-  smbc_setOptionSmbEncryptionLevel(ctx, options.encrypt ? SMBC_ENCRYPTLEVEL_REQUIRE : SMBC_ENCRYPTLEVEL_DEFAULT);
-  smbc_setTimeout(ctx, static_cast<int>(options.timeout.count()));
-  smbc_setPort(ctx, url.port);
-  if (smbc_init_context(ctx) == nullptr) {
+  api->smbc_setDebug(ctx, 0);
+  api->smbc_setOptionUserData(ctx, c.get());
+  api->smbc_setFunctionAuthDataWithContext(ctx, &SmbClient::Authenticate);
+  api->smbc_setOptionNoAutoAnonymousLogin(ctx, true);  // a wrong password must fail, not become a guest
+  api->smbc_setOptionUseKerberos(ctx, false);
+  api->smbc_setOptionFallbackAfterKerberos(ctx, true);
+  api->smbc_setOptionUseCCache(ctx, false);
+  api->smbc_setOptionSmbEncryptionLevel(ctx, options.encrypt ? SMBC_ENCRYPTLEVEL_REQUIRE : SMBC_ENCRYPTLEVEL_DEFAULT);
+  api->smbc_setTimeout(ctx, static_cast<int>(options.timeout.count()));
+  api->smbc_setPort(ctx, url.port);
+  if (api->smbc_init_context(ctx) == nullptr) {
     const int err = errno;
-    smbc_free_context(ctx, 1);
+    api->smbc_free_context(ctx, 1);
     return Status::FromErrno(err, url.ToString() + ": cannot initialize the SMB client");
   }
   // SMB2 and SMB3 only: SMB1 is insecure and off on current servers. Set
   // after smbc_init_context, which loads smb.conf's "client min protocol".
-  smbc_setOptionProtocols(ctx, "SMB2_02", "SMB3");
+  api->smbc_setOptionProtocols(ctx, "SMB2_02", "SMB3");
   c->ctx_ = ctx;
   return c;
 }
@@ -90,12 +96,13 @@ Result<std::unique_ptr<SmbClient>> SmbClient::Create(const SmbUrl& url, const Sm
 SmbClient::~SmbClient() {
   if (ctx_ == nullptr) return;
   const std::lock_guard lk(LibraryLock());
-  smbc_free_context(ctx_, 1);  // 1: close its connections and open files too
+  api_->smbc_free_context(ctx_, 1);  // 1: close its connections and open files too
 }
 
 void SmbClient::Authenticate(SMBCCTX* ctx, const char* /*server*/, const char* /*share*/, char* workgroup,
                              int workgroup_len, char* user, int user_len, char* password, int password_len) {
-  const auto* self = static_cast<const SmbClient*>(smbc_getOptionUserData(ctx));
+  // Called by libsmbclient, so the table is loaded.
+  const auto* self = static_cast<const SmbClient*>(Smbclient().value()->smbc_getOptionUserData(ctx));
   if (self == nullptr) return;
   if (!self->options_.domain.empty()) CopyInto(workgroup, workgroup_len, self->options_.domain);
   CopyInto(user, user_len, self->options_.user);
@@ -117,13 +124,13 @@ Status SmbClient::Error(int err, std::string_view what) {
 Result<struct stat> SmbClient::Stat(std::string_view rel, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
   struct stat st {};
-  if (smbc_getFunctionStat(ctx_)(ctx_, url_.LibraryUrl(rel).c_str(), &st) < 0) return Error(errno, what);
+  if (api_->smbc_getFunctionStat(ctx_)(ctx_, url_.LibraryUrl(rel).c_str(), &st) < 0) return Error(errno, what);
   return st;
 }
 
 Result<SmbHandle> SmbClient::Open(std::string_view rel, int flags, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
-  SMBCFILE* f = smbc_getFunctionOpen(ctx_)(ctx_, url_.LibraryUrl(rel).c_str(), flags, 0644);
+  SMBCFILE* f = api_->smbc_getFunctionOpen(ctx_)(ctx_, url_.LibraryUrl(rel).c_str(), flags, 0644);
   if (f == nullptr) return Error(errno, what);
   return SmbHandle(this, f, false);
 }
@@ -131,13 +138,13 @@ Result<SmbHandle> SmbClient::Open(std::string_view rel, int flags, const std::st
 Result<struct stat> SmbClient::Fstat(const SmbHandle& h, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
   struct stat st {};
-  if (smbc_getFunctionFstat(ctx_)(ctx_, h.get(), &st) < 0) return Error(errno, what);
+  if (api_->smbc_getFunctionFstat(ctx_)(ctx_, h.get(), &st) < 0) return Error(errno, what);
   return st;
 }
 
 Result<size_t> SmbClient::Read(const SmbHandle& h, std::span<char> buf, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
-  const ssize_t n = smbc_getFunctionRead(ctx_)(ctx_, h.get(), buf.data(), buf.size());
+  const ssize_t n = api_->smbc_getFunctionRead(ctx_)(ctx_, h.get(), buf.data(), buf.size());
   if (n < 0) return Error(errno, what);
   return static_cast<size_t>(n);
 }
@@ -145,7 +152,7 @@ Result<size_t> SmbClient::Read(const SmbHandle& h, std::span<char> buf, const st
 Status SmbClient::Write(const SmbHandle& h, std::string_view data, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
   while (!data.empty()) {
-    const ssize_t n = smbc_getFunctionWrite(ctx_)(ctx_, h.get(), data.data(), data.size());
+    const ssize_t n = api_->smbc_getFunctionWrite(ctx_)(ctx_, h.get(), data.data(), data.size());
     if (n < 0) return Error(errno, what);
     if (n == 0) return Status::Io(what + ": the server accepted no bytes");
     data.remove_prefix(static_cast<size_t>(n));
@@ -155,26 +162,27 @@ Status SmbClient::Write(const SmbHandle& h, std::string_view data, const std::st
 
 Status SmbClient::Seek(const SmbHandle& h, uint64_t offset, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
-  if (smbc_getFunctionLseek(ctx_)(ctx_, h.get(), static_cast<off_t>(offset), SEEK_SET) < 0) return Error(errno, what);
+  if (api_->smbc_getFunctionLseek(ctx_)(ctx_, h.get(), static_cast<off_t>(offset), SEEK_SET) < 0)
+    return Error(errno, what);
   return Status::Ok();
 }
 
 Status SmbClient::Truncate(const SmbHandle& h, uint64_t size, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
-  if (smbc_getFunctionFtruncate(ctx_)(ctx_, h.get(), static_cast<off_t>(size)) < 0) return Error(errno, what);
+  if (api_->smbc_getFunctionFtruncate(ctx_)(ctx_, h.get(), static_cast<off_t>(size)) < 0) return Error(errno, what);
   return Status::Ok();
 }
 
 Status SmbClient::List(std::string_view rel, const std::string& what,
                        const std::function<Status(std::string_view, const struct stat&)>& each) {
   const std::lock_guard lk(LibraryLock());
-  SMBCFILE* d = smbc_getFunctionOpendir(ctx_)(ctx_, url_.LibraryUrl(rel).c_str());
+  SMBCFILE* d = api_->smbc_getFunctionOpendir(ctx_)(ctx_, url_.LibraryUrl(rel).c_str());
   if (d == nullptr) return Error(errno, what);
   Status s;
   while (s.ok()) {
     struct stat st {};
     errno = 0;
-    const struct libsmb_file_info* info = smbc_getFunctionReaddirPlus2(ctx_)(ctx_, d, &st);
+    const struct libsmb_file_info* info = api_->smbc_getFunctionReaddirPlus2(ctx_)(ctx_, d, &st);
     if (info == nullptr) {
       if (errno != 0 && errno != ENOENT) s = Error(errno, what);
       break;
@@ -183,32 +191,32 @@ Status SmbClient::List(std::string_view rel, const std::string& what,
     if (name == "." || name == "..") continue;
     s = each(name, st);  // under the lock: `each` must not call into libsmbclient
   }
-  if (smbc_getFunctionClosedir(ctx_)(ctx_, d) < 0 && s.ok()) s = Error(errno, what);
+  if (api_->smbc_getFunctionClosedir(ctx_)(ctx_, d) < 0 && s.ok()) s = Error(errno, what);
   return s;
 }
 
 Status SmbClient::Rename(std::string_view from, std::string_view to, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
   const std::string a = url_.LibraryUrl(from), b = url_.LibraryUrl(to);
-  if (smbc_getFunctionRename(ctx_)(ctx_, a.c_str(), ctx_, b.c_str()) < 0) return Error(errno, what);
+  if (api_->smbc_getFunctionRename(ctx_)(ctx_, a.c_str(), ctx_, b.c_str()) < 0) return Error(errno, what);
   return Status::Ok();
 }
 
 Status SmbClient::Unlink(std::string_view rel, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
-  if (smbc_getFunctionUnlink(ctx_)(ctx_, url_.LibraryUrl(rel).c_str()) < 0) return Error(errno, what);
+  if (api_->smbc_getFunctionUnlink(ctx_)(ctx_, url_.LibraryUrl(rel).c_str()) < 0) return Error(errno, what);
   return Status::Ok();
 }
 
 Status SmbClient::Mkdir(std::string_view rel, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
-  if (smbc_getFunctionMkdir(ctx_)(ctx_, url_.LibraryUrl(rel).c_str(), 0755) < 0) return Error(errno, what);
+  if (api_->smbc_getFunctionMkdir(ctx_)(ctx_, url_.LibraryUrl(rel).c_str(), 0755) < 0) return Error(errno, what);
   return Status::Ok();
 }
 
 Status SmbClient::Rmdir(std::string_view rel, const std::string& what) {
   const std::lock_guard lk(LibraryLock());
-  if (smbc_getFunctionRmdir(ctx_)(ctx_, url_.LibraryUrl(rel).c_str()) < 0) return Error(errno, what);
+  if (api_->smbc_getFunctionRmdir(ctx_)(ctx_, url_.LibraryUrl(rel).c_str()) < 0) return Error(errno, what);
   return Status::Ok();
 }
 
@@ -223,7 +231,7 @@ Status SmbClient::SetMtime(std::string_view rel, int64_t mtime_ns, const std::st
   struct timeval tv[2];
   tv[0].tv_sec = tv[1].tv_sec = static_cast<time_t>(sec);
   tv[0].tv_usec = tv[1].tv_usec = static_cast<suseconds_t>(rem / 1000);
-  if (smbc_getFunctionUtimes(ctx_)(ctx_, url_.LibraryUrl(rel).c_str(), tv) < 0) return Error(errno, what);
+  if (api_->smbc_getFunctionUtimes(ctx_)(ctx_, url_.LibraryUrl(rel).c_str(), tv) < 0) return Error(errno, what);
   return Status::Ok();
 }
 

@@ -38,6 +38,8 @@ struct _SMBCFILE;
 
 namespace sluice::smb {
 
+struct SmbclientApi;  // smbclient_api.h
+
 struct SmbClientOptions {
   std::string domain;
   std::string user;
@@ -112,6 +114,7 @@ class SmbClient {
 
   const SmbUrl url_;
   const SmbClientOptions options_;
+  const SmbclientApi* api_ = nullptr;  // libsmbclient, loaded by Create
   _SMBCCTX* ctx_ = nullptr;
   bool broken_ = false;
 };
