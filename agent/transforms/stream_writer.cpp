@@ -32,8 +32,10 @@ struct StreamWriter::Node {
   std::unique_ptr<Transform> transform;
   int slot = -1;  // the stream's in streams_; -1 when no sink takes this transform's stream
   std::vector<std::unique_ptr<Node>> children;
-  Counter* in = nullptr;
-  Counter* out = nullptr;
+  // The registry's per-transform counters, through this worker's shares (the
+  // node is the worker's own): flushed after each chunk.
+  CounterShare in;
+  CounterShare out;
 };
 
 // One transform thread: its own instances of the transforms and their
@@ -50,6 +52,7 @@ struct StreamWriter::Worker final : TransformOutput {
   BatchBuilder& Out(int slot) { return *builders[static_cast<size_t>(slot)]; }
   // Ends the chunk's frames into output.
   void FinishFrames();
+  void FlushCounters(std::vector<std::unique_ptr<Node>>& nodes);
   void Event(int64_t ts_ms, std::string_view fields_json) override;
   void Checkpoint(std::string key, std::optional<std::string> value) override;
 
@@ -94,11 +97,11 @@ std::unique_ptr<StreamWriter::Node> StreamWriter::Build(const std::string& trans
   if (t.stored.contains(transform)) node->slot = StreamSlot(transform, zstd_level);
   if (f->second->ordered()) ordered_ = true;
   if (t.metrics != nullptr) {
-    node->in = &t.metrics->GetCounter("sluice_transform_records_in_total", "Records a transform was given",
-                                      {{"transform", transform}});
-    node->out =
-        &t.metrics->GetCounter("sluice_transform_records_out_total",
-                               "Records a transform passed on (the others it dropped)", {{"transform", transform}});
+    node->in = CounterShare(&t.metrics->GetCounter("sluice_transform_records_in_total", "Records a transform was given",
+                                                   {{"transform", transform}}));
+    node->out = CounterShare(&t.metrics->GetCounter("sluice_transform_records_out_total",
+                                                    "Records a transform passed on (the others it dropped)",
+                                                    {{"transform", transform}}));
   }
   if (auto c = t.consumers.find(transform); c != t.consumers.end()) {
     for (const std::string& child : c->second) {
@@ -223,6 +226,8 @@ void StreamWriter::Worker::Run() {
       }
       begin = end;
     }
+    // Before the output goes on: whoever sees the records stored sees them counted.
+    FlushCounters(roots);
     FinishFrames();
     output.seq = chunk.seq;
     output.commit = std::move(chunk.commit);
@@ -231,6 +236,15 @@ void StreamWriter::Worker::Run() {
     output.checkpoints.clear();
     output.commit.reset();
     in.Done(std::move(chunk));
+  }
+}
+
+void StreamWriter::Worker::FlushCounters(std::vector<std::unique_ptr<Node>>& nodes) {
+  for (auto& n : nodes) {
+    n->in.Flush();
+    n->out.Flush();
+    n->transform->Flush();
+    FlushCounters(n->children);
   }
 }
 
@@ -440,9 +454,9 @@ void StreamWriter::Worker::Route(std::vector<std::unique_ptr<Node>>& nodes, Tran
       own.emplace(record);
     }
     TransformRecord& copy = *own;
-    if (n.in != nullptr) n.in->Inc();
+    n.in.Inc();
     if (!n.transform->Apply(copy, *this)) continue;
-    if (n.out != nullptr) n.out->Inc();
+    n.out.Inc();
     if (n.slot >= 0) {
       BatchBuilder& b = Out(n.slot);
       if (copy.doc.edited()) {

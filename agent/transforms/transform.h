@@ -60,6 +60,9 @@ class Transform {
   // Returns false to drop the record here (sample, throttle, or a record a
   // privacy transform cannot read).
   virtual bool Apply(TransformRecord& record, TransformOutput& out) = 0;
+  // After each batch of records the pipeline hands over: counters the
+  // instance counted per record (CounterShare) reach the registry here.
+  virtual void Flush() {}
 };
 
 class Buffer;

@@ -31,6 +31,24 @@ class Counter {
   std::atomic<uint64_t> v_{0};
 };
 
+// One thread's increments of a Counter that several threads add to for every
+// record: kept in a plain integer and added to the counter by Flush (once per
+// batch of records), so the counter's cache line does not travel between
+// cores with every record. Owned and used by one thread.
+class CounterShare {
+ public:
+  explicit CounterShare(Counter* counter = nullptr) : counter_(counter) {}
+  void Inc(uint64_t n = 1) { pending_ += n; }
+  void Flush() {
+    if (counter_ != nullptr && pending_ != 0) counter_->Inc(pending_);
+    pending_ = 0;
+  }
+
+ private:
+  Counter* counter_;
+  uint64_t pending_ = 0;
+};
+
 class Gauge {
  public:
   void Set(double v) { v_.store(v, std::memory_order_relaxed); }

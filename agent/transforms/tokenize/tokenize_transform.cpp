@@ -37,16 +37,18 @@ class TokenizeTransform final : public Transform {
       }
       token_ += '"';
       r.doc.Set(path, token_);
-      if (tokenized_ != nullptr) tokenized_->Inc();
+      tokenized_.Inc();
     }
     return true;
   }
+
+  void Flush() override { tokenized_.Flush(); }
 
  private:
   const TokenizeConfig config_;
   std::shared_ptr<const std::string> key_;
   std::optional<HmacTokenizer> tokenizer_;
-  Counter* tokenized_;
+  CounterShare tokenized_;  // for every field of every record: a share, not the shared counter
   Counter* failed_;
   std::string token_;
 };
