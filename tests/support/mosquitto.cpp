@@ -1,8 +1,12 @@
 #include "tests/support/mosquitto.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -33,6 +37,15 @@ void Run(const std::string& program, const std::vector<std::string>& args) {
     throw std::runtime_error("`" + command + "` failed (" + (r.timed_out ? "timed out" : r.status.ToString()) +
                              "): " + r.err);
   }
+}
+
+// SLUICE_TEST_MOSQUITTO_LOG_ALL=1 makes every test broker log at debug level
+// (log_type all): each PUBLISH and PUBACK with its client and message id, to
+// follow a message that went missing through the broker. Off by default:
+// it slows the broker down and writes megabytes per test.
+bool LogEverything() {
+  const char* v = std::getenv("SLUICE_TEST_MOSQUITTO_LOG_ALL");
+  return v != nullptr && *v != '\0' && std::string(v) != "0";
 }
 
 }  // namespace
@@ -108,7 +121,8 @@ void Mosquitto::WriteConfig() const {
   // max_queued_bytes' default 0).
   c << "max_queued_messages 0\n"
     << "log_dest file " << log_path().string() << "\n"
-    << "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n"
+    << (LogEverything() ? "log_type all\n"
+                        : "log_type error\nlog_type warning\nlog_type notice\nlog_type information\n")
     << "log_timestamp_format %Y-%m-%dT%H:%M:%S\n";
   if (!options_.extra_config.empty()) c << options_.extra_config << "\n";
 
@@ -192,6 +206,33 @@ ExitStatus Mosquitto::Kill9() {
   last_status_ = process_->Kill9();
   process_.reset();
   return last_status_;
+}
+
+void Mosquitto::SaveDatabase(std::chrono::milliseconds timeout) {
+  if (!options_.persistence || options_.autosave_interval_s != 0) {
+    throw std::logic_error("Mosquitto::SaveDatabase needs persistence and autosave_interval_s = 0");
+  }
+  if (!Running()) throw std::runtime_error("mosquitto is not running: it cannot save its database");
+  const auto inode = [&]() -> std::optional<ino_t> {
+    struct stat st {};
+    if (::stat(database_path().c_str(), &st) != 0) return std::nullopt;
+    return st.st_ino;
+  };
+  const std::optional<ino_t> before = inode();
+  const uint64_t log_offset = FileSizeOr0(log_path());
+  if (::kill(pid(), SIGUSR1) != 0) throw std::runtime_error(std::string("kill(SIGUSR1): ") + std::strerror(errno));
+  const bool saved = WaitUntil(
+      timeout,
+      [&] {
+        const std::optional<ino_t> now = inode();
+        return now && now != before;
+      },
+      5ms);
+  if (!saved) {
+    throw std::runtime_error("mosquitto did not write " + database_path().string() + " within " +
+                             std::to_string(timeout.count()) + " ms of SIGUSR1; its log since:\n" +
+                             ReadFileFrom(log_path(), log_offset));
+  }
 }
 
 }  // namespace sluice::test

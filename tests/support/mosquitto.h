@@ -41,8 +41,10 @@ namespace sluice::test {
 
 struct MosquittoOptions {
   // Keeps sessions, subscriptions and queued messages across restarts in
-  // <dir>/mosquitto.db: written on SIGTERM and every autosave_interval (a
-  // Kill9() loses what changed since the last save).
+  // <dir>/mosquitto.db: written on SIGTERM, by SaveDatabase(), and every
+  // autosave_interval (0: never by itself). A Kill9() loses what changed
+  // since the last save. mosquitto saves when more than autosave_interval
+  // whole seconds passed since the last save, so 1 means every 1 to 2 s.
   bool persistence = false;
   int autosave_interval_s = 1;
   // A second, mutual-TLS listener (tls_port()) with generated certificates.
@@ -75,6 +77,18 @@ class Mosquitto {
   ExitStatus Stop(std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // SIGKILL: nothing is saved, like a power cut of the broker's host.
   ExitStatus Kill9();
+  // Makes the running broker write its persistence database now (SIGUSR1)
+  // and returns once it did: mosquitto writes mosquitto.db.new and renames
+  // it over mosquitto.db, so the save is complete when mosquitto.db is
+  // another file (inode) than before the signal. mosquitto acts on the
+  // signal between two turns of its event loop, so everything it processed
+  // before the signal, every acknowledgement it sent included, is then on
+  // disk, and a Kill9() afterwards loses none of it. Needs persistence and
+  // autosave_interval_s = 0: an autosave replaces the file too and could be
+  // taken for this save (std::logic_error otherwise). Throws
+  // std::runtime_error, with the log's tail, when it does not save within
+  // `timeout`.
+  void SaveDatabase(std::chrono::milliseconds timeout = std::chrono::seconds(30));
   bool Running();
   pid_t pid() const;
 
@@ -90,6 +104,7 @@ class Mosquitto {
   std::filesystem::path config_path() const { return dir_ / "mosquitto.conf"; }
   std::filesystem::path log_path() const { return dir_ / "mosquitto.log"; }
   std::filesystem::path password_file() const { return dir_ / "passwd"; }
+  std::filesystem::path database_path() const { return dir_ / "mosquitto.db"; }
   // The whole broker log so far (every start), with what it printed to stderr.
   std::string log() const;
 

@@ -12,9 +12,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <vector>
 
 #include "tests/support/wait.h"
 
@@ -196,6 +201,86 @@ std::optional<HttpResponse> HttpGet(const std::string& host, uint16_t port, cons
 
 std::optional<HttpResponse> HttpExchange(uint16_t port, const std::string& request, std::chrono::milliseconds timeout) {
   return Exchange("127.0.0.1", port, request, timeout);
+}
+
+namespace {
+
+// One row of /proc/net/tcp or tcp6: the ports (the addresses do not matter
+// on loopback, where a port names the endpoint), both queues, the inode.
+struct TcpSocketRow {
+  uint16_t local_port = 0;
+  uint16_t remote_port = 0;
+  bool listening = false;
+  uint64_t send_queue = 0;     // tx_queue: written, not yet acknowledged by the peer
+  uint64_t receive_queue = 0;  // rx_queue: arrived, not yet read by the owner
+  uint64_t inode = 0;
+};
+
+// "0100007F:1F90" (or a 32-digit IPv6 address) -> 0x1F90.
+uint16_t PortOfProcAddress(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("unexpected address in /proc/net/tcp: " + address);
+  return static_cast<uint16_t>(std::stoul(address.substr(colon + 1), nullptr, 16));
+}
+
+std::vector<TcpSocketRow> ReadProcNetTcp() {
+  std::vector<TcpSocketRow> rows;
+  for (const char* path : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    std::ifstream in(path);
+    if (!in) continue;  // no IPv6 in this kernel
+    std::string line;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      // sl local rem st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+      std::istringstream fields(line);
+      std::string sl, local, remote, state, queues, timer, retransmits, uid, timeout;
+      TcpSocketRow r;
+      if (!(fields >> sl >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> r.inode)) {
+        throw std::runtime_error(std::string("unexpected line in ") + path + ": " + line);
+      }
+      r.local_port = PortOfProcAddress(local);
+      r.remote_port = PortOfProcAddress(remote);
+      r.listening = state == "0A";
+      const size_t colon = queues.find(':');
+      r.send_queue = std::stoull(queues.substr(0, colon), nullptr, 16);
+      r.receive_queue = std::stoull(queues.substr(colon + 1), nullptr, 16);
+      rows.push_back(r);
+    }
+  }
+  return rows;
+}
+
+// The inodes of the sockets process `pid` has open ("socket:[123]" links in
+// /proc/<pid>/fd).
+std::set<uint64_t> SocketInodesOf(pid_t pid) {
+  std::set<uint64_t> inodes;
+  std::error_code ec;
+  const std::filesystem::path fds = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& entry : std::filesystem::directory_iterator(fds, ec)) {
+    std::error_code link_ec;
+    const std::string target = std::filesystem::read_symlink(entry.path(), link_ec).string();
+    if (!link_ec && target.rfind("socket:[", 0) == 0) inodes.insert(std::stoull(target.substr(8)));
+  }
+  if (ec) throw std::runtime_error("cannot list " + fds.string() + ": " + ec.message());
+  return inodes;
+}
+
+}  // namespace
+
+uint64_t TcpBytesToServer(pid_t client, uint16_t port) {
+  const std::set<uint64_t> client_sockets = SocketInodesOf(client);
+  const std::vector<TcpSocketRow> rows = ReadProcNetTcp();
+  uint64_t bytes = 0;
+  for (const TcpSocketRow& c : rows) {
+    if (c.listening || c.remote_port != port || client_sockets.count(c.inode) == 0) continue;
+    bytes += c.send_queue;
+    // The server's end of this connection: its local port is the server's,
+    // its peer the client's.
+    for (const TcpSocketRow& s : rows) {
+      if (!s.listening && s.local_port == port && s.remote_port == c.local_port) bytes += s.receive_queue;
+    }
+  }
+  return bytes;
 }
 
 uint16_t StartServerReportingPort(std::optional<Process>& slot, ProcessOptions options, const std::string& listening) {

@@ -3,6 +3,8 @@
 // /metrics and /healthz; no TLS, no keep-alive, no redirects).
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -40,6 +42,17 @@ std::optional<HttpResponse> HttpGet(const std::string& host, uint16_t port, cons
 // server closes (for requests HttpGet cannot make: other methods, bad syntax).
 std::optional<HttpResponse> HttpExchange(uint16_t port, const std::string& request,
                                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// Bytes the kernel holds on the TCP connections between process `client`
+// and the server listening on 127.0.0.1:`port`, in the client-to-server
+// direction: what the client wrote that the server's side has not yet
+// acknowledged (the client socket's send queue) plus what arrived there and
+// the server has not yet read (the server socket's receive queue). From
+// /proc/net/tcp{,6} and /proc/<client>/fd, so it works on a stopped
+// (SIGSTOP) client. 0 once the server read everything a stopped client
+// wrote, and when the client has no such connection. Throws
+// std::runtime_error when /proc cannot be read.
+uint64_t TcpBytesToServer(pid_t client, uint16_t port);
 
 // Starts a server that prints the port it bound (a match of `listening`,
 // whose first group is the port) and waits until that port accepts

@@ -5,16 +5,31 @@
 // publishes again only the publishes that were outstanding when a
 // connection was lost (at most max_inflight per outage), and before the
 // first outage nothing arrives twice. (The subscriber also sees duplicates
-// the broker makes itself: after a kill -9 it restores its persistent
-// sessions from the last autosave and sends their queues again. They are
-// counted, not held against the sink.)
+// the broker makes itself: a restarted broker sends again what its saved
+// sessions held unacknowledged. They are counted, not held against the
+// sink.)
 //
-// mosquitto acknowledges a message once it is in the subscriber's queue, and
-// a kill -9 loses that queue if the subscriber lags (in the broker's memory,
-// or in a socket send queue an RST discards): the broker's loss, not the
-// sink's. So before the kill the agent is frozen until the subscriber has
-// read everything, then the broker is frozen and the agent resumed, so the
-// kill finds publishes outstanding that the broker never read.
+// A missing record must mean the sink lost it, so the broker may lose
+// nothing it acknowledged. SIGTERM is safe: mosquitto saves its database on
+// the way out. A kill -9 loses everything the broker did since its last
+// save, acknowledged messages included (in its memory for the subscriber,
+// or in a socket send queue the kill discards), so the test decides exactly
+// what the last save holds instead of timing it: it freezes the agent,
+// waits until the broker has read every byte the agent wrote (and so
+// acknowledged every publish it will ever acknowledge on that connection),
+// makes the broker save (SIGUSR1; autosave is off), freezes the broker and
+// resumes the agent, which publishes into the frozen broker. The kill then
+// loses only publishes the broker never read, which the sink must publish
+// again. (It used to be timed: the agent frozen until the subscriber had
+// been quiet for 2 s, relying on a 1 s autosave. But the quiet wait
+// returned at once, as WaitUntil checks before its first sleep; the broker,
+// frozen right after, had not saved for up to 2 s (it saves once more than
+// autosave_interval whole seconds have passed); and a subscriber slowed by
+// a loaded machine had not taken those messages yet. A CI run lost the last
+// 1,674 records the broker had acknowledged; reproduced with a slowed
+// subscriber, the broker's debug log (SLUICE_TEST_MOSQUITTO_LOG_ALL=1)
+// showed exactly the missing records acknowledged to the agent after the
+// last save and never acknowledged by the subscriber.)
 #include <signal.h>
 
 #include <algorithm>
@@ -27,6 +42,7 @@
 #include "tests/support/agent_fixture.h"
 #include "tests/support/mosquitto.h"
 #include "tests/support/mqtt_subscriber.h"
+#include "tests/support/net.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
@@ -54,10 +70,12 @@ TEST_CASE("mqtt sink: the broker stopped and killed mid-delivery, every QoS 1 re
   TempDir dir("sluice-mqtt-sink-restart");
   MosquittoOptions bo;
   bo.persistence = true;  // the subscriber's session and its queued messages survive the restarts
+  // Saved on SIGTERM and by SaveDatabase() only: an autosave between the
+  // test's save and the kill would be harmless, but SaveDatabase() could
+  // not tell it from its own.
+  bo.autosave_interval_s = 0;
   // Forward every message to the subscriber at once instead of queueing
-  // beyond 20 unacknowledged ones: a message mosquitto acknowledged to the
-  // agent but still held in its memory for the subscriber would be lost by
-  // the kill -9 itself, not by the sink.
+  // beyond 20 unacknowledged ones: the subscriber keeps up with the agent.
   bo.extra_config = "max_inflight_messages 0\n";
   Mosquitto broker(dir / "broker", bo);
   MqttSubscriberOptions so;
@@ -100,35 +118,35 @@ TEST_CASE("mqtt sink: the broker stopped and killed mid-delivery, every QoS 1 re
   std::this_thread::sleep_for(500ms);
   broker.Start();
 
-  // The kill must find the subscriber online: what a broker queues for an
-  // offline session lives in its memory until the next autosave.
+  // The subscriber is back, so the kill cuts its connection too (its third
+  // one is checked below).
   REQUIRE(WaitUntil(
-      20s, [&] { return sub.connections() >= 2 && delivered() >= kHalf; }, 10ms));
+      60s, [&] { return sub.connections() >= 2 && delivered() >= kHalf; }, 10ms));
   const double before_second = published();
   AppendFile(agent.logs() / "app.log", backlog(kHalf + 1, kRecords));
   wait_publishing(before_second, kRecords);
-  // Freeze the agent, let the broker hand everything it acknowledged to the
-  // subscriber, freeze the broker, and let the agent go on: it reads the
-  // acknowledgements it had and publishes into the frozen broker until its
-  // window is full. The kill then finds publishes outstanding that the
-  // broker never read.
+  // Freeze the agent and wait until the broker has read all it wrote: every
+  // publish it sent is then acknowledged (the PUBACKs wait in the frozen
+  // agent's socket) and forwarded to the subscriber. Then the broker saves:
+  // each of those records is either acknowledged by the subscriber, which
+  // has it, or in the subscriber's saved session, which the restarted
+  // broker sends again.
   REQUIRE(::kill(agent.pid(), SIGSTOP) == 0);
-  // Quiet for 2 s, not less: on a loaded machine the broker or the
-  // subscriber can stall for half a second with messages still on their way
-  // (seen once: 1,006 records the broker had acknowledged were lost by the kill).
-  size_t seen = sub.Count();
-  WaitUntil(
-      30s,
-      [&] {
-        const size_t now = sub.Count();
-        const bool quiet = now == seen;
-        seen = now;
-        return quiet;
-      },
-      2s);
+  uint64_t unread = 0;
+  const bool drained = WaitUntil(
+      30s, [&] { return (unread = TcpBytesToServer(agent.pid(), broker.port())) == 0; }, 5ms);
+  INFO("bytes from the agent the broker has not read: " << unread);
+  REQUIRE(drained);
+  broker.SaveDatabase();
+  // Freeze the broker and let the agent go on: it reads the
+  // acknowledgements it had and publishes into the frozen broker, which
+  // never reads those publishes. Once some are on their way (bytes the
+  // broker has not read), the kill finds them outstanding.
   REQUIRE(::kill(broker.pid(), SIGSTOP) == 0);
   REQUIRE(::kill(agent.pid(), SIGCONT) == 0);
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(WaitUntil(
+      30s, [&] { return TcpBytesToServer(agent.pid(), broker.port()) > 0; }, 5ms));
+  std::this_thread::sleep_for(300ms);  // the window fills (not needed for the assertions)
   broker.Kill9();
   std::this_thread::sleep_for(500ms);
   broker.Start();
@@ -149,7 +167,23 @@ TEST_CASE("mqtt sink: the broker stopped and killed mid-delivery, every QoS 1 re
     duplicates += conns.size() - 1;
     if (std::count(conns.begin(), conns.end(), 1u) > 1) before_outage += std::to_string(seq) + " ";
   }
+  // Which seqs each subscriber connection saw, to tell a gap the sink left
+  // from a broker that lost part of a session.
+  std::map<uint64_t, std::pair<uint64_t, uint64_t>> seqs_by_connection;  // connection -> (count, highest seq)
+  for (const auto& [seq, conns] : copies) {
+    for (uint64_t c : conns) {
+      auto& [count, highest] = seqs_by_connection[c];
+      ++count;
+      highest = std::max(highest, seq);
+    }
+  }
+  std::string per_connection;
+  for (const auto& [c, v] : seqs_by_connection) {
+    per_connection += " connection " + std::to_string(c) + ": " + std::to_string(v.first) + " records up to seq " +
+                      std::to_string(v.second) + ";";
+  }
   const double publishes = agent.Metric("sluice_mqtt_sink_publishes_total", {{"sink", "lake"}});
+  INFO("the subscriber received" << per_connection);
   INFO("missing " << missing_count << ": " << missing);
   INFO("duplicates received: " << duplicates << "; the sink published " << publishes << " messages for " << kRecords
                                << " records");
