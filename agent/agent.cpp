@@ -15,6 +15,7 @@
 #include "agent/transforms/stream_writer.h"
 #include "core/metrics/http_server.h"
 #include "core/util/thread_name.h"
+#include "core/util/working_set.h"
 
 namespace sluice {
 namespace {
@@ -147,7 +148,11 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
     // the OS: glibc keeps it otherwise, and RSS would stay at the burst's peak.
     constexpr std::chrono::milliseconds kTrimEvery{10'000};
     const bool report_alive = observer.alive && observer.alive_every.count() > 0;
-    Clock::time_point next_trim = Clock::now() + kTrimEvery;
+    // The first comes sooner, when the start-up is over: it also gives back
+    // the start-up's code pages (working_set.h).
+    constexpr std::chrono::milliseconds kStartupOver{3'000};
+    Clock::time_point next_trim = Clock::now() + kStartupOver;
+    bool startup_released = false;
     Clock::time_point next_alive = report_alive ? Clock::now() : Clock::time_point::max();
     std::mutex mu;
     std::condition_variable_any cv;
@@ -161,6 +166,12 @@ Status RunAgent(const AgentConfig& config, Logger log, std::stop_token stop, std
       }
       if (now >= next_trim) {
         malloc_trim(0);
+        if (!startup_released) {
+          startup_released = true;
+          if (Result<ReleasedPages> r = ReleaseCleanFileMappings(); r.ok()) {
+            log->debug("released {} KiB of start-up code pages ({} mappings)", r->resident_bytes / 1024, r->mappings);
+          }
+        }
         next_trim = now + kTrimEvery;
       }
     } while (!cv.wait_until(lock, stop, std::min(next_trim, next_alive), [&] {
