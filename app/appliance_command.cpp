@@ -16,6 +16,7 @@
 #include "appliance/progress.h"
 #include "appliance/verifier.h"
 #include "core/config/units.h"
+#include "transfer/s3/s3_url.h"
 
 namespace sluice::app {
 namespace {
@@ -85,6 +86,18 @@ ApplianceCommand::ApplianceCommand(CLI::App& app) {
     cmd->add_option("--progress", f_.progress, "auto (a bar on a terminal), json (events on stdout) or none")
         ->check(CLI::IsMember({"auto", "json", "none"}));
   }
+  import_->add_option("--transfers", f_.transfers, "s3://: files uploaded in parallel (default 4)")
+      ->check(CLI::Range(1, 256));
+  import_->add_flag("--skip-symlinks", f_.skip_symlinks,
+                    "s3://: leave symlinks out (an object store cannot hold them; without this they are refused)");
+  import_->add_option(
+      "--s3-endpoint", f_.s3_endpoint,
+      "S3: endpoint URL of a VPC endpoint or S3-compatible store (default AWS, or AWS_ENDPOINT_URL_S3)");
+  import_->add_option("--s3-region", f_.s3_region, "S3: region (default AWS_REGION, else us-east-1)");
+  import_->add_flag("--s3-path-style", f_.s3_path_style,
+                    "S3: address buckets as https://host/bucket (emulators, MinIO)");
+  import_->add_option("--s3-profile", f_.s3_profile, "S3: profile in ~/.aws/credentials and ~/.aws/config");
+  import_->add_option("--s3-part-size", f_.s3_part_size, "S3: multipart upload part size (default 8M, at least 5M)");
   verify_->add_option("--report", f_.report, "Write the JSON report here (default DEVICE/verify-report.json)");
 
   log_ = appliance_->add_subcommand("log", "Print the device's custody log and check its hash chain");
@@ -180,14 +193,34 @@ int ApplianceCommand::Import() {
     return ApplianceUsage("import needs --public-key sign.pub (or --insecure-unsigned to skip the signature)");
   }
   if (std::string p = DeviceArgumentProblem(f_.device); !p.empty()) return ApplianceUsage(p);
-  if (f_.dest.rfind("s3://", 0) == 0)
-    return ApplianceUsage("import to s3:// is not supported yet: import to a directory");
   appliance::ImportOptions o;
   FillReaderOptions(o, "import");
   o.dest = f_.dest;
+  o.transfers = f_.transfers;
+  o.skip_symlinks = f_.skip_symlinks;
+  if (transfer::IsS3Url(f_.dest)) {
+    if (std::string problem = transfer::UrlProblem(f_.dest); !problem.empty()) return ApplianceUsage(problem);
+    o.endpoint.s3.endpoint = f_.s3_endpoint;
+    o.endpoint.s3.region = f_.s3_region;
+    o.endpoint.s3.path_style = f_.s3_path_style;
+    o.endpoint.s3.profile = f_.s3_profile;
+    if (!f_.s3_part_size.empty()) {
+      Result<uint64_t> part = ParseSize(f_.s3_part_size);
+      if (!part.ok()) {
+        return ApplianceUsage(fmt::format("--s3-part-size {}: {}", f_.s3_part_size, part.status().message()));
+      }
+      if (part.value() < (5u << 20) || part.value() > (5ull << 30)) {
+        return ApplianceUsage(fmt::format("--s3-part-size {}: S3 parts are 5 MiB to 5 GiB", f_.s3_part_size));
+      }
+      o.endpoint.s3.part_bytes = part.value();
+    }
+  } else if (f_.skip_symlinks || !f_.s3_endpoint.empty() || f_.s3_path_style) {
+    return ApplianceUsage("--skip-symlinks and the --s3-* options are for import to s3://");
+  }
   Result<appliance::ImportReport> r = appliance::RunImport(o);
   if (!r.ok()) return ApplianceFailure(r.status());
   PrintProblems(r.value().problems);
+  for (const std::string& n : r.value().notes) std::cerr << "note: " << n << "\n";
   const appliance::ImportReport& i = r.value();
   std::cerr << fmt::format(
       "import: {}; {} files written ({} bytes), {} already in place, {} directories, {} symlinks; {} problems\n",

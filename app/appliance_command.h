@@ -45,6 +45,10 @@ class ApplianceCommand {
     std::string pack_under = "1MiB", bundle_size = "4GiB", compress = "zstd";
     size_t bundle_files = 10'000;
     bool insecure_unsigned = false;
+    size_t transfers = 4;
+    bool skip_symlinks = false;
+    std::string s3_endpoint, s3_region, s3_profile, s3_part_size;
+    bool s3_path_style = false;
     std::string report;
     std::string progress = "auto";
   } f_;
