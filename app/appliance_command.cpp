@@ -55,10 +55,18 @@ ApplianceCommand::ApplianceCommand(CLI::App& app) {
   keygen_ = appliance_->add_subcommand("keygen", "Write sign.key, sign.pub (Ed25519) and encrypt.key into DIR");
   keygen_->add_option("--out", f_.out, "Directory for the key files (created if needed)")->required();
 
-  export_ = appliance_->add_subcommand("export", "Export SRC onto the device directory DEVICE (resumable)");
+  export_ = appliance_->add_subcommand(
+      "export",
+      "Export SRC onto the device directory DEVICE, or onto volumes DEVICE... with --volume-size (resumable)");
   export_->add_option("SRC", f_.source, "Source directory")->required();
-  export_->add_option("DEVICE", f_.device, "The mounted device's directory (empty, or an unfinished export)")
+  export_
+      ->add_option("DEVICE", f_.devices,
+                   "The mounted device's directory (empty, or an unfinished export); with --volume-size, one "
+                   "directory per volume, in order")
       ->required();
+  export_->add_option("--volume-size", f_.volume_size,
+                      "Split the export into volumes of at most SIZE stored bytes each (format 2), continuing onto "
+                      "the next DEVICE; the manifest copy on each volume comes on top");
   export_->add_option("--sign-key", f_.sign_key, "sign.key: sign the manifest (without it the manifest is unsigned)");
   export_->add_option("--encrypt-key", f_.encrypt_key,
                       "encrypt.key: encrypt every object; names on the device reveal nothing");
@@ -74,10 +82,12 @@ ApplianceCommand::ApplianceCommand(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "json", "none"}));
 
   verify_ = appliance_->add_subcommand("verify", "Re-read the whole device against its signed manifest");
-  verify_->add_option("DEVICE", f_.device, "The device's directory")->required();
-  import_ = appliance_->add_subcommand("import", "Restore the exported tree from DEVICE into the directory DST");
-  import_->add_option("DEVICE", f_.device, "The device's directory")->required();
-  import_->add_option("DST", f_.dest, "Destination directory")->required();
+  verify_->add_option("DEVICE", f_.devices, "The device's directory (every volume's, in any order)")->required();
+  import_ = appliance_->add_subcommand(
+      "import", "Restore the exported tree from DEVICE (every volume's, in any order) into DST: a directory or s3://");
+  import_->add_option("DEVICE... DST", f_.devices, "The device directories, then the destination")
+      ->required()
+      ->expected(2, 1 << 16);
   for (CLI::App* cmd : {verify_, import_}) {
     cmd->add_option("--public-key", f_.public_key, "sign.pub of the exporter: the manifest must carry its signature");
     cmd->add_option("--encrypt-key", f_.encrypt_key, "encrypt.key, for an encrypted device");
@@ -123,7 +133,16 @@ int ApplianceCommand::Keygen() {
 int ApplianceCommand::Export() {
   appliance::ExportOptions o;
   o.source = f_.source;
-  o.device = f_.device;
+  o.device = f_.devices.front();
+  o.more_devices.assign(f_.devices.begin() + 1, f_.devices.end());
+  if (!f_.volume_size.empty()) {
+    Result<uint64_t> v = ParseSize(f_.volume_size);
+    if (!v.ok()) return ApplianceUsage(fmt::format("--volume-size {}: {}", f_.volume_size, v.status().message()));
+    if (v.value() < (1u << 20)) return ApplianceUsage(fmt::format("--volume-size {}: at least 1MiB", f_.volume_size));
+    o.volume_size = v.value();
+  } else if (f_.devices.size() > 1) {
+    return ApplianceUsage("several DEVICE directories are volumes: give --volume-size");
+  }
   o.sign_key_file = f_.sign_key;
   o.encrypt_key_file = f_.encrypt_key;
   o.compress = f_.compress == "zstd";
@@ -157,12 +176,14 @@ int ApplianceCommand::Export() {
   watch.join();
   if (!r.ok()) return ApplianceFailure(r.status());
   for (const std::string& s : r.value().skipped) std::cerr << "SKIPPED " << s << "\n";
+  for (const std::string& n : r.value().notes) std::cerr << "note: " << n << "\n";
   for (const std::string& c : r.value().changed) std::cerr << "CHANGED " << c << "\n";
   const appliance::ExportReport& e = r.value();
   std::cerr << fmt::format(
       "export: {} files ({} bytes), {} directories, {} symlinks; {} objects written, {} kept from an earlier run; "
-      "manifest SHA-256 {}{}\n",
-      e.files, e.bytes, e.dirs, e.symlinks, e.objects_written, e.objects_kept, e.manifest_sha256,
+      "{}manifest SHA-256 {}{}\n",
+      e.files, e.bytes, e.dirs, e.symlinks, e.objects_written, e.objects_kept,
+      e.volumes > 0 ? fmt::format("{} volumes; ", e.volumes) : "", e.manifest_sha256,
       e.changed.empty()
           ? ""
           : fmt::format("; {} files changed while exported (rerun to export them again)", e.changed.size()));
@@ -173,7 +194,9 @@ int ApplianceCommand::Verify() {
   if (f_.public_key.empty() && !f_.insecure_unsigned) {
     return ApplianceUsage("verify needs --public-key sign.pub (or --insecure-unsigned to skip the signature)");
   }
-  if (std::string p = DeviceArgumentProblem(f_.device); !p.empty()) return ApplianceUsage(p);
+  for (const std::string& d : f_.devices) {
+    if (std::string p = DeviceArgumentProblem(d); !p.empty()) return ApplianceUsage(p);
+  }
   appliance::VerifyOptions o;
   FillReaderOptions(o, "verify");
   o.report_file = f_.report;
@@ -192,7 +215,11 @@ int ApplianceCommand::Import() {
   if (f_.public_key.empty() && !f_.insecure_unsigned) {
     return ApplianceUsage("import needs --public-key sign.pub (or --insecure-unsigned to skip the signature)");
   }
-  if (std::string p = DeviceArgumentProblem(f_.device); !p.empty()) return ApplianceUsage(p);
+  f_.dest = f_.devices.back();
+  f_.devices.pop_back();
+  for (const std::string& d : f_.devices) {
+    if (std::string p = DeviceArgumentProblem(d); !p.empty()) return ApplianceUsage(p);
+  }
   appliance::ImportOptions o;
   FillReaderOptions(o, "import");
   o.dest = f_.dest;

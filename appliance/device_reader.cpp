@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -114,6 +115,9 @@ Status ReadBundle(const ObjectInfo& o, const std::vector<const Entry*>& members,
   return Status::Ok();
 }
 
+void CheckVolumeFiles(const fs::path& device, bool several, const std::set<std::string>& listed,
+                      std::vector<Problem>& problems);
+
 }  // namespace
 
 Result<TrustedManifest> OpenManifest(const fs::path& device, const std::string& public_key,
@@ -171,12 +175,89 @@ Result<TrustedManifest> OpenManifest(const fs::path& device, const std::string& 
   return t;
 }
 
-void CheckDeviceFiles(const fs::path& device, const Manifest& m, std::vector<Problem>& problems) {
-  std::set<std::string> listed;
-  for (const ObjectInfo& o : m.objects) listed.insert(o.name);
-  static const std::set<std::string> kTop = {std::string(kManifestName), std::string(kSealedManifestName),
-                                             std::string(kSignatureName), std::string(kCustodyName),
-                                             std::string(kVerifyReportName)};
+Result<std::pair<TrustedManifest, DeviceSet>> OpenDevices(const std::vector<fs::path>& given,
+                                                          const std::string& public_key, const std::string& encrypt_key,
+                                                          bool insecure_unsigned) {
+  Result<TrustedManifest> t = OpenManifest(given.front(), public_key, encrypt_key, insecure_unsigned);
+  if (!t.ok()) return t.status();
+  const uint32_t volumes = t.value().manifest.header.volumes;
+  DeviceSet set;
+  if (volumes == 0) {
+    if (given.size() > 1) {
+      return Status::InvalidArgument(
+          fmt::format("{} is a single-volume export: give only its directory", given.front().string()));
+    }
+    set.volumes = given;
+    return std::make_pair(std::move(t).value(), std::move(set));
+  }
+  set.volumes.resize(volumes);
+  const std::string_view manifest_name = t.value().manifest.header.encrypted ? kSealedManifestName : kManifestName;
+  for (const fs::path& dir : given) {
+    uint32_t k = 0;
+    try {
+      Result<std::string> vj = ReadWholeFile(dir / kVolumeName);
+      if (!vj.ok()) throw std::runtime_error(vj.status().message());
+      const nlohmann::json j = nlohmann::json::parse(vj.value());
+      k = j.at("volume").get<uint32_t>();
+      if (j.at("volumes").get<uint32_t>() != volumes) throw std::runtime_error("another number of volumes");
+    } catch (const std::exception& e) {
+      return Status::Corrupt(fmt::format("{}: not a volume of this {}-volume export ({}: {})", dir.string(), volumes,
+                                         kVolumeName, e.what()));
+    }
+    if (dir != given.front()) {
+      Result<std::string> stored = ReadWholeFile(dir / manifest_name);
+      if (!stored.ok() || Sha256Hex(stored.value()) != t.value().sha256) {
+        return Status::Corrupt(fmt::format(
+            "{} holds a volume of another export: its {} is not the one on {} (volumes of one export carry the same "
+            "signed manifest)",
+            dir.string(), manifest_name, given.front().string()));
+      }
+    }
+    if (k < 1 || k > volumes) {
+      return Status::Corrupt(fmt::format("{}: volume {} of an export of {} volumes", dir.string(), k, volumes));
+    }
+    if (!set.volumes[k - 1].empty()) {
+      return Status::InvalidArgument(fmt::format("{} and {} are both volume {}: give each volume once",
+                                                 set.volumes[k - 1].string(), dir.string(), k));
+    }
+    set.volumes[k - 1] = dir;
+  }
+  std::vector<std::string> missing;
+  for (uint32_t k = 1; k <= volumes; ++k) {
+    if (set.volumes[k - 1].empty()) missing.push_back(std::to_string(k));
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Status::NotFound(
+        fmt::format("the export has {} volumes and volume {} {} missing: give every volume's "
+                    "directory (in any order)",
+                    volumes, list, missing.size() == 1 ? "is" : "are"));
+  }
+  return std::make_pair(std::move(t).value(), std::move(set));
+}
+
+void CheckDeviceFiles(const DeviceSet& devices, const Manifest& m, std::vector<Problem>& problems) {
+  for (size_t v = 0; v < devices.volumes.size(); ++v) {
+    const fs::path& device = devices.volumes[v];
+    // One directory: names relative to it, as before volumes; several: the full path.
+    const bool several = devices.volumes.size() > 1;
+    std::set<std::string> listed;
+    for (const ObjectInfo& o : m.objects) {
+      if (o.volume == 0 || o.volume == v + 1) listed.insert(o.name);
+    }
+    CheckVolumeFiles(device, several, listed, problems);
+  }
+}
+
+namespace {
+
+void CheckVolumeFiles(const fs::path& device, bool several, const std::set<std::string>& listed,
+                      std::vector<Problem>& problems) {
+  static const std::set<std::string> kTop = {std::string(kManifestName),     std::string(kSealedManifestName),
+                                             std::string(kSignatureName),    std::string(kCustodyName),
+                                             std::string(kVerifyReportName), std::string(kVolumeName)};
+  auto where = [&](const std::string& rel) { return several ? (device / rel).string() : rel; };
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(device, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
@@ -188,14 +269,18 @@ void CheckDeviceFiles(const fs::path& device, const Manifest& m, std::vector<Pro
     } else if (!is_dir && (listed.count(rel) != 0 || rel == kJournalName)) {
       continue;
     }
-    problems.push_back({rel, "extra file: the device holds it and the manifest does not list it"});
+    problems.push_back({where(rel), "extra file: the device holds it and the manifest does not list it"});
     if (is_dir) it.disable_recursion_pending();
   }
   if (ec) problems.push_back({device.string(), "cannot list the device: " + ec.message()});
   for (const std::string& name : listed) {
-    if (!fs::exists(device / name)) problems.push_back({name, "missing: the manifest lists it, the device lacks it"});
+    if (!fs::exists(device / name)) {
+      problems.push_back({where(name), "missing: the manifest lists it, the device lacks it"});
+    }
   }
 }
+
+}  // namespace
 
 void CheckCustody(const fs::path& device, const TrustedManifest& t, std::vector<Problem>& problems) {
   Result<std::vector<CustodyEvent>> log = ReadCustodyLog(device);
@@ -216,7 +301,7 @@ void CheckCustody(const fs::path& device, const TrustedManifest& t, std::vector<
   }
 }
 
-ReadTotals ReadObjects(const fs::path& device, const Manifest& m, const std::string& encrypt_key, EntrySink* sink,
+ReadTotals ReadObjects(const DeviceSet& devices, const Manifest& m, const std::string& encrypt_key, EntrySink* sink,
                        std::vector<Problem>& problems, const std::function<void(const nlohmann::json&)>& progress) {
   ReadTotals totals;
   if (m.header.encrypted && encrypt_key.empty()) {
@@ -228,16 +313,66 @@ ReadTotals ReadObjects(const fs::path& device, const Manifest& m, const std::str
   for (const Entry& e : m.entries) {
     if (e.type == EntryType::kFile) members[e.object].push_back(&e);
   }
-  for (const ObjectInfo& o : m.objects) {
+  auto seal_of = [&](const ObjectInfo& o) {
     SealOptions seal;
     seal.compress = o.bundle && m.header.compress == "zstd";
     if (m.header.encrypted) seal.key = encrypt_key;
-    Result<std::unique_ptr<ObjectReader>> reader = ObjectReader::Open(device / o.name, seal);
+    return seal;
+  };
+  // Stored size and SHA-256 of an object read to its end, against the manifest.
+  auto check_stored = [&](const ObjectInfo& o, ObjectReader& reader) {
+    const StoredObject stored = reader.Stored();
+    if (stored.size != o.size || stored.sha256 != o.sha256) {
+      problems.push_back({o.name, fmt::format("stored bytes do not match the manifest: {} bytes, SHA-256 {}; the "
+                                              "manifest says {} bytes, SHA-256 {}",
+                                              stored.size, stored.sha256, o.size, o.sha256)});
+    }
+    ++totals.objects;
+  };
+  for (size_t i = 0; i < m.objects.size(); ++i) {
+    const ObjectInfo& o = m.objects[i];
+    const std::vector<const Entry*>& mine = members[o.name];
+    if (o.part > 0) {
+      // A file split into chunks: its parts, consecutive from here, read as one stream.
+      const size_t parts = o.parts;
+      std::unique_ptr<ObjectReader> reader;
+      size_t at = i;  // the part being read
+      Status failed;
+      auto open_part = [&](size_t k) {
+        Result<std::unique_ptr<ObjectReader>> r =
+            ObjectReader::Open(devices.Of(m.objects[k]) / m.objects[k].name, seal_of(m.objects[k]));
+        if (!r.ok()) return Status(r.status().code(), m.objects[k].name + ": " + r.status().message());
+        reader = std::move(r).value();
+        return Status::Ok();
+      };
+      ReadFn read = [&](char* p, size_t n) -> Result<size_t> {
+        for (;;) {
+          if (!reader) {
+            if (Status s = open_part(at); !s.ok()) return s;
+          }
+          Result<size_t> got = reader->Read(p, n);
+          if (!got.ok() || got.value() > 0 || at + 1 == i + parts) return got;
+          check_stored(m.objects[at], *reader);
+          reader.reset();
+          ++at;
+        }
+      };
+      Status s = mine.size() == 1
+                     ? CheckEntry(*mine.front(), read, sink, problems, totals)
+                     : Status::Corrupt(fmt::format("{}: a chunked file with {} entries", o.name, mine.size()));
+      if (s.ok() && reader) check_stored(m.objects[at], *reader);
+      if (!s.ok()) problems.push_back({m.objects[at].name, s.message()});
+      i += parts - 1;
+      if (progress) {
+        progress({{"event", "object"}, {"name", o.name}, {"files", totals.files}, {"bytes_done", totals.bytes}});
+      }
+      continue;
+    }
+    Result<std::unique_ptr<ObjectReader>> reader = ObjectReader::Open(devices.Of(o) / o.name, seal_of(o));
     if (!reader.ok()) {
       problems.push_back({o.name, reader.status().message()});
       continue;
     }
-    const std::vector<const Entry*>& mine = members[o.name];
     Status s;
     if (o.bundle) {
       s = ReadBundle(o, mine, *reader.value(), sink, problems, totals);
@@ -251,13 +386,7 @@ ReadTotals ReadObjects(const fs::path& device, const Manifest& m, const std::str
       problems.push_back({o.name, s.message()});
       continue;
     }
-    const StoredObject stored = reader.value()->Stored();
-    if (stored.size != o.size || stored.sha256 != o.sha256) {
-      problems.push_back({o.name, fmt::format("stored bytes do not match the manifest: {} bytes, SHA-256 {}; the "
-                                              "manifest says {} bytes, SHA-256 {}",
-                                              stored.size, stored.sha256, o.size, o.sha256)});
-    }
-    ++totals.objects;
+    check_stored(o, *reader.value());
     if (progress) {
       progress({{"event", "object"}, {"name", o.name}, {"files", totals.files}, {"bytes_done", totals.bytes}});
     }

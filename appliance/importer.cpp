@@ -192,9 +192,16 @@ Result<ImportReport> RunImport(const ImportOptions& options) {
   if (!keys.ok()) return keys.status();
   const std::string& public_key = keys.value().public_key;
   const std::string& encrypt_key = keys.value().encrypt_key;
-  Result<TrustedManifest> t = OpenManifest(o.device, public_key, encrypt_key, o.insecure_unsigned);
-  if (!t.ok()) return Refuse(t.status().message(), {});
-  const Manifest& m = t.value().manifest;
+  std::vector<fs::path> given = {o.device};
+  given.insert(given.end(), o.more_devices.begin(), o.more_devices.end());
+  Result<std::pair<TrustedManifest, DeviceSet>> opened =
+      OpenDevices(given, public_key, encrypt_key, o.insecure_unsigned);
+  if (!opened.ok()) return Refuse(opened.status().message(), {});
+  const TrustedManifest& trusted = opened.value().first;
+  const DeviceSet& devices = opened.value().second;
+  // The custody log is on volume 1.
+  o.device = devices.first();
+  const Manifest& m = trusted.manifest;
 
   std::vector<Problem> unsafe;
   for (const Entry& e : m.entries) {
@@ -206,8 +213,8 @@ Result<ImportReport> RunImport(const ImportOptions& options) {
     if (Status s = CheckStorable(m, o.skip_symlinks); !s.ok()) return s;
   }
   std::vector<Problem> device_problems;
-  CheckDeviceFiles(o.device, m, device_problems);
-  CheckCustody(o.device, t.value(), device_problems);
+  CheckDeviceFiles(devices, m, device_problems);
+  CheckCustody(o.device, trusted, device_problems);
   if (m.header.encrypted && encrypt_key.empty()) {
     device_problems.push_back({std::string(kManifestName), "the device is encrypted: pass --encrypt-key"});
   }
@@ -219,8 +226,8 @@ Result<ImportReport> RunImport(const ImportOptions& options) {
     Result<std::unique_ptr<transfer::Endpoint>> store = transfer::OpenDestination(o.dest.string(), o.endpoint);
     if (!store.ok())
       return Status(store.status().code(), "cannot open " + o.dest.string() + ": " + store.status().message());
-    ImportToStore(o.device, m, encrypt_key, *store.value(), o, report);
-    return FinishImport(o, t.value(), report);
+    ImportToStore(devices, m, encrypt_key, *store.value(), o, report);
+    return FinishImport(o, trusted, report);
   }
   if (Status s = CreateDirectoriesDurable(o.dest, true); !s.ok()) return s;
   DirMaker dirs(o.dest);
@@ -231,7 +238,7 @@ Result<ImportReport> RunImport(const ImportOptions& options) {
   }
   {
     LocalSink sink(o.dest, dirs, report);
-    ReadObjects(o.device, m, encrypt_key, &sink, report.problems, o.progress);
+    ReadObjects(devices, m, encrypt_key, &sink, report.problems, o.progress);
   }
   for (const Entry& e : m.entries) {
     if (e.type != EntryType::kSymlink) continue;
@@ -258,7 +265,7 @@ Result<ImportReport> RunImport(const ImportOptions& options) {
     ::syncfs(dfd);
     ::close(dfd);
   }
-  return FinishImport(o, t.value(), report);
+  return FinishImport(o, trusted, report);
 }
 
 }  // namespace sluice::appliance

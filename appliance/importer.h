@@ -24,7 +24,8 @@ namespace sluice::appliance {
 
 struct ImportOptions {
   std::filesystem::path device;
-  std::filesystem::path dest;  // a directory, or "s3://bucket/prefix" (store_import.h)
+  std::vector<std::filesystem::path> more_devices;  // the other volumes of a multi-volume export, any order
+  std::filesystem::path dest;                       // a directory, or "s3://bucket/prefix" (store_import.h)
   std::string public_key_file;
   std::string encrypt_key_file;
   bool insecure_unsigned = false;

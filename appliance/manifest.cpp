@@ -185,6 +185,45 @@ Result<Entry> ParseEntry(std::string_view line, const std::string& where) {
   }
 }
 
+json ObjectJson(const ObjectInfo& o) {
+  json j = {{"kind", "object"},
+            {"name", o.name},
+            {"type", o.bundle     ? "bundle"
+                     : o.part > 0 ? "chunk"
+                                  : "file"},
+            {"size", o.size},
+            {"sha256", o.sha256}};
+  if (o.bundle) j["members"] = o.members;
+  if (o.volume > 0) j["volume"] = o.volume;
+  if (o.part > 0) {
+    j["part"] = o.part;
+    j["parts"] = o.parts;
+  }
+  return j;
+}
+
+ObjectInfo ObjectFromJson(const json& j) {
+  ObjectInfo o;
+  o.name = j.at("name").get<std::string>();
+  const std::string type = j.at("type").get<std::string>();
+  if (type != "bundle" && type != "file" && type != "chunk") {
+    throw std::runtime_error(fmt::format("bad object type '{}'", type));
+  }
+  o.bundle = type == "bundle";
+  o.size = j.at("size").get<uint64_t>();
+  o.sha256 = j.at("sha256").get<std::string>();
+  o.volume = j.contains("volume") ? j.at("volume").get<uint32_t>() : 0;
+  if (type == "chunk") {
+    o.part = j.at("part").get<uint32_t>();
+    o.parts = j.at("parts").get<uint32_t>();
+    if (o.part < 1 || o.part > o.parts || o.parts < 2) {
+      throw std::runtime_error(fmt::format("chunk part {} of {}", o.part, o.parts));
+    }
+  }
+  o.members = o.bundle ? j.at("members").get<uint64_t>() : (o.part > 1 ? 0 : 1);
+  return o;
+}
+
 std::string EncodeManifest(const Manifest& m) {
   std::string out;
   const ManifestHeader& h = m.header;
@@ -201,16 +240,9 @@ std::string EncodeManifest(const Manifest& m) {
       {"totals",
        {{"files", h.files}, {"dirs", h.dirs}, {"symlinks", h.symlinks}, {"bytes", h.bytes}, {"objects", h.objects}}}};
   PutBytes(hj, "source", h.source, false);
+  if (h.format >= 2) hj["volumes"] = h.volumes;
   out += Line(hj);
-  for (const ObjectInfo& o : m.objects) {
-    json j = {{"kind", "object"},
-              {"name", o.name},
-              {"type", o.bundle ? "bundle" : "file"},
-              {"size", o.size},
-              {"sha256", o.sha256}};
-    if (o.bundle) j["members"] = o.members;
-    out += Line(j);
-  }
+  for (const ObjectInfo& o : m.objects) out += Line(ObjectJson(o));
   for (const Entry& e : m.entries) out += Line(EntryJson(e));
   const size_t lines = 1 + m.objects.size() + m.entries.size();
   out += Line(json{{"kind", "trailer"}, {"lines", lines}, {"sha256", Sha256Hex(out)}});
@@ -244,9 +276,9 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& where) 
         if (line_no != 1) return Status::Corrupt(fmt::format("{}: a second header", at));
         ManifestHeader& h = m.header;
         h.format = j.at("format").get<int>();
-        if (h.format != kFormatVersion) {
-          return Status::Unsupported(
-              fmt::format("{}: format version {}; this sluice reads version {}", at, h.format, kFormatVersion));
+        if (h.format != kFormatVersion && h.format != kSingleVolumeFormat) {
+          return Status::Unsupported(fmt::format("{}: format version {}; this sluice reads versions {} and {}", at,
+                                                 h.format, kSingleVolumeFormat, kFormatVersion));
         }
         h.tool = j.at("tool").get<std::string>();
         h.source = GetBytes(j, "source");
@@ -265,19 +297,30 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& where) 
         h.symlinks = t.at("symlinks").get<uint64_t>();
         h.bytes = t.at("bytes").get<uint64_t>();
         h.objects = t.at("objects").get<uint64_t>();
+        if (h.format >= 2) {
+          h.volumes = j.at("volumes").get<uint32_t>();
+          if (h.volumes < 1) return Status::Corrupt(fmt::format("{}: volumes is 0", at));
+        }
       } else if (kind == "object") {
         if (!m.entries.empty()) return Status::Corrupt(fmt::format("{}: an object line after the entries", at));
-        ObjectInfo o;
-        o.name = j.at("name").get<std::string>();
+        ObjectInfo o = ObjectFromJson(j);
         if (!ObjectNameOk(o.name)) return Status::Corrupt(fmt::format("{}: bad object name '{}'", at, o.name));
-        const std::string type = j.at("type").get<std::string>();
-        if (type != "bundle" && type != "file")
-          return Status::Corrupt(fmt::format("{}: bad object type '{}'", at, type));
-        o.bundle = type == "bundle";
-        o.size = j.at("size").get<uint64_t>();
-        o.sha256 = j.at("sha256").get<std::string>();
         if (!IsHex(o.sha256, 64)) return Status::Corrupt(fmt::format("{}: sha256 is not 64 hex digits", at));
-        o.members = o.bundle ? j.at("members").get<uint64_t>() : 1;
+        const uint32_t volumes = m.header.volumes;
+        if (volumes == 0 ? (o.volume != 0 || o.part != 0) : (o.volume < 1 || o.volume > volumes)) {
+          return Status::Corrupt(
+              fmt::format("{}: object {} is on volume {} of an export of {} volumes", at, o.name, o.volume, volumes));
+        }
+        // A chunk follows the one before it: part k+1 of the same file, on a later volume.
+        if (o.part > 1) {
+          const ObjectInfo* prev = m.objects.empty() ? nullptr : &m.objects.back();
+          if (prev == nullptr || prev->part + 1 != o.part || prev->parts != o.parts || prev->volume >= o.volume) {
+            return Status::Corrupt(
+                fmt::format("{}: chunk {} is not the next part after the object before it", at, o.name));
+          }
+        } else if (!m.objects.empty() && m.objects.back().part != m.objects.back().parts) {
+          return Status::Corrupt(fmt::format("{}: {} cuts into the chunks of {}", at, o.name, m.objects.back().name));
+        }
         if (!objects.emplace(o.name, m.objects.size()).second) {
           return Status::Corrupt(fmt::format("{}: object {} listed twice", at, o.name));
         }
@@ -295,6 +338,10 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& where) 
                 fmt::format("{}: {} lives in object {}, which is not listed", at, ShowPath(e.path), e.object));
           }
           const ObjectInfo& o = m.objects[it->second];
+          if (o.part > 1) {
+            return Status::Corrupt(
+                fmt::format("{}: {} names chunk {}, not the first part", at, ShowPath(e.path), e.object));
+          }
           const int64_t want = o.bundle ? static_cast<int64_t>(members_seen[it->second]) : -1;
           if (e.member != want || (!o.bundle && members_seen[it->second] != 0)) {
             return Status::Corrupt(fmt::format("{}: {} is not the next member of {}", at, ShowPath(e.path), e.object));
@@ -324,6 +371,10 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& where) 
   }
   if (line_no == 0) return Status::Corrupt(fmt::format("{}: empty", where));
   if (!trailer) return Status::Corrupt(fmt::format("{}: no trailer line (truncated?)", where));
+  if (!m.objects.empty() && m.objects.back().part != m.objects.back().parts) {
+    return Status::Corrupt(
+        fmt::format("{}: the chunks of {} end before their last part", where, m.objects.back().name));
+  }
   for (size_t i = 0; i < m.objects.size(); ++i) {
     if (members_seen[i] != m.objects[i].members) {
       return Status::Corrupt(fmt::format("{}: object {} lists {} members, the entries place {} in it", where,

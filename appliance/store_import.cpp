@@ -293,14 +293,14 @@ Status CheckStorable(const Manifest& m, bool skip_symlinks) {
   return Status::Ok();
 }
 
-void ImportToStore(const std::filesystem::path& device, const Manifest& m, const std::string& encrypt_key,
+void ImportToStore(const DeviceSet& devices, const Manifest& m, const std::string& encrypt_key,
                    transfer::Endpoint& store, const ImportOptions& options, ImportReport& report) {
   uint64_t found_by_crc = 0, found_by_read = 0;
   const std::set<std::string> stored =
       FindStored(store, m, options.transfers, report.problems, found_by_crc, found_by_read);
   {
     StoreSink sink(store, options.transfers, stored);
-    ReadObjects(device, m, encrypt_key, &sink, report.problems, options.progress);
+    ReadObjects(devices, m, encrypt_key, &sink, report.problems, options.progress);
     sink.Finish();
     for (Problem& p : sink.TakeProblems()) report.problems.push_back(std::move(p));
     report.files_written = sink.written();

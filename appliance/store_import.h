@@ -38,8 +38,8 @@ namespace sluice::appliance {
 Status CheckStorable(const Manifest& m, bool skip_symlinks);
 
 // Imports every entry of `m` (already checked: signature, custody, device
-// files) from `device` into `store`. Problems go into `report`.
-void ImportToStore(const std::filesystem::path& device, const Manifest& m, const std::string& encrypt_key,
+// files) from `devices` into `store`. Problems go into `report`.
+void ImportToStore(const DeviceSet& devices, const Manifest& m, const std::string& encrypt_key,
                    transfer::Endpoint& store, const ImportOptions& options, ImportReport& report);
 
 }  // namespace sluice::appliance
