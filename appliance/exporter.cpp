@@ -203,46 +203,89 @@ struct Piece {
 // The reading-and-hashing stage, on its own thread: it reads the files of the
 // objects to write, in the order the writer takes them, so hashing runs on
 // one core while compression, sealing and writing run on the other.
+// Pieces go over in batches (up to kBatchFiles small files or kBatchBytes),
+// so the two threads meet once per batch, not once per file; the writer hands
+// each piece it is done with back in the batch it takes the next from, so
+// the buffers circulate instead of being allocated per file.
 class Reader {
  public:
   Reader(const fs::path& root, const std::vector<Entry>& entries, std::vector<size_t> order, uint64_t pack_under)
-      : root_(root), entries_(entries), order_(std::move(order)), pack_under_(pack_under), queue_(32), thread_([this] {
+      : root_(root), entries_(entries), order_(std::move(order)), pack_under_(pack_under), queue_(4), thread_([this] {
           Run();
         }) {}
   ~Reader() {
     stop_ = true;
-    Piece p;
-    while (queue_.Pop(p)) queue_.Done(Piece{});
+    if (popped_) queue_.Done(std::move(batch_));
+    std::vector<Piece> b;
+    while (queue_.Pop(b)) queue_.Done(std::vector<Piece>{});
     thread_.join();
   }
+  // The next piece; `p`'s buffer goes back to the reading thread.
   bool Next(Piece& p) {
-    if (!queue_.Pop(p)) return false;
-    queue_.Done(Piece{});
+    if (cursor_ == batch_.size()) {
+      if (popped_) queue_.Done(std::move(batch_));  // its pieces hold the buffers given back
+      batch_.clear();
+      cursor_ = 0;
+      popped_ = queue_.Pop(batch_);
+      if (!popped_) return false;
+    }
+    std::swap(p, batch_[cursor_++]);
     return true;
   }
 
  private:
+  static constexpr size_t kBatchFiles = 64;
+  static constexpr size_t kBatchBytes = 1 << 20;
+
   void Run() {
     for (size_t i : order_) {
       if (stop_) break;
       ReadOne(i);
     }
+    if (dir_fd_ >= 0) ::close(dir_fd_);
+    dir_fd_ = -1;
+    Flush();
     queue_.Close();
+  }
+
+  // An emptied piece to fill, with a buffer from an earlier one where there is one.
+  Piece Spare() {
+    if (spares_.empty()) return Piece{};
+    Piece p = std::move(spares_.back());
+    spares_.pop_back();
+    std::string data = std::move(p.data);
+    p = Piece{};
+    p.data = std::move(data);
+    return p;
+  }
+
+  void Emit(Piece&& p) {
+    out_bytes_ += p.data.size();
+    out_.push_back(std::move(p));
+    if (out_.size() >= kBatchFiles || out_bytes_ >= kBatchBytes) Flush();
+  }
+
+  void Flush() {
+    if (out_.empty()) return;
+    std::vector<Piece> back = queue_.Push(std::move(out_));
+    for (Piece& p : back) spares_.push_back(std::move(p));
+    out_.clear();
+    out_bytes_ = 0;
   }
 
   void ReadOne(size_t i) {
     const Entry& e = entries_[i];
-    Piece p;
+    Piece p = Spare();
     p.entry = i;
     const fs::path full = root_ / e.path;
-    const int fd = ::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    const int fd = OpenInDir(e.path);
     if (fd < 0) {
       if (errno == ENOENT) {
         p.vanished = true;
       } else {
         p.error = fmt::format("cannot open {}: {}", full.string(), std::strerror(errno));
       }
-      queue_.Push(std::move(p));
+      Emit(std::move(p));
       return;
     }
     auto sha = transfer::Hasher::Create(transfer::HashAlgorithm::kSha256);
@@ -265,6 +308,10 @@ class Reader {
         }
         if (n == 0) break;
         have += static_cast<size_t>(n);
+        // A short read of a regular file is its end: one read per small
+        // file. Were it not (a file growing meanwhile), the fstat after
+        // reading shows another size and the file is reported as changed.
+        if (whole && have < p.data.size()) break;
       }
       p.data.resize(have);
       sha->Update(p.data);
@@ -276,23 +323,49 @@ class Reader {
         p.sha256 = sha->HexDigest();
         p.crc64nvme = fmt::format("{:016x}", crc);
         p.last = true;
-        queue_.Push(std::move(p));
+        Emit(std::move(p));
         break;
       }
       p.last = false;
       const uint64_t read = p.read;
-      p = queue_.Push(std::move(p));
+      Emit(std::move(p));
+      p = Spare();
       p.read = read;
     }
     ::close(fd);
+  }
+
+  // Opens `rel` through a descriptor of its directory, kept while the files
+  // come from the same one (source order): no walk of the whole path per file.
+  int OpenInDir(const std::string& rel) {
+    const size_t slash = rel.rfind('/');
+    const std::string parent = slash == std::string::npos ? std::string() : rel.substr(0, slash);
+    if (dir_fd_ < 0 || parent != dir_) {
+      if (dir_fd_ >= 0) ::close(dir_fd_);
+      dir_ = parent;
+      dir_fd_ = ::open((parent.empty() ? root_ : root_ / parent).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dir_fd_ < 0) return -1;
+    }
+    const char* name = rel.c_str() + (slash == std::string::npos ? 0 : slash + 1);
+    return ::openat(dir_fd_, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   }
 
   const fs::path& root_;
   const std::vector<Entry>& entries_;
   std::vector<size_t> order_;
   uint64_t pack_under_;
+  std::string dir_;  // the reading thread's open directory, relative, and its descriptor
+  int dir_fd_ = -1;
   std::atomic<bool> stop_{false};
-  StageQueue<Piece> queue_;
+  StageQueue<std::vector<Piece>> queue_;
+  // The reading thread's: the batch being filled, and emptied pieces to reuse.
+  std::vector<Piece> out_;
+  size_t out_bytes_ = 0;
+  std::vector<Piece> spares_;
+  // The writer's: the batch being taken apart (popped_: taken from the queue, not yet Done).
+  std::vector<Piece> batch_;
+  size_t cursor_ = 0;
+  bool popped_ = false;
   std::thread thread_;  // last: started once everything it uses exists
 };
 
@@ -554,6 +627,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
   {
     Reader reader(o.source, entries, std::move(to_read), o.pack_under);
     uint64_t bytes_done = bytes_kept;
+    Piece piece;  // one, so its buffer circulates back to the reader
     for (size_t g = 0; g < plan.size();) {
       PlannedObject& p = plan[g];
       const size_t n = p.part == 1 ? p.parts : 1;
@@ -570,7 +644,6 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
         continue;
       }
       if (p.part == 1) {
-        Piece piece;
         const uint64_t before = bytes_done;
         Result<std::vector<ObjectInfo>> chunks =
             WriteChunks(reader, plan, g, devices, file_seal, piece, bytes_done, o.cancel);
@@ -601,11 +674,12 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
       Result<std::unique_ptr<ObjectWriter>> writer =
           ObjectWriter::Create(device_of(p) / p.name, p.bundle ? bundle_seal : file_seal);
       if (!writer.ok()) return writer.status();
+      // A large file stored as it is has the SHA-256 the reader computed.
+      if (!p.bundle) writer.value()->PlaintextHashGiven();
       std::vector<Entry> written;
       std::vector<size_t> indices;
       bool any = false;
       for (size_t k = 0; k < p.members.size(); ++k) {
-        Piece piece;
         Entry e = entries[p.members[k]];
         for (;;) {
           if (!reader.Next(piece)) return Status::Internal("the reading thread stopped early");
@@ -637,7 +711,8 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
       if (p.bundle) {
         if (Status s = writer.value()->Append(TarEnd()); !s.ok()) return s;
       }
-      Result<StoredObject> stored = writer.value()->Commit();
+      Result<StoredObject> stored =
+          p.bundle ? writer.value()->Commit() : writer.value()->Commit(written.front().sha256);
       if (!stored.ok()) return stored.status();
       ObjectInfo info{p.name, p.bundle, stored.value().size, stored.value().sha256, written.size(), p.volume};
       if (Status s = journal.value().Record(info, written); !s.ok()) return s;

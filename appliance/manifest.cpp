@@ -63,25 +63,6 @@ bool IsHex(const std::string& s, size_t n) {
   return s.size() == n && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-json EntryJson(const Entry& e) {
-  json j;
-  j["kind"] = "entry";
-  PutBytes(j, "path", e.path, true);
-  j["type"] = TypeName(e.type);
-  j["mtime_ns"] = e.mtime_ns;
-  j["mode"] = ModeString(e.mode);
-  if (e.type == EntryType::kFile) {
-    j["size"] = e.size;
-    j["sha256"] = e.sha256;
-    j["crc64nvme"] = e.crc64nvme;
-    j["object"] = e.object;
-    if (e.member >= 0) j["member"] = e.member;
-  } else if (e.type == EntryType::kSymlink) {
-    PutBytes(j, "target", e.target, false);
-  }
-  return j;
-}
-
 Entry EntryFromJson(const json& j) {
   Entry e;
   e.path = GetBytes(j, "path");
@@ -173,7 +154,107 @@ std::string SymlinkProblem(std::string_view path, std::string_view target) {
   return "";
 }
 
-std::string EncodeEntry(const Entry& e) { return Line(EntryJson(e)); }
+namespace {
+
+// What nlohmann's dump writes for a string: " and \ escaped, the short
+// escapes, other control characters as \u00xx; everything else as it is.
+void AppendQuoted(std::string& out, std::string_view s) {
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet appended, which need no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
+void AppendKey(std::string& out, std::string_view key) {
+  out += out.back() == '{' ? "\"" : ",\"";
+  out += key;
+  out += "\":";
+}
+
+}  // namespace
+
+// The line nlohmann's dump of the entry as a json object would be (keys in its
+// sorted order), written directly: the manifest and the journal have a line
+// per file, and building a json object for each was most of the time spent
+// writing them. Keys: crc64nvme, kind, member, mode, mtime_ns, nfc, object,
+// path | path_b64, sha256, size, target | target_b64, type.
+std::string EncodeEntry(const Entry& e) {
+  std::string out;
+  out.reserve(256 + e.path.size() * 2);
+  out += '{';
+  const bool file = e.type == EntryType::kFile;
+  if (file) {
+    AppendKey(out, "crc64nvme");
+    AppendQuoted(out, e.crc64nvme);
+  }
+  AppendKey(out, "kind");
+  out += "\"entry\"";
+  if (file && e.member >= 0) {
+    AppendKey(out, "member");
+    out += std::to_string(e.member);
+  }
+  AppendKey(out, "mode");
+  AppendQuoted(out, ModeString(e.mode));
+  AppendKey(out, "mtime_ns");
+  out += std::to_string(e.mtime_ns);
+  const bool utf8_path = IsValidUtf8(e.path);
+  if (utf8_path) {
+    AppendKey(out, "nfc");
+    AppendQuoted(out, Nfc(e.path));
+  }
+  if (file) {
+    AppendKey(out, "object");
+    AppendQuoted(out, e.object);
+  }
+  AppendKey(out, utf8_path ? "path" : "path_b64");
+  AppendQuoted(out, utf8_path ? e.path : Base64(e.path));
+  if (file) {
+    AppendKey(out, "sha256");
+    AppendQuoted(out, e.sha256);
+    AppendKey(out, "size");
+    out += std::to_string(e.size);
+  }
+  if (e.type == EntryType::kSymlink) {
+    const bool utf8_target = IsValidUtf8(e.target);
+    AppendKey(out, utf8_target ? "target" : "target_b64");
+    AppendQuoted(out, utf8_target ? e.target : Base64(e.target));
+  }
+  AppendKey(out, "type");
+  AppendQuoted(out, TypeName(e.type));
+  out += "}\n";
+  return out;
+}
 
 Result<Entry> ParseEntry(std::string_view line, const std::string& where) {
   try {
@@ -243,7 +324,7 @@ std::string EncodeManifest(const Manifest& m) {
   if (h.format >= 2) hj["volumes"] = h.volumes;
   out += Line(hj);
   for (const ObjectInfo& o : m.objects) out += Line(ObjectJson(o));
-  for (const Entry& e : m.entries) out += Line(EntryJson(e));
+  for (const Entry& e : m.entries) out += EncodeEntry(e);
   const size_t lines = 1 + m.objects.size() + m.entries.size();
   out += Line(json{{"kind", "trailer"}, {"lines", lines}, {"sha256", Sha256Hex(out)}});
   return out;
