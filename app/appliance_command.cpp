@@ -173,6 +173,9 @@ int ApplianceCommand::Export() {
   o.cancel = &cancel;
   Result<appliance::ExportReport> r = appliance::RunExport(o);
   done = true;
+  // Wakes the watcher from its 100 ms wait at once (a signal aimed at that
+  // thread; one still pending when it exits is discarded with it).
+  pthread_kill(watch.native_handle(), SIGTERM);
   watch.join();
   if (!r.ok()) return ApplianceFailure(r.status());
   for (const std::string& s : r.value().skipped) std::cerr << "SKIPPED " << s << "\n";

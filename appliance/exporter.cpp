@@ -210,9 +210,12 @@ struct Piece {
 class Reader {
  public:
   Reader(const fs::path& root, const std::vector<Entry>& entries, std::vector<size_t> order, uint64_t pack_under)
-      : root_(root), entries_(entries), order_(std::move(order)), pack_under_(pack_under), queue_(4), thread_([this] {
-          Run();
-        }) {}
+      : root_(root),
+        entries_(entries),
+        order_(std::move(order)),
+        pack_under_(pack_under),
+        queue_(kQueueBatches),
+        thread_([this] { Run(); }) {}
   ~Reader() {
     stop_ = true;
     if (popped_) queue_.Done(std::move(batch_));
@@ -236,6 +239,9 @@ class Reader {
  private:
   static constexpr size_t kBatchFiles = 64;
   static constexpr size_t kBatchBytes = 1 << 20;
+  // Up to 16 MiB read ahead: the reader goes on with the next file while the
+  // writer waits for an object's fsync.
+  static constexpr size_t kQueueBatches = 16;
 
   void Run() {
     for (size_t i : order_) {
