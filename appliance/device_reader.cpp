@@ -229,10 +229,9 @@ Result<std::pair<TrustedManifest, DeviceSet>> OpenDevices(const std::vector<fs::
   if (!missing.empty()) {
     std::string list;
     for (const std::string& m : missing) list += (list.empty() ? "" : ", ") + m;
-    return Status::NotFound(
-        fmt::format("the export has {} volumes and volume {} {} missing: give every volume's "
-                    "directory (in any order)",
-                    volumes, list, missing.size() == 1 ? "is" : "are"));
+    return Status::NotFound(fmt::format(
+        "the export has {} volumes and {} {} missing: give every volume's directory (in any order)", volumes,
+        missing.size() == 1 ? "volume " + list : "volumes " + list, missing.size() == 1 ? "is" : "are"));
   }
   return std::make_pair(std::move(t).value(), std::move(set));
 }
