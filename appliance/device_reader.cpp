@@ -2,10 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "appliance/custody_log.h"
 #include "appliance/digest.h"
@@ -312,31 +316,40 @@ ReadTotals ReadObjects(const DeviceSet& devices, const Manifest& m, const std::s
   for (const Entry& e : m.entries) {
     if (e.type == EntryType::kFile) members[e.object].push_back(&e);
   }
+  const std::vector<const Entry*> none;
+  auto members_of = [&](const ObjectInfo& o) -> const std::vector<const Entry*>& {
+    auto it = members.find(o.name);
+    return it == members.end() ? none : it->second;
+  };
   auto seal_of = [&](const ObjectInfo& o) {
     SealOptions seal;
     seal.compress = o.bundle && m.header.compress == "zstd";
     if (m.header.encrypted) seal.key = encrypt_key;
     return seal;
   };
+  // What reading one group of objects found: an object, or a chunked file's parts.
+  struct Outcome {
+    std::vector<Problem> problems;
+    ReadTotals totals;
+  };
   // Stored size and SHA-256 of an object read to its end, against the manifest.
-  auto check_stored = [&](const ObjectInfo& o, ObjectReader& reader) {
+  auto check_stored = [&](const ObjectInfo& o, ObjectReader& reader, Outcome& out) {
     const StoredObject stored = reader.Stored();
     if (stored.size != o.size || stored.sha256 != o.sha256) {
-      problems.push_back({o.name, fmt::format("stored bytes do not match the manifest: {} bytes, SHA-256 {}; the "
-                                              "manifest says {} bytes, SHA-256 {}",
-                                              stored.size, stored.sha256, o.size, o.sha256)});
+      out.problems.push_back({o.name, fmt::format("stored bytes do not match the manifest: {} bytes, SHA-256 {}; the "
+                                                  "manifest says {} bytes, SHA-256 {}",
+                                                  stored.size, stored.sha256, o.size, o.sha256)});
     }
-    ++totals.objects;
+    ++out.totals.objects;
   };
-  for (size_t i = 0; i < m.objects.size(); ++i) {
+  auto read_group = [&](size_t i, Outcome& out) {
     const ObjectInfo& o = m.objects[i];
-    const std::vector<const Entry*>& mine = members[o.name];
+    const std::vector<const Entry*>& mine = members_of(o);
     if (o.part > 0) {
       // A file split into chunks: its parts, consecutive from here, read as one stream.
-      const size_t parts = o.parts;
+      const size_t end = std::min<size_t>(i + o.parts, m.objects.size());
       std::unique_ptr<ObjectReader> reader;
       size_t at = i;  // the part being read
-      Status failed;
       auto open_part = [&](size_t k) {
         Result<std::unique_ptr<ObjectReader>> r =
             ObjectReader::Open(devices.Of(m.objects[k]) / m.objects[k].name, seal_of(m.objects[k]));
@@ -350,45 +363,83 @@ ReadTotals ReadObjects(const DeviceSet& devices, const Manifest& m, const std::s
             if (Status s = open_part(at); !s.ok()) return s;
           }
           Result<size_t> got = reader->Read(p, n);
-          if (!got.ok() || got.value() > 0 || at + 1 == i + parts) return got;
-          check_stored(m.objects[at], *reader);
+          if (!got.ok() || got.value() > 0 || at + 1 == end) return got;
+          check_stored(m.objects[at], *reader, out);
           reader.reset();
           ++at;
         }
       };
       Status s = mine.size() == 1
-                     ? CheckEntry(*mine.front(), read, sink, problems, totals)
+                     ? CheckEntry(*mine.front(), read, sink, out.problems, out.totals)
                      : Status::Corrupt(fmt::format("{}: a chunked file with {} entries", o.name, mine.size()));
-      if (s.ok() && reader) check_stored(m.objects[at], *reader);
-      if (!s.ok()) problems.push_back({m.objects[at].name, s.message()});
-      i += parts - 1;
-      if (progress) {
-        progress({{"event", "object"}, {"name", o.name}, {"files", totals.files}, {"bytes_done", totals.bytes}});
-      }
-      continue;
+      if (s.ok() && reader) check_stored(m.objects[at], *reader, out);
+      if (!s.ok()) out.problems.push_back({m.objects[at].name, s.message()});
+      return;
     }
     Result<std::unique_ptr<ObjectReader>> reader = ObjectReader::Open(devices.Of(o) / o.name, seal_of(o));
     if (!reader.ok()) {
-      problems.push_back({o.name, reader.status().message()});
-      continue;
+      out.problems.push_back({o.name, reader.status().message()});
+      return;
     }
     Status s;
     if (o.bundle) {
-      s = ReadBundle(o, mine, *reader.value(), sink, problems, totals);
+      s = ReadBundle(o, mine, *reader.value(), sink, out.problems, out.totals);
     } else if (mine.size() == 1) {
       s = CheckEntry(
-          *mine.front(), [&](char* p, size_t n) { return reader.value()->Read(p, n); }, sink, problems, totals);
+          *mine.front(), [&](char* p, size_t n) { return reader.value()->Read(p, n); }, sink, out.problems, out.totals);
     } else {
       s = Status::Corrupt(fmt::format("{}: a file object with {} entries", o.name, mine.size()));
     }
     if (!s.ok()) {
-      problems.push_back({o.name, s.message()});
-      continue;
+      out.problems.push_back({o.name, s.message()});
+      return;
     }
-    check_stored(o, *reader.value());
-    if (progress) {
-      progress({{"event", "object"}, {"name", o.name}, {"files", totals.files}, {"bytes_done", totals.bytes}});
+    check_stored(o, *reader.value(), out);
+  };
+  std::vector<size_t> groups;
+  for (size_t i = 0; i<m.objects.size(); i += m.objects[i].part> 0 ? m.objects[i].parts : 1) groups.push_back(i);
+  std::vector<Outcome> outcomes(groups.size());
+  std::mutex progress_mu;
+  ReadTotals so_far;
+  auto done = [&](size_t g) {
+    if (!progress) return;
+    std::lock_guard lock(progress_mu);
+    so_far.files += outcomes[g].totals.files;
+    so_far.bytes += outcomes[g].totals.bytes;
+    progress({{"event", "object"},
+              {"name", m.objects[groups[g]].name},
+              {"files", so_far.files},
+              {"bytes_done", so_far.bytes}});
+  };
+  // Verify (no sink) reads objects on every core, each object on one thread
+  // (decryption, decompression and the hashes of an object are sequential);
+  // import writes in manifest order from this thread.
+  const size_t threads =
+      sink != nullptr ? 1 : std::min<size_t>(groups.size(), std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  if (threads <= 1) {
+    for (size_t g = 0; g < groups.size(); ++g) {
+      read_group(groups[g], outcomes[g]);
+      done(g);
     }
+  } else {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        for (size_t g = next++; g < groups.size(); g = next++) {
+          read_group(groups[g], outcomes[g]);
+          done(g);
+        }
+      });
+    }
+    for (std::thread& t : pool) t.join();
+  }
+  // Problems in manifest order, whichever thread found them.
+  for (Outcome& out : outcomes) {
+    for (Problem& p : out.problems) problems.push_back(std::move(p));
+    totals.objects += out.totals.objects;
+    totals.files += out.totals.files;
+    totals.bytes += out.totals.bytes;
   }
   return totals;
 }
