@@ -16,6 +16,7 @@
 #include "appliance/progress.h"
 #include "appliance/verifier.h"
 #include "core/config/units.h"
+#include "transfer/s3/s3_url.h"
 
 namespace sluice::app {
 namespace {
@@ -54,10 +55,18 @@ ApplianceCommand::ApplianceCommand(CLI::App& app) {
   keygen_ = appliance_->add_subcommand("keygen", "Write sign.key, sign.pub (Ed25519) and encrypt.key into DIR");
   keygen_->add_option("--out", f_.out, "Directory for the key files (created if needed)")->required();
 
-  export_ = appliance_->add_subcommand("export", "Export SRC onto the device directory DEVICE (resumable)");
+  export_ = appliance_->add_subcommand(
+      "export",
+      "Export SRC onto the device directory DEVICE, or onto volumes DEVICE... with --volume-size (resumable)");
   export_->add_option("SRC", f_.source, "Source directory")->required();
-  export_->add_option("DEVICE", f_.device, "The mounted device's directory (empty, or an unfinished export)")
+  export_
+      ->add_option("DEVICE", f_.devices,
+                   "The mounted device's directory (empty, or an unfinished export); with --volume-size, one "
+                   "directory per volume, in order")
       ->required();
+  export_->add_option("--volume-size", f_.volume_size,
+                      "Split the export into volumes of at most SIZE stored bytes each (format 2), continuing onto "
+                      "the next DEVICE; the manifest copy on each volume comes on top");
   export_->add_option("--sign-key", f_.sign_key, "sign.key: sign the manifest (without it the manifest is unsigned)");
   export_->add_option("--encrypt-key", f_.encrypt_key,
                       "encrypt.key: encrypt every object; names on the device reveal nothing");
@@ -73,10 +82,12 @@ ApplianceCommand::ApplianceCommand(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "json", "none"}));
 
   verify_ = appliance_->add_subcommand("verify", "Re-read the whole device against its signed manifest");
-  verify_->add_option("DEVICE", f_.device, "The device's directory")->required();
-  import_ = appliance_->add_subcommand("import", "Restore the exported tree from DEVICE into the directory DST");
-  import_->add_option("DEVICE", f_.device, "The device's directory")->required();
-  import_->add_option("DST", f_.dest, "Destination directory")->required();
+  verify_->add_option("DEVICE", f_.devices, "The device's directory (every volume's, in any order)")->required();
+  import_ = appliance_->add_subcommand(
+      "import", "Restore the exported tree from DEVICE (every volume's, in any order) into DST: a directory or s3://");
+  import_->add_option("DEVICE... DST", f_.devices, "The device directories, then the destination")
+      ->required()
+      ->expected(2, 1 << 16);
   for (CLI::App* cmd : {verify_, import_}) {
     cmd->add_option("--public-key", f_.public_key, "sign.pub of the exporter: the manifest must carry its signature");
     cmd->add_option("--encrypt-key", f_.encrypt_key, "encrypt.key, for an encrypted device");
@@ -85,6 +96,18 @@ ApplianceCommand::ApplianceCommand(CLI::App& app) {
     cmd->add_option("--progress", f_.progress, "auto (a bar on a terminal), json (events on stdout) or none")
         ->check(CLI::IsMember({"auto", "json", "none"}));
   }
+  import_->add_option("--transfers", f_.transfers, "s3://: files uploaded in parallel (default 4)")
+      ->check(CLI::Range(1, 256));
+  import_->add_flag("--skip-symlinks", f_.skip_symlinks,
+                    "s3://: leave symlinks out (an object store cannot hold them; without this they are refused)");
+  import_->add_option(
+      "--s3-endpoint", f_.s3_endpoint,
+      "S3: endpoint URL of a VPC endpoint or S3-compatible store (default AWS, or AWS_ENDPOINT_URL_S3)");
+  import_->add_option("--s3-region", f_.s3_region, "S3: region (default AWS_REGION, else us-east-1)");
+  import_->add_flag("--s3-path-style", f_.s3_path_style,
+                    "S3: address buckets as https://host/bucket (emulators, MinIO)");
+  import_->add_option("--s3-profile", f_.s3_profile, "S3: profile in ~/.aws/credentials and ~/.aws/config");
+  import_->add_option("--s3-part-size", f_.s3_part_size, "S3: multipart upload part size (default 8M, at least 5M)");
   verify_->add_option("--report", f_.report, "Write the JSON report here (default DEVICE/verify-report.json)");
 
   log_ = appliance_->add_subcommand("log", "Print the device's custody log and check its hash chain");
@@ -110,7 +133,16 @@ int ApplianceCommand::Keygen() {
 int ApplianceCommand::Export() {
   appliance::ExportOptions o;
   o.source = f_.source;
-  o.device = f_.device;
+  o.device = f_.devices.front();
+  o.more_devices.assign(f_.devices.begin() + 1, f_.devices.end());
+  if (!f_.volume_size.empty()) {
+    Result<uint64_t> v = ParseSize(f_.volume_size);
+    if (!v.ok()) return ApplianceUsage(fmt::format("--volume-size {}: {}", f_.volume_size, v.status().message()));
+    if (v.value() < (1u << 20)) return ApplianceUsage(fmt::format("--volume-size {}: at least 1MiB", f_.volume_size));
+    o.volume_size = v.value();
+  } else if (f_.devices.size() > 1) {
+    return ApplianceUsage("several DEVICE directories are volumes: give --volume-size");
+  }
   o.sign_key_file = f_.sign_key;
   o.encrypt_key_file = f_.encrypt_key;
   o.compress = f_.compress == "zstd";
@@ -141,15 +173,20 @@ int ApplianceCommand::Export() {
   o.cancel = &cancel;
   Result<appliance::ExportReport> r = appliance::RunExport(o);
   done = true;
+  // Wakes the watcher from its 100 ms wait at once (a signal aimed at that
+  // thread; one still pending when it exits is discarded with it).
+  pthread_kill(watch.native_handle(), SIGTERM);
   watch.join();
   if (!r.ok()) return ApplianceFailure(r.status());
   for (const std::string& s : r.value().skipped) std::cerr << "SKIPPED " << s << "\n";
+  for (const std::string& n : r.value().notes) std::cerr << "note: " << n << "\n";
   for (const std::string& c : r.value().changed) std::cerr << "CHANGED " << c << "\n";
   const appliance::ExportReport& e = r.value();
   std::cerr << fmt::format(
       "export: {} files ({} bytes), {} directories, {} symlinks; {} objects written, {} kept from an earlier run; "
-      "manifest SHA-256 {}{}\n",
-      e.files, e.bytes, e.dirs, e.symlinks, e.objects_written, e.objects_kept, e.manifest_sha256,
+      "{}manifest SHA-256 {}{}\n",
+      e.files, e.bytes, e.dirs, e.symlinks, e.objects_written, e.objects_kept,
+      e.volumes > 0 ? fmt::format("{} volumes; ", e.volumes) : "", e.manifest_sha256,
       e.changed.empty()
           ? ""
           : fmt::format("; {} files changed while exported (rerun to export them again)", e.changed.size()));
@@ -160,7 +197,9 @@ int ApplianceCommand::Verify() {
   if (f_.public_key.empty() && !f_.insecure_unsigned) {
     return ApplianceUsage("verify needs --public-key sign.pub (or --insecure-unsigned to skip the signature)");
   }
-  if (std::string p = DeviceArgumentProblem(f_.device); !p.empty()) return ApplianceUsage(p);
+  for (const std::string& d : f_.devices) {
+    if (std::string p = DeviceArgumentProblem(d); !p.empty()) return ApplianceUsage(p);
+  }
   appliance::VerifyOptions o;
   FillReaderOptions(o, "verify");
   o.report_file = f_.report;
@@ -179,15 +218,39 @@ int ApplianceCommand::Import() {
   if (f_.public_key.empty() && !f_.insecure_unsigned) {
     return ApplianceUsage("import needs --public-key sign.pub (or --insecure-unsigned to skip the signature)");
   }
-  if (std::string p = DeviceArgumentProblem(f_.device); !p.empty()) return ApplianceUsage(p);
-  if (f_.dest.rfind("s3://", 0) == 0)
-    return ApplianceUsage("import to s3:// is not supported yet: import to a directory");
+  f_.dest = f_.devices.back();
+  f_.devices.pop_back();
+  for (const std::string& d : f_.devices) {
+    if (std::string p = DeviceArgumentProblem(d); !p.empty()) return ApplianceUsage(p);
+  }
   appliance::ImportOptions o;
   FillReaderOptions(o, "import");
   o.dest = f_.dest;
+  o.transfers = f_.transfers;
+  o.skip_symlinks = f_.skip_symlinks;
+  if (transfer::IsS3Url(f_.dest)) {
+    if (std::string problem = transfer::UrlProblem(f_.dest); !problem.empty()) return ApplianceUsage(problem);
+    o.endpoint.s3.endpoint = f_.s3_endpoint;
+    o.endpoint.s3.region = f_.s3_region;
+    o.endpoint.s3.path_style = f_.s3_path_style;
+    o.endpoint.s3.profile = f_.s3_profile;
+    if (!f_.s3_part_size.empty()) {
+      Result<uint64_t> part = ParseSize(f_.s3_part_size);
+      if (!part.ok()) {
+        return ApplianceUsage(fmt::format("--s3-part-size {}: {}", f_.s3_part_size, part.status().message()));
+      }
+      if (part.value() < (5u << 20) || part.value() > (5ull << 30)) {
+        return ApplianceUsage(fmt::format("--s3-part-size {}: S3 parts are 5 MiB to 5 GiB", f_.s3_part_size));
+      }
+      o.endpoint.s3.part_bytes = part.value();
+    }
+  } else if (f_.skip_symlinks || !f_.s3_endpoint.empty() || f_.s3_path_style) {
+    return ApplianceUsage("--skip-symlinks and the --s3-* options are for import to s3://");
+  }
   Result<appliance::ImportReport> r = appliance::RunImport(o);
   if (!r.ok()) return ApplianceFailure(r.status());
   PrintProblems(r.value().problems);
+  for (const std::string& n : r.value().notes) std::cerr << "note: " << n << "\n";
   const appliance::ImportReport& i = r.value();
   std::cerr << fmt::format(
       "import: {}; {} files written ({} bytes), {} already in place, {} directories, {} symlinks; {} problems\n",

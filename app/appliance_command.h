@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "appliance/progress.h"
 
@@ -26,7 +27,8 @@ class ApplianceCommand {
   // What verify and import share: the device, the keys, the progress.
   template <class Options>
   void FillReaderOptions(Options& o, const char* verb) const {
-    o.device = f_.device;
+    o.device = f_.devices.front();
+    o.more_devices.assign(f_.devices.begin() + 1, f_.devices.end());
     o.public_key_file = f_.public_key;
     o.encrypt_key_file = f_.encrypt_key;
     o.insecure_unsigned = f_.insecure_unsigned;
@@ -41,10 +43,16 @@ class ApplianceCommand {
   CLI::App* log_ = nullptr;
   struct Flags {
     std::string out, source, device, dest;
+    std::vector<std::string> devices;  // export, verify, import: DEVICE... (import: then DST)
+    std::string volume_size;
     std::string sign_key, public_key, encrypt_key;
     std::string pack_under = "1MiB", bundle_size = "4GiB", compress = "zstd";
     size_t bundle_files = 10'000;
     bool insecure_unsigned = false;
+    size_t transfers = 4;
+    bool skip_symlinks = false;
+    std::string s3_endpoint, s3_region, s3_profile, s3_part_size;
+    bool s3_path_style = false;
     std::string report;
     std::string progress = "auto";
   } f_;

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "appliance/manifest.h"
@@ -39,8 +40,25 @@ struct TrustedManifest {
 Result<TrustedManifest> OpenManifest(const std::filesystem::path& device, const std::string& public_key,
                                      const std::string& encrypt_key, bool insecure_unsigned);
 
+// The directories of one export by volume: volumes[k-1] holds volume k (a
+// single-volume export has one).
+struct DeviceSet {
+  std::vector<std::filesystem::path> volumes;
+  const std::filesystem::path& first() const { return volumes.front(); }
+  const std::filesystem::path& Of(const ObjectInfo& o) const { return volumes[o.volume == 0 ? 0 : o.volume - 1]; }
+};
+
+// OpenManifest on the first of `given`, then, for a multi-volume export,
+// each directory's volume.json places it: every volume must be there once
+// (a missing one is kNotFound naming it), each holding the same manifest
+// bytes (another export's volume is kCorrupt naming it). A single-volume
+// export must be given alone.
+Result<std::pair<TrustedManifest, DeviceSet>> OpenDevices(const std::vector<std::filesystem::path>& given,
+                                                          const std::string& public_key, const std::string& encrypt_key,
+                                                          bool insecure_unsigned);
+
 // Device files the manifest does not list, and listed objects that are missing.
-void CheckDeviceFiles(const std::filesystem::path& device, const Manifest& m, std::vector<Problem>& problems);
+void CheckDeviceFiles(const DeviceSet& devices, const Manifest& m, std::vector<Problem>& problems);
 
 // The custody log's chain, its first event against the manifest, and an
 // export_finished event naming this manifest.
@@ -61,8 +79,7 @@ struct ReadTotals {
 };
 
 // Reads every object; `sink` may be null. `progress` gets {"event":"object"} objects.
-ReadTotals ReadObjects(const std::filesystem::path& device, const Manifest& m, const std::string& encrypt_key,
-                       EntrySink* sink, std::vector<Problem>& problems,
-                       const std::function<void(const nlohmann::json&)>& progress);
+ReadTotals ReadObjects(const DeviceSet& devices, const Manifest& m, const std::string& encrypt_key, EntrySink* sink,
+                       std::vector<Problem>& problems, const std::function<void(const nlohmann::json&)>& progress);
 
 }  // namespace sluice::appliance

@@ -93,10 +93,7 @@ std::map<std::string, JournalRecord> ReadRecords(const std::string& text, const 
         const std::string kind = j.at("kind");
         if (kind == "object") {
           pending = JournalRecord{};
-          pending.object.name = j.at("name");
-          pending.object.bundle = j.at("type") == "bundle";
-          pending.object.size = j.at("size");
-          pending.object.sha256 = j.at("sha256");
+          pending.object = ObjectFromJson(j);
           pending.object.members = j.at("members");
           open = true;
         } else if (kind == "entry" && open) {
@@ -116,11 +113,9 @@ std::map<std::string, JournalRecord> ReadRecords(const std::string& text, const 
 }
 
 std::string RecordLines(const ObjectInfo& object, const std::vector<Entry>& entries) {
-  std::string bytes =
-      nlohmann::json{{"kind", "object"},    {"name", object.name},     {"type", object.bundle ? "bundle" : "file"},
-                     {"size", object.size}, {"sha256", object.sha256}, {"members", object.members}}
-          .dump() +
-      "\n";
+  nlohmann::json j = ObjectJson(object);
+  j["members"] = object.members;
+  std::string bytes = j.dump() + "\n";
   for (const Entry& e : entries) bytes += EncodeEntry(e);
   bytes += nlohmann::json{{"kind", "commit"}, {"entries", entries.size()}}.dump() + "\n";
   return bytes;

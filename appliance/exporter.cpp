@@ -2,8 +2,10 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -40,14 +42,49 @@ constexpr size_t kPieceBytes = 1 << 20;
 struct PlannedObject {
   std::string name;
   bool bundle = true;
-  std::vector<size_t> members;  // indices into the scan's entries
-  bool keep = false;            // the journal has it, unchanged
+  std::vector<size_t> members;   // indices into the scan's entries
+  bool keep = false;             // the journal has it, unchanged
+  uint32_t volume = 0;           // 1.. with volumes; 0 without
+  uint32_t part = 0, parts = 0;  // chunks of a file split across volumes
+  uint64_t length = 0;           // a chunk's plaintext bytes (the last part takes the rest)
 };
+
+// The most a stored object of `plain` bytes can take on the device: zstd's
+// bound (with its frame and checksum) and the secretstream's per-message
+// overhead. Volumes are filled by these bounds, so the placement depends on
+// the scan only and a rerun plans the same volumes.
+uint64_t StoredBound(uint64_t plain, bool compressed, bool encrypted) {
+  uint64_t n = compressed ? ZSTD_compressBound(plain) + 64 : plain;
+  if (encrypted)
+    n += crypto_secretstream_xchacha20poly1305_HEADERBYTES +
+         crypto_secretstream_xchacha20poly1305_ABYTES * (n / kSealChunk + 1);
+  return n;
+}
+
+// The most plaintext of an uncompressed object whose bound fits in `room`.
+uint64_t PlainFitting(uint64_t room, bool encrypted) {
+  uint64_t lo = 0, hi = room;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo + 1) / 2;
+    if (StoredBound(mid, false, encrypted) <= room) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
+uint64_t RoundUpToBlock(uint64_t n) { return (n + kTarBlock - 1) / kTarBlock * kTarBlock; }
 
 // Objects in source order: small files fill the open bundle until it reaches
 // the file or byte limit; each large file is an object of its own. Only the
 // scan decides this, so a rerun over the same tree plans the same names.
-std::vector<PlannedObject> Plan(const std::vector<Entry>& entries, const ExportOptions& o, bool encrypted) {
+// With volumes, each object is also given its volume: a volume takes objects
+// until the next one's bound would pass volume_size; a large file larger than
+// the room left is split into chunks (unless the room is under a minimum,
+// when it starts the next volume); a large file closes the open bundle.
+Result<std::vector<PlannedObject>> Plan(const std::vector<Entry>& entries, const ExportOptions& o, bool encrypted) {
   std::vector<PlannedObject> plan;
   size_t open_bundle = SIZE_MAX;
   uint64_t open_bytes = 0;
@@ -57,30 +94,87 @@ std::vector<PlannedObject> Plan(const std::vector<Entry>& entries, const ExportO
     return bundle ? fmt::format("{}/{:06}.tar{}{}", kBundleDir, n, o.compress ? ".zst" : "", sealed)
                   : fmt::format("{}/{:06}{}", kFileDir, n, sealed);
   };
+  const bool volumes = o.volume_size > 0;
+  const uint64_t min_chunk_room = std::min<uint64_t>(1 << 20, o.volume_size / 4);
+  uint32_t volume = volumes ? 1 : 0;
+  uint64_t used = 0;      // bounds of the closed objects on `volume`
+  uint64_t open_tar = 0;  // the open bundle's tar bytes, at most
+  auto room = [&] { return o.volume_size - std::min(o.volume_size, used); };
+  auto close_bundle = [&] {
+    if (volumes && open_bundle != SIZE_MAX) used += StoredBound(open_tar + 2 * kTarBlock, o.compress, encrypted);
+    open_bundle = SIZE_MAX;
+  };
+  auto next_volume = [&] {
+    ++volume;
+    used = 0;
+  };
   for (size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (e.type != EntryType::kFile) continue;
     if (e.size >= o.pack_under) {
-      plan.push_back(PlannedObject{next_name(false), false, {i}});
+      if (!volumes) {
+        plan.push_back(PlannedObject{next_name(false), false, {i}});
+        continue;
+      }
+      close_bundle();
+      const uint64_t need = StoredBound(e.size, false, encrypted);
+      if (need > room() && room() < min_chunk_room) next_volume();
+      if (need <= room()) {
+        plan.push_back(PlannedObject{next_name(false), false, {i}, false, volume});
+        used += need;
+        continue;
+      }
+      // Chunks share the file's number: "files/000007.p1", ".p2", ...
+      const std::string base = fmt::format("{}/{:06}", kFileDir, plan.size() + 1);
+      const size_t first = plan.size();
+      for (uint64_t left = e.size; left > 0;) {
+        if (room() < min_chunk_room) next_volume();
+        const uint64_t take = std::min(left, PlainFitting(room(), encrypted));
+        const uint32_t part = static_cast<uint32_t>(plan.size() - first + 1);
+        plan.push_back(
+            PlannedObject{fmt::format("{}.p{}{}", base, part, sealed), false, {i}, false, volume, part, 0, take});
+        used += StoredBound(take, false, encrypted);
+        left -= take;
+      }
+      for (size_t k = first; k < plan.size(); ++k) plan[k].parts = static_cast<uint32_t>(plan.size() - first);
       continue;
     }
     const uint64_t cost = kTarBlock * 2 + e.size;
-    if (open_bundle == SIZE_MAX || plan[open_bundle].members.size() >= o.bundle_files ||
+    // A member's tar bytes at most: its header, a pax header with the path, its data.
+    const uint64_t tar = 3 * kTarBlock + RoundUpToBlock(e.size + e.path.size());
+    const bool full = volumes && open_bundle != SIZE_MAX &&
+                      StoredBound(open_tar + tar + 2 * kTarBlock, o.compress, encrypted) > room();
+    if (open_bundle == SIZE_MAX || plan[open_bundle].members.size() >= o.bundle_files || full ||
         (open_bytes + cost > o.bundle_size && !plan[open_bundle].members.empty())) {
-      plan.push_back(PlannedObject{next_name(true), true, {}});
+      close_bundle();
+      if (volumes) {
+        const uint64_t need = StoredBound(tar + 2 * kTarBlock, o.compress, encrypted);
+        if (need > room()) next_volume();
+        if (need > room()) {
+          return Status::InvalidArgument(
+              fmt::format("--volume-size {} is too small: a bundle of the one file {} needs up to {} bytes",
+                          o.volume_size, ShowPath(e.path), need));
+        }
+      }
+      plan.push_back(PlannedObject{next_name(true), true, {}, false, volume});
       open_bundle = plan.size() - 1;
       open_bytes = 0;
+      open_tar = 0;
     }
     plan[open_bundle].members.push_back(i);
     open_bytes += cost;
+    open_tar += tar;
   }
   return plan;
 }
 
 bool Unchanged(const JournalRecord& r, const PlannedObject& p, const std::vector<Entry>& entries,
                const fs::path& device) {
-  if (r.object.bundle != p.bundle || r.entries.size() != p.members.size()) return false;
-  for (size_t k = 0; k < p.members.size(); ++k) {
+  if (r.object.bundle != p.bundle || r.object.volume != p.volume || r.object.part != p.part) return false;
+  // A chunk's record holds the file's entry only with its last part.
+  const bool entries_here = p.part == p.parts;
+  if (r.entries.size() != (entries_here ? p.members.size() : 0)) return false;
+  for (size_t k = 0; k < r.entries.size(); ++k) {
     const Entry& want = entries[p.members[k]];
     const Entry& got = r.entries[k];
     if (got.path != want.path || got.size != want.size || got.mtime_ns != want.mtime_ns || got.mode != want.mode) {
@@ -109,46 +203,95 @@ struct Piece {
 // The reading-and-hashing stage, on its own thread: it reads the files of the
 // objects to write, in the order the writer takes them, so hashing runs on
 // one core while compression, sealing and writing run on the other.
+// Pieces go over in batches (up to kBatchFiles small files or kBatchBytes),
+// so the two threads meet once per batch, not once per file; the writer hands
+// each piece it is done with back in the batch it takes the next from, so
+// the buffers circulate instead of being allocated per file.
 class Reader {
  public:
   Reader(const fs::path& root, const std::vector<Entry>& entries, std::vector<size_t> order, uint64_t pack_under)
-      : root_(root), entries_(entries), order_(std::move(order)), pack_under_(pack_under), queue_(32), thread_([this] {
-          Run();
-        }) {}
+      : root_(root),
+        entries_(entries),
+        order_(std::move(order)),
+        pack_under_(pack_under),
+        queue_(kQueueBatches),
+        thread_([this] { Run(); }) {}
   ~Reader() {
     stop_ = true;
-    Piece p;
-    while (queue_.Pop(p)) queue_.Done(Piece{});
+    if (popped_) queue_.Done(std::move(batch_));
+    std::vector<Piece> b;
+    while (queue_.Pop(b)) queue_.Done(std::vector<Piece>{});
     thread_.join();
   }
+  // The next piece; `p`'s buffer goes back to the reading thread.
   bool Next(Piece& p) {
-    if (!queue_.Pop(p)) return false;
-    queue_.Done(Piece{});
+    if (cursor_ == batch_.size()) {
+      if (popped_) queue_.Done(std::move(batch_));  // its pieces hold the buffers given back
+      batch_.clear();
+      cursor_ = 0;
+      popped_ = queue_.Pop(batch_);
+      if (!popped_) return false;
+    }
+    std::swap(p, batch_[cursor_++]);
     return true;
   }
 
  private:
+  static constexpr size_t kBatchFiles = 64;
+  static constexpr size_t kBatchBytes = 1 << 20;
+  // Up to 16 MiB read ahead: the reader goes on with the next file while the
+  // writer waits for an object's fsync.
+  static constexpr size_t kQueueBatches = 16;
+
   void Run() {
     for (size_t i : order_) {
       if (stop_) break;
       ReadOne(i);
     }
+    if (dir_fd_ >= 0) ::close(dir_fd_);
+    dir_fd_ = -1;
+    Flush();
     queue_.Close();
+  }
+
+  // An emptied piece to fill, with a buffer from an earlier one where there is one.
+  Piece Spare() {
+    if (spares_.empty()) return Piece{};
+    Piece p = std::move(spares_.back());
+    spares_.pop_back();
+    std::string data = std::move(p.data);
+    p = Piece{};
+    p.data = std::move(data);
+    return p;
+  }
+
+  void Emit(Piece&& p) {
+    out_bytes_ += p.data.size();
+    out_.push_back(std::move(p));
+    if (out_.size() >= kBatchFiles || out_bytes_ >= kBatchBytes) Flush();
+  }
+
+  void Flush() {
+    if (out_.empty()) return;
+    std::vector<Piece> back = queue_.Push(std::move(out_));
+    for (Piece& p : back) spares_.push_back(std::move(p));
+    out_.clear();
+    out_bytes_ = 0;
   }
 
   void ReadOne(size_t i) {
     const Entry& e = entries_[i];
-    Piece p;
+    Piece p = Spare();
     p.entry = i;
     const fs::path full = root_ / e.path;
-    const int fd = ::open(full.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    const int fd = OpenInDir(e.path);
     if (fd < 0) {
       if (errno == ENOENT) {
         p.vanished = true;
       } else {
         p.error = fmt::format("cannot open {}: {}", full.string(), std::strerror(errno));
       }
-      queue_.Push(std::move(p));
+      Emit(std::move(p));
       return;
     }
     auto sha = transfer::Hasher::Create(transfer::HashAlgorithm::kSha256);
@@ -171,6 +314,10 @@ class Reader {
         }
         if (n == 0) break;
         have += static_cast<size_t>(n);
+        // A short read of a regular file is its end: one read per small
+        // file. Were it not (a file growing meanwhile), the fstat after
+        // reading shows another size and the file is reported as changed.
+        if (whole && have < p.data.size()) break;
       }
       p.data.resize(have);
       sha->Update(p.data);
@@ -182,23 +329,49 @@ class Reader {
         p.sha256 = sha->HexDigest();
         p.crc64nvme = fmt::format("{:016x}", crc);
         p.last = true;
-        queue_.Push(std::move(p));
+        Emit(std::move(p));
         break;
       }
       p.last = false;
       const uint64_t read = p.read;
-      p = queue_.Push(std::move(p));
+      Emit(std::move(p));
+      p = Spare();
       p.read = read;
     }
     ::close(fd);
+  }
+
+  // Opens `rel` through a descriptor of its directory, kept while the files
+  // come from the same one (source order): no walk of the whole path per file.
+  int OpenInDir(const std::string& rel) {
+    const size_t slash = rel.rfind('/');
+    const std::string parent = slash == std::string::npos ? std::string() : rel.substr(0, slash);
+    if (dir_fd_ < 0 || parent != dir_) {
+      if (dir_fd_ >= 0) ::close(dir_fd_);
+      dir_ = parent;
+      dir_fd_ = ::open((parent.empty() ? root_ : root_ / parent).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dir_fd_ < 0) return -1;
+    }
+    const char* name = rel.c_str() + (slash == std::string::npos ? 0 : slash + 1);
+    return ::openat(dir_fd_, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   }
 
   const fs::path& root_;
   const std::vector<Entry>& entries_;
   std::vector<size_t> order_;
   uint64_t pack_under_;
+  std::string dir_;  // the reading thread's open directory, relative, and its descriptor
+  int dir_fd_ = -1;
   std::atomic<bool> stop_{false};
-  StageQueue<Piece> queue_;
+  StageQueue<std::vector<Piece>> queue_;
+  // The reading thread's: the batch being filled, and emptied pieces to reuse.
+  std::vector<Piece> out_;
+  size_t out_bytes_ = 0;
+  std::vector<Piece> spares_;
+  // The writer's: the batch being taken apart (popped_: taken from the queue, not yet Done).
+  std::vector<Piece> batch_;
+  size_t cursor_ = 0;
+  bool popped_ = false;
   std::thread thread_;  // last: started once everything it uses exists
 };
 
@@ -227,6 +400,8 @@ Status CheckDeviceContents(const fs::path& device) {
                                               std::string(kJournalDir),
                                               std::string(kBundleDir),
                                               std::string(kFileDir),
+                                              std::string(kVolumeName),
+                                              "." + std::string(kVolumeName) + ".tmp",
                                               "." + std::string(kManifestName) + ".tmp",
                                               "." + std::string(kSignatureName) + ".tmp"};
   std::error_code ec;
@@ -252,11 +427,13 @@ Status WriteWhole(const fs::path& path, std::string_view bytes) {
   return f.value().Commit();
 }
 
-// Objects of earlier runs that the plan no longer has, and temporary files of
-// an interrupted one.
-Status RemoveStrays(const fs::path& device, const std::vector<PlannedObject>& plan) {
+// Objects of earlier runs that the plan no longer has on this volume, and
+// temporary files of an interrupted one.
+Status RemoveStrays(const fs::path& device, uint32_t volume, const std::vector<PlannedObject>& plan) {
   std::set<std::string> want;
-  for (const PlannedObject& p : plan) want.insert(p.name);
+  for (const PlannedObject& p : plan) {
+    if (p.volume == volume) want.insert(p.name);
+  }
   for (std::string_view dir : {kBundleDir, kFileDir}) {
     std::error_code ec;
     bool removed = false;
@@ -274,10 +451,60 @@ Status RemoveStrays(const fs::path& device, const std::vector<PlannedObject>& pl
   return Status::Ok();
 }
 
+// The format written: 1 without volumes, so such a device stays readable by
+// readers that know only version 1.
+int FormatOf(const ExportOptions& o) { return o.volume_size > 0 ? kFormatVersion : kSingleVolumeFormat; }
+
 std::string Fingerprint(const ExportOptions& o, const std::string& key) {
-  return fmt::format("v{} source={} compress={} pack_under={} bundle_size={} bundle_files={} key={}", kFormatVersion,
-                     Sha256Hex(o.source.string()), o.compress, o.pack_under, o.bundle_size, o.bundle_files,
-                     key.empty() ? "none" : Sha256Hex(key));
+  std::string f = fmt::format("v{} source={} compress={} pack_under={} bundle_size={} bundle_files={} key={}",
+                              FormatOf(o), Sha256Hex(o.source.string()), o.compress, o.pack_under, o.bundle_size,
+                              o.bundle_files, key.empty() ? "none" : Sha256Hex(key));
+  if (o.volume_size > 0) f += fmt::format(" volume_size={}", o.volume_size);
+  return f;
+}
+
+// Writes the file `e` (read by `reader`) into the chunk objects
+// plan[first .. first+parts-1], each on its volume: part k takes its planned
+// length, the last part the rest. Returns the chunks' infos, empty when the
+// file vanished; `piece` is left holding the last piece (hashes, fstat).
+Result<std::vector<ObjectInfo>> WriteChunks(Reader& reader, const std::vector<PlannedObject>& plan, size_t first,
+                                            const std::vector<fs::path>& devices, const SealOptions& seal, Piece& piece,
+                                            uint64_t& bytes_done, const std::atomic<bool>* cancel) {
+  std::vector<ObjectInfo> infos;
+  if (!reader.Next(piece)) return Status::Internal("the reading thread stopped early");
+  if (!piece.error.empty()) return Status::Io(piece.error);
+  if (piece.vanished) return infos;
+  std::string_view pending = piece.data;
+  bool last_seen = piece.last;
+  const uint32_t parts = plan[first].parts;
+  for (uint32_t k = 0; k < parts; ++k) {
+    const PlannedObject& q = plan[first + k];
+    const fs::path& device = devices[q.volume - 1];
+    Result<std::unique_ptr<ObjectWriter>> writer = ObjectWriter::Create(device / q.name, seal);
+    if (!writer.ok()) return writer.status();
+    const uint64_t want = k + 1 == parts ? UINT64_MAX : q.length;
+    for (uint64_t wrote = 0; wrote < want;) {
+      if (pending.empty()) {
+        if (last_seen) break;
+        if (cancel != nullptr && cancel->load()) return Status::Cancelled("export interrupted; rerun to resume");
+        if (!reader.Next(piece)) return Status::Internal("the reading thread stopped early");
+        if (!piece.error.empty()) return Status::Io(piece.error);
+        pending = piece.data;
+        last_seen = piece.last;
+        continue;
+      }
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(pending.size(), want - wrote));
+      if (Status s = writer.value()->Append(pending.substr(0, take)); !s.ok()) return s;
+      pending.remove_prefix(take);
+      wrote += take;
+      bytes_done += take;
+    }
+    Result<StoredObject> stored = writer.value()->Commit();
+    if (!stored.ok()) return stored.status();
+    infos.push_back(ObjectInfo{q.name, false, stored.value().size, stored.value().sha256, k == 0 ? 1u : 0u, q.volume,
+                               k + 1, parts});
+  }
+  return infos;
 }
 
 }  // namespace
@@ -287,6 +514,10 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
   ExportOptions o = options;
   o.source = fs::absolute(o.source);
   o.device = fs::absolute(o.device);
+  for (fs::path& d : o.more_devices) d = fs::absolute(d);
+  if (!o.more_devices.empty() && o.volume_size == 0) {
+    return Status::InvalidArgument("several device directories need --volume-size (the size of each volume)");
+  }
   auto progress = [&](const nlohmann::json& j) {
     if (o.progress) o.progress(j);
   };
@@ -310,62 +541,151 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
   if (!scanned.ok()) return scanned.status();
   std::vector<Entry>& entries = scanned.value().entries;
 
-  if (Status s = CreateDirectoriesDurable(o.device, true); !s.ok()) return s;
-  if (Status s = CheckDeviceContents(o.device); !s.ok()) return s;
-  for (std::string_view dir : {kBundleDir, kFileDir}) {
-    if (Status s = CreateDirectoriesDurable(o.device / dir, true); !s.ok()) return s;
+  Result<std::vector<PlannedObject>> planned = Plan(entries, o, !bundle_seal.key.empty());
+  if (!planned.ok()) return planned.status();
+  std::vector<PlannedObject>& plan = planned.value();
+  // The volumes the plan uses, volume 1 first; more directories given than
+  // needed are left alone.
+  std::vector<fs::path> devices = {o.device};
+  ExportReport report;
+  if (o.volume_size > 0) {
+    uint32_t needed = 1;
+    for (const PlannedObject& p : plan) needed = std::max(needed, p.volume);
+    devices.insert(devices.end(), o.more_devices.begin(), o.more_devices.end());
+    if (devices.size() < needed) {
+      return Status::InvalidArgument(
+          fmt::format("the export needs {} volumes of {} bytes and {} device directories were given: add {} more",
+                      needed, o.volume_size, devices.size(), needed - devices.size()));
+    }
+    for (size_t k = needed; k < devices.size(); ++k) {
+      report.notes.push_back(fmt::format("{} not needed: the export fits on {} volumes", devices[k].string(), needed));
+    }
+    devices.resize(needed);
+    std::set<fs::path> distinct(devices.begin(), devices.end());
+    if (distinct.size() != devices.size()) {
+      return Status::InvalidArgument("a device directory is given twice: each volume needs its own");
+    }
+    report.volumes = needed;
   }
-  // From here until the new manifest is written the device is an unfinished
-  // export: an old manifest must not describe objects being replaced.
-  for (std::string_view name : {kManifestName, kSealedManifestName, kSignatureName}) {
-    if (Status s = RemoveDurably(o.device / name); !s.ok()) return s;
-  }
-  Result<ExportJournal> journal = ExportJournal::Open(o.device, Fingerprint(o, bundle_seal.key), bundle_seal.key);
-  if (!journal.ok()) return journal.status();
 
-  std::vector<PlannedObject> plan = Plan(entries, o, !bundle_seal.key.empty());
-  std::vector<size_t> to_read;
-  uint64_t bytes_total = 0, bytes_kept = 0;
-  for (PlannedObject& p : plan) {
-    auto it = journal.value().records().find(p.name);
-    p.keep = it != journal.value().records().end() && Unchanged(it->second, p, entries, o.device);
-    for (size_t i : p.members) {
-      bytes_total += entries[i].size;
-      if (p.keep) bytes_kept += entries[i].size;
-      if (!p.keep) to_read.push_back(i);
+  for (const fs::path& device : devices) {
+    if (Status s = CreateDirectoriesDurable(device, true); !s.ok()) return s;
+    if (Status s = CheckDeviceContents(device); !s.ok()) return s;
+    for (std::string_view dir : {kBundleDir, kFileDir}) {
+      if (Status s = CreateDirectoriesDurable(device / dir, true); !s.ok()) return s;
+    }
+    // From here until the new manifest is written the device is an unfinished
+    // export: an old manifest must not describe objects being replaced.
+    for (std::string_view name : {kManifestName, kSealedManifestName, kSignatureName, kVolumeName}) {
+      if (Status s = RemoveDurably(device / name); !s.ok()) return s;
     }
   }
-  const bool resumed = !journal.value().records().empty();
+  auto device_of = [&](const PlannedObject& p) -> const fs::path& { return devices[p.volume == 0 ? 0 : p.volume - 1]; };
+  Result<ExportJournal> journal = ExportJournal::Open(o.device, Fingerprint(o, bundle_seal.key), bundle_seal.key);
+  if (!journal.ok()) return journal.status();
+  const auto& records = journal.value().records();
+
+  std::vector<size_t> to_read;
+  uint64_t bytes_total = 0, bytes_kept = 0;
+  for (size_t g = 0; g < plan.size();) {
+    // A file's chunks are kept or written together.
+    const size_t n = plan[g].part == 1 ? plan[g].parts : 1;
+    bool keep = true;
+    for (size_t k = g; k < g + n; ++k) {
+      auto it = records.find(plan[k].name);
+      keep = keep && it != records.end() && Unchanged(it->second, plan[k], entries, device_of(plan[k]));
+    }
+    for (size_t k = g; k < g + n; ++k) plan[k].keep = keep;
+    for (size_t i : plan[g].members) {
+      bytes_total += entries[i].size;
+      if (keep) bytes_kept += entries[i].size;
+      if (!keep) to_read.push_back(i);
+    }
+    g += n;
+  }
+  const bool resumed = !records.empty();
   Result<std::string> started = AppendCustodyEvent(o.device, {{"event", resumed ? "export_resumed" : "export_started"},
                                                               {"source", fs::absolute(o.source).string()}});
   if (!started.ok()) return started.status();
   progress({{"event", "plan"}, {"objects", plan.size()}, {"bytes", bytes_total}, {"bytes_kept", bytes_kept}});
 
-  ExportReport report;
   report.skipped = std::move(scanned.value().skipped);
   std::map<size_t, Entry> done;  // scan index -> entry with hashes and location
   std::vector<ObjectInfo> objects;
+  // Records the file read into `piece` as `e`, placed in `object`; false when it vanished.
+  auto finish_entry = [&](Entry& e, Piece& piece) {
+    if (piece.vanished) {
+      report.changed.push_back(fmt::format("{}: vanished before it was read", ShowPath(e.path)));
+      progress({{"event", "changed"}, {"path", ShowPath(e.path)}, {"what", "vanished"}});
+      return false;
+    }
+    if (std::string change = Change(e, piece); !change.empty()) {
+      report.changed.push_back(fmt::format("{}: changed while exported: {}", ShowPath(e.path), change));
+      progress({{"event", "changed"}, {"path", ShowPath(e.path)}, {"what", change}});
+    }
+    e.size = piece.read;
+    e.mtime_ns = MtimeNs(piece.after);
+    e.mode = piece.after.st_mode & 07777;
+    e.sha256 = std::move(piece.sha256);
+    e.crc64nvme = std::move(piece.crc64nvme);
+    return true;
+  };
   {
     Reader reader(o.source, entries, std::move(to_read), o.pack_under);
     uint64_t bytes_done = bytes_kept;
-    for (PlannedObject& p : plan) {
+    Piece piece;  // one, so its buffer circulates back to the reader
+    for (size_t g = 0; g < plan.size();) {
+      PlannedObject& p = plan[g];
+      const size_t n = p.part == 1 ? p.parts : 1;
       if (o.cancel != nullptr && o.cancel->load()) return Status::Cancelled("export interrupted; rerun to resume");
       if (p.keep) {
-        const JournalRecord& r = journal.value().records().at(p.name);
-        for (size_t k = 0; k < p.members.size(); ++k) done[p.members[k]] = r.entries[k];
-        objects.push_back(r.object);
-        ++report.objects_kept;
-        progress({{"event", "object"}, {"name", p.name}, {"kept", true}, {"bytes_done", bytes_done}});
+        for (size_t k = g; k < g + n; ++k) {
+          const JournalRecord& r = records.at(plan[k].name);
+          for (size_t m = 0; m < r.entries.size(); ++m) done[plan[k].members[m]] = r.entries[m];
+          objects.push_back(r.object);
+          ++report.objects_kept;
+          progress({{"event", "object"}, {"name", plan[k].name}, {"kept", true}, {"bytes_done", bytes_done}});
+        }
+        g += n;
         continue;
       }
+      if (p.part == 1) {
+        const uint64_t before = bytes_done;
+        Result<std::vector<ObjectInfo>> chunks =
+            WriteChunks(reader, plan, g, devices, file_seal, piece, bytes_done, o.cancel);
+        if (!chunks.ok()) return chunks.status();
+        report.bytes_read += bytes_done - before;
+        Entry e = entries[p.members.front()];
+        if (finish_entry(e, piece)) {
+          e.object = chunks.value().front().name;
+          e.member = -1;
+          for (size_t k = 0; k < chunks.value().size(); ++k) {
+            const bool last = k + 1 == chunks.value().size();
+            if (Status s =
+                    journal.value().Record(chunks.value()[k], last ? std::vector<Entry>{e} : std::vector<Entry>{});
+                !s.ok()) {
+              return s;
+            }
+            objects.push_back(chunks.value()[k]);
+            ++report.objects_written;
+            progress(
+                {{"event", "object"}, {"name", chunks.value()[k].name}, {"kept", false}, {"bytes_done", bytes_done}});
+          }
+          done[p.members.front()] = std::move(e);
+        }
+        g += n;
+        continue;
+      }
+      ++g;
       Result<std::unique_ptr<ObjectWriter>> writer =
-          ObjectWriter::Create(o.device / p.name, p.bundle ? bundle_seal : file_seal);
+          ObjectWriter::Create(device_of(p) / p.name, p.bundle ? bundle_seal : file_seal);
       if (!writer.ok()) return writer.status();
+      // A large file stored as it is has the SHA-256 the reader computed.
+      if (!p.bundle) writer.value()->PlaintextHashGiven();
       std::vector<Entry> written;
       std::vector<size_t> indices;
       bool any = false;
       for (size_t k = 0; k < p.members.size(); ++k) {
-        Piece piece;
         Entry e = entries[p.members[k]];
         for (;;) {
           if (!reader.Next(piece)) return Status::Internal("the reading thread stopped early");
@@ -386,20 +706,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
           if (piece.last) break;
           if (o.cancel != nullptr && o.cancel->load()) return Status::Cancelled("export interrupted; rerun to resume");
         }
-        if (piece.vanished) {
-          report.changed.push_back(fmt::format("{}: vanished before it was read", ShowPath(e.path)));
-          progress({{"event", "changed"}, {"path", ShowPath(e.path)}, {"what", "vanished"}});
-          continue;
-        }
-        if (std::string change = Change(e, piece); !change.empty()) {
-          report.changed.push_back(fmt::format("{}: changed while exported: {}", ShowPath(e.path), change));
-          progress({{"event", "changed"}, {"path", ShowPath(e.path)}, {"what", change}});
-        }
-        e.size = piece.read;
-        e.mtime_ns = MtimeNs(piece.after);
-        e.mode = piece.after.st_mode & 07777;
-        e.sha256 = std::move(piece.sha256);
-        e.crc64nvme = std::move(piece.crc64nvme);
+        if (!finish_entry(e, piece)) continue;
         e.object = p.name;
         e.member = p.bundle ? static_cast<int64_t>(written.size()) : -1;
         written.push_back(e);
@@ -410,9 +717,10 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
       if (p.bundle) {
         if (Status s = writer.value()->Append(TarEnd()); !s.ok()) return s;
       }
-      Result<StoredObject> stored = writer.value()->Commit();
+      Result<StoredObject> stored =
+          p.bundle ? writer.value()->Commit() : writer.value()->Commit(written.front().sha256);
       if (!stored.ok()) return stored.status();
-      ObjectInfo info{p.name, p.bundle, stored.value().size, stored.value().sha256, written.size()};
+      ObjectInfo info{p.name, p.bundle, stored.value().size, stored.value().sha256, written.size(), p.volume};
       if (Status s = journal.value().Record(info, written); !s.ok()) return s;
       for (size_t k = 0; k < written.size(); ++k) done[indices[k]] = written[k];
       objects.push_back(info);
@@ -421,17 +729,21 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
     }
   }
   // An object planned but left without files (all vanished) is not listed.
-  plan.erase(std::remove_if(plan.begin(), plan.end(),
-                            [&](const PlannedObject& p) {
-                              return std::none_of(objects.begin(), objects.end(),
-                                                  [&](const ObjectInfo& i) { return i.name == p.name; });
-                            }),
-             plan.end());
-  if (Status s = RemoveStrays(o.device, plan); !s.ok()) return s;
+  std::set<std::string> listed;
+  for (const ObjectInfo& i : objects) listed.insert(i.name);
+  plan.erase(
+      std::remove_if(plan.begin(), plan.end(), [&](const PlannedObject& p) { return listed.count(p.name) == 0; }),
+      plan.end());
+  for (size_t v = 0; v < devices.size(); ++v) {
+    if (Status s = RemoveStrays(devices[v], o.volume_size > 0 ? static_cast<uint32_t>(v + 1) : 0, plan); !s.ok()) {
+      return s;
+    }
+  }
 
   Manifest m;
   ManifestHeader& h = m.header;
-  h.format = kFormatVersion;
+  h.format = FormatOf(o);
+  h.volumes = o.volume_size > 0 ? static_cast<uint32_t>(devices.size()) : 0;
   h.tool = o.tool;
   h.source = o.source.string();
   h.host = MachineHostName();
@@ -458,15 +770,11 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
   h.objects = m.objects.size();
   const std::string text = EncodeManifest(m);
   // The signature covers the manifest file's bytes as stored, so it can be
-  // checked without the encryption key.
+  // checked without the encryption key. Every volume carries the same bytes.
   std::string stored;
+  const std::string_view manifest_name = bundle_seal.key.empty() ? kManifestName : kSealedManifestName;
   if (bundle_seal.key.empty()) {
     stored = text;
-    // The signature first: a manifest that appears is already signed.
-    if (sign_key) {
-      if (Status s = WriteWhole(o.device / kSignatureName, Base64(Sign(*sign_key, stored)) + "\n"); !s.ok()) return s;
-    }
-    if (Status s = WriteWhole(o.device / kManifestName, text); !s.ok()) return s;
   } else {
     // Every source name is in the manifest: on an encrypted device it is sealed too.
     SealOptions manifest_seal = bundle_seal;
@@ -478,8 +786,18 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
     Result<std::string> back = ReadWholeFile(o.device / kSealedManifestName);
     if (!back.ok()) return back.status();
     stored = std::move(back).value();
+  }
+  for (size_t v = 0; v < devices.size(); ++v) {
+    if (o.volume_size > 0) {
+      const nlohmann::json vj = {{"volume", v + 1}, {"volumes", devices.size()}};
+      if (Status s = WriteWhole(devices[v] / kVolumeName, vj.dump() + "\n"); !s.ok()) return s;
+    }
+    // The signature first: a manifest that appears is already signed.
     if (sign_key) {
-      if (Status s = WriteWhole(o.device / kSignatureName, Base64(Sign(*sign_key, stored)) + "\n"); !s.ok()) return s;
+      if (Status s = WriteWhole(devices[v] / kSignatureName, Base64(Sign(*sign_key, stored)) + "\n"); !s.ok()) return s;
+    }
+    if (v > 0 || bundle_seal.key.empty()) {
+      if (Status s = WriteWhole(devices[v] / manifest_name, stored); !s.ok()) return s;
     }
   }
   report.manifest_sha256 = Sha256Hex(stored);
@@ -495,6 +813,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
                                                                  {"symlinks", h.symlinks},
                                                                  {"bytes", h.bytes},
                                                                  {"objects", h.objects},
+                                                                 {"volumes", h.volumes},
                                                                  {"objects_kept", report.objects_kept},
                                                                  {"changed", report.changed.size()}}}});
   if (!finished.ok()) return finished.status();

@@ -30,6 +30,12 @@ struct ExportOptions {
   uint64_t bundle_size = uint64_t{4} << 30;
   size_t bundle_files = 10'000;
   bool compress = true;
+  // Multi-volume (format 2): with volume_size > 0, objects are placed on
+  // volumes of at most volume_size stored bytes each: `device` is volume 1,
+  // `more_devices` volumes 2, 3, ...; a large file that does not fit in the
+  // room left is split into chunks across volumes. 0: one device (format 1).
+  uint64_t volume_size = 0;
+  std::vector<std::filesystem::path> more_devices;
   std::string tool = "sluice";
   // Called from the exporting thread with {"event": ...} objects: "plan",
   // "object" (each object written or kept), "changed", "done".
@@ -44,6 +50,8 @@ struct ExportReport {
   std::vector<std::string> changed;  // "path: what changed" for files that changed while read
   std::vector<std::string> skipped;  // entries that are not exported
   std::string manifest_sha256;
+  uint32_t volumes = 0;            // multi-volume: how many the export used
+  std::vector<std::string> notes;  // e.g. device directories given and not needed
   bool ok() const { return changed.empty(); }
 };
 

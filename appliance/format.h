@@ -8,7 +8,11 @@
 
 namespace sluice::appliance {
 
-inline constexpr int kFormatVersion = 1;
+// Version 2 adds volumes (--volume-size): object lines name their volume and
+// a large file may be split into chunk objects. A single-volume export is
+// still written as version 1, so readers that know only 1 read it.
+inline constexpr int kFormatVersion = 2;
+inline constexpr int kSingleVolumeFormat = 1;
 
 inline constexpr std::string_view kManifestName = "manifest.jsonl";
 // The manifest of an encrypted device, sealed like an object (zstd + secretstream).
@@ -16,6 +20,8 @@ inline constexpr std::string_view kSealedManifestName = "manifest.jsonl.sealed";
 inline constexpr std::string_view kSignatureName = "manifest.sig";
 inline constexpr std::string_view kCustodyName = "custody.jsonl";
 inline constexpr std::string_view kVerifyReportName = "verify-report.json";
+// On each volume of a multi-volume export: {"volume": k, "volumes": n}.
+inline constexpr std::string_view kVolumeName = "volume.json";
 inline constexpr std::string_view kJournalDir = ".sluice-export";
 inline constexpr std::string_view kJournalName = ".sluice-export/journal.jsonl";
 inline constexpr std::string_view kBundleDir = "bundles";

@@ -12,7 +12,9 @@
 #include "appliance/custody_log.h"
 #include "appliance/format.h"
 #include "appliance/keys.h"
+#include "appliance/store_import.h"
 #include "core/util/durable_file.h"
+#include "transfer/s3/s3_url.h"
 
 namespace sluice::appliance {
 namespace {
@@ -162,18 +164,44 @@ Status PlaceSymlink(const fs::path& dst, const Entry& e) {
   return Status::Ok();
 }
 
+// The custody event that ends an import (every object is stored by now).
+ImportReport FinishImport(const ImportOptions& o, const TrustedManifest& t, ImportReport& report) {
+  Result<std::string> ev = AppendCustodyEvent(o.device, {{"event", "imported"},
+                                                         {"ok", report.ok()},
+                                                         {"dest", o.dest.string()},
+                                                         {"manifest_sha256", t.sha256},
+                                                         {"counts",
+                                                          {{"files_written", report.files_written},
+                                                           {"files_kept", report.files_kept},
+                                                           {"dirs", report.dirs},
+                                                           {"symlinks", report.symlinks},
+                                                           {"symlinks_skipped", report.symlinks_skipped},
+                                                           {"bytes", report.bytes},
+                                                           {"problems", report.problems.size()}}}});
+  if (!ev.ok()) report.problems.push_back({std::string(kCustodyName), ev.status().message()});
+  return std::move(report);
+}
+
 }  // namespace
 
 Result<ImportReport> RunImport(const ImportOptions& options) {
   ImportOptions o = options;
-  o.dest = fs::absolute(o.dest);
+  const bool to_store = transfer::IsS3Url(o.dest.string());
+  if (!to_store) o.dest = fs::absolute(o.dest);
   Result<ReaderKeys> keys = LoadReaderKeys(o.public_key_file, o.encrypt_key_file);
   if (!keys.ok()) return keys.status();
   const std::string& public_key = keys.value().public_key;
   const std::string& encrypt_key = keys.value().encrypt_key;
-  Result<TrustedManifest> t = OpenManifest(o.device, public_key, encrypt_key, o.insecure_unsigned);
-  if (!t.ok()) return Refuse(t.status().message(), {});
-  const Manifest& m = t.value().manifest;
+  std::vector<fs::path> given = {o.device};
+  given.insert(given.end(), o.more_devices.begin(), o.more_devices.end());
+  Result<std::pair<TrustedManifest, DeviceSet>> opened =
+      OpenDevices(given, public_key, encrypt_key, o.insecure_unsigned);
+  if (!opened.ok()) return Refuse(opened.status().message(), {});
+  const TrustedManifest& trusted = opened.value().first;
+  const DeviceSet& devices = opened.value().second;
+  // The custody log is on volume 1.
+  o.device = devices.first();
+  const Manifest& m = trusted.manifest;
 
   std::vector<Problem> unsafe;
   for (const Entry& e : m.entries) {
@@ -181,16 +209,27 @@ Result<ImportReport> RunImport(const ImportOptions& options) {
     if (std::string why = SymlinkProblem(e.path, e.target); !why.empty()) unsafe.push_back({ShowPath(e.path), why});
   }
   if (!unsafe.empty()) return Refuse("entries would point outside the destination", unsafe);
+  if (to_store) {
+    if (Status s = CheckStorable(m, o.skip_symlinks); !s.ok()) return s;
+  }
   std::vector<Problem> device_problems;
-  CheckDeviceFiles(o.device, m, device_problems);
-  CheckCustody(o.device, t.value(), device_problems);
+  CheckDeviceFiles(devices, m, device_problems);
+  CheckCustody(o.device, trusted, device_problems);
   if (m.header.encrypted && encrypt_key.empty()) {
     device_problems.push_back({std::string(kManifestName), "the device is encrypted: pass --encrypt-key"});
   }
   if (!device_problems.empty()) return Refuse("the device does not match its manifest", device_problems);
 
-  if (Status s = CreateDirectoriesDurable(o.dest, true); !s.ok()) return s;
   ImportReport report;
+  if (to_store) {
+    // The store is opened after the device checked out, so a bad device costs no request.
+    Result<std::unique_ptr<transfer::Endpoint>> store = transfer::OpenDestination(o.dest.string(), o.endpoint);
+    if (!store.ok())
+      return Status(store.status().code(), "cannot open " + o.dest.string() + ": " + store.status().message());
+    ImportToStore(devices, m, encrypt_key, *store.value(), o, report);
+    return FinishImport(o, trusted, report);
+  }
+  if (Status s = CreateDirectoriesDurable(o.dest, true); !s.ok()) return s;
   DirMaker dirs(o.dest);
   for (const Entry& e : m.entries) {
     if (e.type != EntryType::kDir) continue;
@@ -199,7 +238,7 @@ Result<ImportReport> RunImport(const ImportOptions& options) {
   }
   {
     LocalSink sink(o.dest, dirs, report);
-    ReadObjects(o.device, m, encrypt_key, &sink, report.problems, o.progress);
+    ReadObjects(devices, m, encrypt_key, &sink, report.problems, o.progress);
   }
   for (const Entry& e : m.entries) {
     if (e.type != EntryType::kSymlink) continue;
@@ -226,19 +265,7 @@ Result<ImportReport> RunImport(const ImportOptions& options) {
     ::syncfs(dfd);
     ::close(dfd);
   }
-  Result<std::string> ev = AppendCustodyEvent(o.device, {{"event", "imported"},
-                                                         {"ok", report.ok()},
-                                                         {"dest", fs::absolute(o.dest).string()},
-                                                         {"manifest_sha256", t.value().sha256},
-                                                         {"counts",
-                                                          {{"files_written", report.files_written},
-                                                           {"files_kept", report.files_kept},
-                                                           {"dirs", report.dirs},
-                                                           {"symlinks", report.symlinks},
-                                                           {"bytes", report.bytes},
-                                                           {"problems", report.problems.size()}}}});
-  if (!ev.ok()) report.problems.push_back({std::string(kCustodyName), ev.status().message()});
-  return report;
+  return FinishImport(o, trusted, report);
 }
 
 }  // namespace sluice::appliance

@@ -18,21 +18,32 @@
 
 #include "appliance/device_reader.h"
 #include "core/status.h"
+#include "transfer/open_endpoint.h"
 
 namespace sluice::appliance {
 
 struct ImportOptions {
   std::filesystem::path device;
-  std::filesystem::path dest;
+  std::vector<std::filesystem::path> more_devices;  // the other volumes of a multi-volume export, any order
+  std::filesystem::path dest;                       // a directory, or "s3://bucket/prefix" (store_import.h)
   std::string public_key_file;
   std::string encrypt_key_file;
   bool insecure_unsigned = false;
   std::function<void(const nlohmann::json&)> progress;
+  // s3:// only: how to reach the store, uploads in parallel, and whether
+  // symlinks (which S3 cannot hold) are left out instead of refused.
+  transfer::EndpointOptions endpoint;
+  size_t transfers = 4;
+  bool skip_symlinks = false;
 };
 
 struct ImportReport {
   uint64_t files_written = 0, files_kept = 0, dirs = 0, symlinks = 0, bytes = 0;
+  uint64_t symlinks_skipped = 0;
   std::vector<Problem> problems;
+  // What the destination could not keep and how objects were confirmed
+  // (an object store: no modes, mtimes or symlinks); not problems.
+  std::vector<std::string> notes;
   bool ok() const { return problems.empty(); }
 };
 

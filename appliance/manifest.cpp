@@ -63,25 +63,6 @@ bool IsHex(const std::string& s, size_t n) {
   return s.size() == n && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
-json EntryJson(const Entry& e) {
-  json j;
-  j["kind"] = "entry";
-  PutBytes(j, "path", e.path, true);
-  j["type"] = TypeName(e.type);
-  j["mtime_ns"] = e.mtime_ns;
-  j["mode"] = ModeString(e.mode);
-  if (e.type == EntryType::kFile) {
-    j["size"] = e.size;
-    j["sha256"] = e.sha256;
-    j["crc64nvme"] = e.crc64nvme;
-    j["object"] = e.object;
-    if (e.member >= 0) j["member"] = e.member;
-  } else if (e.type == EntryType::kSymlink) {
-    PutBytes(j, "target", e.target, false);
-  }
-  return j;
-}
-
 Entry EntryFromJson(const json& j) {
   Entry e;
   e.path = GetBytes(j, "path");
@@ -173,7 +154,107 @@ std::string SymlinkProblem(std::string_view path, std::string_view target) {
   return "";
 }
 
-std::string EncodeEntry(const Entry& e) { return Line(EntryJson(e)); }
+namespace {
+
+// What nlohmann's dump writes for a string: " and \ escaped, the short
+// escapes, other control characters as \u00xx; everything else as it is.
+void AppendQuoted(std::string& out, std::string_view s) {
+  out += '"';
+  size_t run = 0;  // start of the bytes not yet appended, which need no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out += '"';
+}
+
+void AppendKey(std::string& out, std::string_view key) {
+  out += out.back() == '{' ? "\"" : ",\"";
+  out += key;
+  out += "\":";
+}
+
+}  // namespace
+
+// The line nlohmann's dump of the entry as a json object would be (keys in its
+// sorted order), written directly: the manifest and the journal have a line
+// per file, and building a json object for each was most of the time spent
+// writing them. Keys: crc64nvme, kind, member, mode, mtime_ns, nfc, object,
+// path | path_b64, sha256, size, target | target_b64, type.
+std::string EncodeEntry(const Entry& e) {
+  std::string out;
+  out.reserve(256 + e.path.size() * 2);
+  out += '{';
+  const bool file = e.type == EntryType::kFile;
+  if (file) {
+    AppendKey(out, "crc64nvme");
+    AppendQuoted(out, e.crc64nvme);
+  }
+  AppendKey(out, "kind");
+  out += "\"entry\"";
+  if (file && e.member >= 0) {
+    AppendKey(out, "member");
+    out += std::to_string(e.member);
+  }
+  AppendKey(out, "mode");
+  AppendQuoted(out, ModeString(e.mode));
+  AppendKey(out, "mtime_ns");
+  out += std::to_string(e.mtime_ns);
+  const bool utf8_path = IsValidUtf8(e.path);
+  if (utf8_path) {
+    AppendKey(out, "nfc");
+    AppendQuoted(out, Nfc(e.path));
+  }
+  if (file) {
+    AppendKey(out, "object");
+    AppendQuoted(out, e.object);
+  }
+  AppendKey(out, utf8_path ? "path" : "path_b64");
+  AppendQuoted(out, utf8_path ? e.path : Base64(e.path));
+  if (file) {
+    AppendKey(out, "sha256");
+    AppendQuoted(out, e.sha256);
+    AppendKey(out, "size");
+    out += std::to_string(e.size);
+  }
+  if (e.type == EntryType::kSymlink) {
+    const bool utf8_target = IsValidUtf8(e.target);
+    AppendKey(out, utf8_target ? "target" : "target_b64");
+    AppendQuoted(out, utf8_target ? e.target : Base64(e.target));
+  }
+  AppendKey(out, "type");
+  AppendQuoted(out, TypeName(e.type));
+  out += "}\n";
+  return out;
+}
 
 Result<Entry> ParseEntry(std::string_view line, const std::string& where) {
   try {
@@ -183,6 +264,45 @@ Result<Entry> ParseEntry(std::string_view line, const std::string& where) {
   } catch (const std::exception& e) {
     return Status::Corrupt(fmt::format("{}: {}", where, e.what()));
   }
+}
+
+json ObjectJson(const ObjectInfo& o) {
+  json j = {{"kind", "object"},
+            {"name", o.name},
+            {"type", o.bundle     ? "bundle"
+                     : o.part > 0 ? "chunk"
+                                  : "file"},
+            {"size", o.size},
+            {"sha256", o.sha256}};
+  if (o.bundle) j["members"] = o.members;
+  if (o.volume > 0) j["volume"] = o.volume;
+  if (o.part > 0) {
+    j["part"] = o.part;
+    j["parts"] = o.parts;
+  }
+  return j;
+}
+
+ObjectInfo ObjectFromJson(const json& j) {
+  ObjectInfo o;
+  o.name = j.at("name").get<std::string>();
+  const std::string type = j.at("type").get<std::string>();
+  if (type != "bundle" && type != "file" && type != "chunk") {
+    throw std::runtime_error(fmt::format("bad object type '{}'", type));
+  }
+  o.bundle = type == "bundle";
+  o.size = j.at("size").get<uint64_t>();
+  o.sha256 = j.at("sha256").get<std::string>();
+  o.volume = j.contains("volume") ? j.at("volume").get<uint32_t>() : 0;
+  if (type == "chunk") {
+    o.part = j.at("part").get<uint32_t>();
+    o.parts = j.at("parts").get<uint32_t>();
+    if (o.part < 1 || o.part > o.parts || o.parts < 2) {
+      throw std::runtime_error(fmt::format("chunk part {} of {}", o.part, o.parts));
+    }
+  }
+  o.members = o.bundle ? j.at("members").get<uint64_t>() : (o.part > 1 ? 0 : 1);
+  return o;
 }
 
 std::string EncodeManifest(const Manifest& m) {
@@ -201,17 +321,10 @@ std::string EncodeManifest(const Manifest& m) {
       {"totals",
        {{"files", h.files}, {"dirs", h.dirs}, {"symlinks", h.symlinks}, {"bytes", h.bytes}, {"objects", h.objects}}}};
   PutBytes(hj, "source", h.source, false);
+  if (h.format >= 2) hj["volumes"] = h.volumes;
   out += Line(hj);
-  for (const ObjectInfo& o : m.objects) {
-    json j = {{"kind", "object"},
-              {"name", o.name},
-              {"type", o.bundle ? "bundle" : "file"},
-              {"size", o.size},
-              {"sha256", o.sha256}};
-    if (o.bundle) j["members"] = o.members;
-    out += Line(j);
-  }
-  for (const Entry& e : m.entries) out += Line(EntryJson(e));
+  for (const ObjectInfo& o : m.objects) out += Line(ObjectJson(o));
+  for (const Entry& e : m.entries) out += EncodeEntry(e);
   const size_t lines = 1 + m.objects.size() + m.entries.size();
   out += Line(json{{"kind", "trailer"}, {"lines", lines}, {"sha256", Sha256Hex(out)}});
   return out;
@@ -244,9 +357,9 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& where) 
         if (line_no != 1) return Status::Corrupt(fmt::format("{}: a second header", at));
         ManifestHeader& h = m.header;
         h.format = j.at("format").get<int>();
-        if (h.format != kFormatVersion) {
-          return Status::Unsupported(
-              fmt::format("{}: format version {}; this sluice reads version {}", at, h.format, kFormatVersion));
+        if (h.format != kFormatVersion && h.format != kSingleVolumeFormat) {
+          return Status::Unsupported(fmt::format("{}: format version {}; this sluice reads versions {} and {}", at,
+                                                 h.format, kSingleVolumeFormat, kFormatVersion));
         }
         h.tool = j.at("tool").get<std::string>();
         h.source = GetBytes(j, "source");
@@ -265,19 +378,30 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& where) 
         h.symlinks = t.at("symlinks").get<uint64_t>();
         h.bytes = t.at("bytes").get<uint64_t>();
         h.objects = t.at("objects").get<uint64_t>();
+        if (h.format >= 2) {
+          h.volumes = j.at("volumes").get<uint32_t>();
+          if (h.volumes < 1) return Status::Corrupt(fmt::format("{}: volumes is 0", at));
+        }
       } else if (kind == "object") {
         if (!m.entries.empty()) return Status::Corrupt(fmt::format("{}: an object line after the entries", at));
-        ObjectInfo o;
-        o.name = j.at("name").get<std::string>();
+        ObjectInfo o = ObjectFromJson(j);
         if (!ObjectNameOk(o.name)) return Status::Corrupt(fmt::format("{}: bad object name '{}'", at, o.name));
-        const std::string type = j.at("type").get<std::string>();
-        if (type != "bundle" && type != "file")
-          return Status::Corrupt(fmt::format("{}: bad object type '{}'", at, type));
-        o.bundle = type == "bundle";
-        o.size = j.at("size").get<uint64_t>();
-        o.sha256 = j.at("sha256").get<std::string>();
         if (!IsHex(o.sha256, 64)) return Status::Corrupt(fmt::format("{}: sha256 is not 64 hex digits", at));
-        o.members = o.bundle ? j.at("members").get<uint64_t>() : 1;
+        const uint32_t volumes = m.header.volumes;
+        if (volumes == 0 ? (o.volume != 0 || o.part != 0) : (o.volume < 1 || o.volume > volumes)) {
+          return Status::Corrupt(
+              fmt::format("{}: object {} is on volume {} of an export of {} volumes", at, o.name, o.volume, volumes));
+        }
+        // A chunk follows the one before it: part k+1 of the same file, on a later volume.
+        if (o.part > 1) {
+          const ObjectInfo* prev = m.objects.empty() ? nullptr : &m.objects.back();
+          if (prev == nullptr || prev->part + 1 != o.part || prev->parts != o.parts || prev->volume >= o.volume) {
+            return Status::Corrupt(
+                fmt::format("{}: chunk {} is not the next part after the object before it", at, o.name));
+          }
+        } else if (!m.objects.empty() && m.objects.back().part != m.objects.back().parts) {
+          return Status::Corrupt(fmt::format("{}: {} cuts into the chunks of {}", at, o.name, m.objects.back().name));
+        }
         if (!objects.emplace(o.name, m.objects.size()).second) {
           return Status::Corrupt(fmt::format("{}: object {} listed twice", at, o.name));
         }
@@ -295,6 +419,10 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& where) 
                 fmt::format("{}: {} lives in object {}, which is not listed", at, ShowPath(e.path), e.object));
           }
           const ObjectInfo& o = m.objects[it->second];
+          if (o.part > 1) {
+            return Status::Corrupt(
+                fmt::format("{}: {} names chunk {}, not the first part", at, ShowPath(e.path), e.object));
+          }
           const int64_t want = o.bundle ? static_cast<int64_t>(members_seen[it->second]) : -1;
           if (e.member != want || (!o.bundle && members_seen[it->second] != 0)) {
             return Status::Corrupt(fmt::format("{}: {} is not the next member of {}", at, ShowPath(e.path), e.object));
@@ -324,6 +452,10 @@ Result<Manifest> ParseManifest(std::string_view text, const std::string& where) 
   }
   if (line_no == 0) return Status::Corrupt(fmt::format("{}: empty", where));
   if (!trailer) return Status::Corrupt(fmt::format("{}: no trailer line (truncated?)", where));
+  if (!m.objects.empty() && m.objects.back().part != m.objects.back().parts) {
+    return Status::Corrupt(
+        fmt::format("{}: the chunks of {} end before their last part", where, m.objects.back().name));
+  }
   for (size_t i = 0; i < m.objects.size(); ++i) {
     if (members_seen[i] != m.objects[i].members) {
       return Status::Corrupt(fmt::format("{}: object {} lists {} members, the entries place {} in it", where,

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,11 +36,18 @@ struct Entry {
 };
 
 struct ObjectInfo {
-  std::string name;  // relative to the device, e.g. "bundles/000001.tar.zst"
+  std::string name;  // relative to its volume's directory, e.g. "bundles/000001.tar.zst"
   bool bundle = true;
   uint64_t size = 0;     // stored bytes
   std::string sha256;    // of the stored bytes
-  uint64_t members = 0;  // bundles: number of tar members
+  uint64_t members = 0;  // bundles: number of tar members; files and a file's first chunk: 1; later chunks: 0
+  // Multi-volume exports (format 2): the volume holding the object (1..volumes);
+  // 0 in a single-volume export (format 1).
+  uint32_t volume = 0;
+  // A large file split across volumes is stored as `parts` chunk objects,
+  // consecutive in the manifest, part 1..parts; its entry names part 1.
+  // part 0: not a chunk.
+  uint32_t part = 0, parts = 0;
   bool operator==(const ObjectInfo&) const = default;
 };
 
@@ -54,6 +62,7 @@ struct ManifestHeader {
   std::string signer;         // base64 Ed25519 public key, or "" when unsigned
   std::string custody_first;  // SHA-256 of the custody log's first event
   uint64_t files = 0, dirs = 0, symlinks = 0, bytes = 0, objects = 0;
+  uint32_t volumes = 0;  // format 2: how many volumes; 0 in format 1 (one device)
   bool operator==(const ManifestHeader&) const = default;
 };
 
@@ -64,6 +73,9 @@ struct Manifest {
 };
 
 std::string EncodeManifest(const Manifest& m);
+// An object line's JSON (also the export journal's form), and back.
+nlohmann::json ObjectJson(const ObjectInfo& o);
+ObjectInfo ObjectFromJson(const nlohmann::json& j);  // throws on a missing key
 // `where` names the file in messages ("manifest.jsonl").
 Result<Manifest> ParseManifest(std::string_view text, const std::string& where);
 

@@ -18,6 +18,7 @@ static_assert(sizeof(SecretState) <= 64, "ObjectWriter::state_ is too small");
 constexpr size_t kHeaderBytes = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
 constexpr size_t kSealedChunk = kSealChunk + crypto_secretstream_xchacha20poly1305_ABYTES;
 constexpr size_t kWriteBuffer = 1 << 20;
+constexpr uint64_t kWritebackBytes = 8u << 20;
 
 SecretState* AsState(unsigned char* p) { return reinterpret_cast<SecretState*>(p); }
 const unsigned char* U(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
@@ -99,19 +100,49 @@ Status ObjectWriter::Seal(std::string_view bytes, bool final) {
 }
 
 Status ObjectWriter::Emit(std::string_view bytes) {
-  sha_->Update(bytes);
+  if (!hash_given_) sha_->Update(bytes);
   stored_ += bytes.size();
+  if (out_.empty() && bytes.size() >= kWriteBuffer) {
+    // A large piece goes to the file as it is, without a copy into out_.
+    Status s = file_.Append(bytes);
+    if (s.ok() && stored_ - written_back_ >= kWritebackBytes) {
+      file_.StartWriteback();
+      written_back_ = stored_;
+    }
+    return s;
+  }
   out_.append(bytes);
   return out_.size() >= kWriteBuffer ? Flush() : Status::Ok();
+}
+
+void ObjectWriter::PlaintextHashGiven() {
+  if (zstd_ == nullptr && options_.key.empty() && stored_ == 0) hash_given_ = true;
+}
+
+Result<StoredObject> ObjectWriter::Commit(const std::string& plaintext_sha256) {
+  Result<StoredObject> r = Finish();
+  if (r.ok() && hash_given_) r.value().sha256 = plaintext_sha256;
+  return r;
+}
+
+Result<StoredObject> ObjectWriter::Commit() {
+  if (hash_given_) return Status::Internal("ObjectWriter: the plaintext's SHA-256 is needed to commit");
+  return Finish();
 }
 
 Status ObjectWriter::Flush() {
   Status s = file_.Append(out_);
   out_.clear();
+  // Every 8 MiB the kernel starts writing back, so the device is written
+  // while the export goes on and Commit's fsync waits for the last part only.
+  if (s.ok() && stored_ - written_back_ >= kWritebackBytes) {
+    file_.StartWriteback();
+    written_back_ = stored_;
+  }
   return s;
 }
 
-Result<StoredObject> ObjectWriter::Commit() {
+Result<StoredObject> ObjectWriter::Finish() {
   if (zstd_ != nullptr) {
     ZSTD_inBuffer in{nullptr, 0, 0};
     size_t left = 0;

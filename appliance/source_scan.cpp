@@ -1,6 +1,7 @@
 #include "appliance/source_scan.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,23 +22,51 @@ Status ScanDir(const std::filesystem::path& root, const std::string& rel, ScanRe
   };
   std::unique_ptr<DIR, CloseDir> d(::opendir(dir.c_str()));
   if (!d) return Status::FromErrno(errno, fmt::format("cannot list {}", dir.string()));
-  std::vector<std::string> names;
+  struct Named {
+    std::string name;
+    struct stat st {};
+    std::string target;
+    int error = 0;
+  };
+  std::vector<Named> names;
   while (const dirent* de = ::readdir(d.get())) {
     const std::string_view n = de->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
+    if (n != "." && n != "..") {
+      names.emplace_back();
+      names.back().name = n;
+    }
+  }
+  std::sort(names.begin(), names.end(), [](const Named& a, const Named& b) { return a.name < b.name; });
+  // Each name is looked up in the open directory, not by walking the whole
+  // path again (the path walk was most of the scan's time). The directory is
+  // closed before descending, so deep trees do not hold a descriptor per level.
+  const int dfd = ::dirfd(d.get());
+  for (Named& n : names) {
+    if (::fstatat(dfd, n.name.c_str(), &n.st, AT_SYMLINK_NOFOLLOW) != 0) {
+      n.error = errno;
+      continue;
+    }
+    if (S_ISLNK(n.st.st_mode)) {
+      std::string target(static_cast<size_t>(n.st.st_size > 0 ? n.st.st_size : 256) + 1, '\0');
+      const ssize_t len = ::readlinkat(dfd, n.name.c_str(), target.data(), target.size());
+      if (len < 0) {
+        n.error = errno;
+        continue;
+      }
+      target.resize(static_cast<size_t>(len));
+      n.target = std::move(target);
+    }
   }
   d.reset();
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    const std::string path = rel.empty() ? name : rel + "/" + name;
-    const std::filesystem::path full = root / path;
-    struct stat st {};
-    if (::lstat(full.c_str(), &st) != 0) {
-      if (errno == ENOENT) {
+  for (Named& n : names) {
+    const std::string path = rel.empty() ? n.name : rel + "/" + n.name;
+    const struct stat& st = n.st;
+    if (n.error != 0) {
+      if (n.error == ENOENT) {
         out.skipped.push_back(fmt::format("{}: vanished while scanning", ShowPath(path)));
         continue;
       }
-      return Status::FromErrno(errno, fmt::format("cannot stat {}", full.string()));
+      return Status::FromErrno(n.error, fmt::format("cannot stat {}", (root / path).string()));
     }
     Entry e;
     e.path = path;
@@ -53,11 +82,7 @@ Status ScanDir(const std::filesystem::path& root, const std::string& rel, ScanRe
       if (Status s = ScanDir(root, path, out); !s.ok()) return s;
     } else if (S_ISLNK(st.st_mode)) {
       e.type = EntryType::kSymlink;
-      std::string target(static_cast<size_t>(st.st_size > 0 ? st.st_size : 256) + 1, '\0');
-      const ssize_t n = ::readlink(full.c_str(), target.data(), target.size());
-      if (n < 0) return Status::FromErrno(errno, fmt::format("cannot read the symlink {}", full.string()));
-      target.resize(static_cast<size_t>(n));
-      e.target = std::move(target);
+      e.target = std::move(n.target);
       out.entries.push_back(std::move(e));
     } else {
       out.skipped.push_back(fmt::format("{}: not a file, directory or symlink", ShowPath(path)));

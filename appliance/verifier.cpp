@@ -24,17 +24,25 @@ Result<VerifyReport> RunVerify(const VerifyOptions& o) {
   const std::string& public_key = keys.value().public_key;
   const std::string& encrypt_key = keys.value().encrypt_key;
   VerifyReport r;
-  Result<TrustedManifest> t = OpenManifest(o.device, public_key, encrypt_key, o.insecure_unsigned);
-  if (!t.ok()) {
+  std::vector<std::filesystem::path> given = {o.device};
+  given.insert(given.end(), o.more_devices.begin(), o.more_devices.end());
+  Result<std::pair<TrustedManifest, DeviceSet>> opened =
+      OpenDevices(given, public_key, encrypt_key, o.insecure_unsigned);
+  // The custody log (and the report) live on volume 1.
+  std::filesystem::path first = o.device;
+  if (!opened.ok()) {
     r.signature = "not established (see the problems)";
-    r.problems.push_back({std::string(kManifestName), t.status().message()});
+    r.problems.push_back({std::string(kManifestName), opened.status().message()});
   } else {
-    r.signature = t.value().signature;
-    CheckDeviceFiles(o.device, t.value().manifest, r.problems);
-    CheckCustody(o.device, t.value(), r.problems);
-    r.totals = ReadObjects(o.device, t.value().manifest, encrypt_key, nullptr, r.problems, o.progress);
+    const TrustedManifest& t = opened.value().first;
+    const DeviceSet& devices = opened.value().second;
+    first = devices.first();
+    r.signature = t.signature;
+    CheckDeviceFiles(devices, t.manifest, r.problems);
+    CheckCustody(first, t, r.problems);
+    r.totals = ReadObjects(devices, t.manifest, encrypt_key, nullptr, r.problems, o.progress);
   }
-  const std::filesystem::path report_file = o.report_file.empty() ? o.device / kVerifyReportName : o.report_file;
+  const std::filesystem::path report_file = o.report_file.empty() ? first / kVerifyReportName : o.report_file;
   {
     Result<AtomicFile> f = AtomicFile::Create(report_file, true);
     if (!f.ok()) return f.status();
@@ -42,15 +50,15 @@ Result<VerifyReport> RunVerify(const VerifyOptions& o) {
     if (Status s = f.value().Commit(); !s.ok()) return s;
   }
   // A log that does not check out is not extended: the event would hide where it broke.
-  if (t.ok() && ReadCustodyLog(o.device).ok()) {
-    Result<std::string> ev = AppendCustodyEvent(o.device, {{"event", "verified"},
-                                                           {"ok", r.ok()},
-                                                           {"manifest_sha256", t.value().sha256},
-                                                           {"counts",
-                                                            {{"objects", r.totals.objects},
-                                                             {"files", r.totals.files},
-                                                             {"bytes", r.totals.bytes},
-                                                             {"problems", r.problems.size()}}}});
+  if (opened.ok() && ReadCustodyLog(first).ok()) {
+    Result<std::string> ev = AppendCustodyEvent(first, {{"event", "verified"},
+                                                        {"ok", r.ok()},
+                                                        {"manifest_sha256", opened.value().first.sha256},
+                                                        {"counts",
+                                                         {{"objects", r.totals.objects},
+                                                          {"files", r.totals.files},
+                                                          {"bytes", r.totals.bytes},
+                                                          {"problems", r.problems.size()}}}});
     if (!ev.ok()) r.custody_note = ev.status().message();
   } else {
     r.custody_note = "no custody event appended: the manifest or the log does not check out";

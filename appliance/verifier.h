@@ -17,10 +17,11 @@ namespace sluice::appliance {
 
 struct VerifyOptions {
   std::filesystem::path device;
-  std::string public_key_file;  // required unless insecure_unsigned
+  std::vector<std::filesystem::path> more_devices;  // the other volumes of a multi-volume export, any order
+  std::string public_key_file;                      // required unless insecure_unsigned
   std::string encrypt_key_file;
   bool insecure_unsigned = false;
-  std::filesystem::path report_file;  // empty: DEVICE/verify-report.json
+  std::filesystem::path report_file;  // empty: verify-report.json on volume 1
   std::function<void(const nlohmann::json&)> progress;
 };
 

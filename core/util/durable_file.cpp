@@ -22,7 +22,7 @@ Status FsyncDirectory(const std::filesystem::path& dir) {
 Status CreateDirectoriesDurable(const std::filesystem::path& dir, bool sync) {
   std::vector<std::filesystem::path> missing;
   std::filesystem::path p = dir;
-  struct stat st{};
+  struct stat st {};
   while (!p.empty() && ::stat(p.c_str(), &st) != 0) {
     if (errno != ENOENT) return Status::FromErrno(errno, "stat " + p.string());
     missing.push_back(p);
@@ -66,8 +66,17 @@ Status AtomicFile::Append(std::string_view bytes) {
       return Status::FromErrno(errno, "writing " + tmp_.string());
     }
     bytes.remove_prefix(static_cast<size_t>(n));
+    appended_ += static_cast<uint64_t>(n);
   }
   return Status::Ok();
+}
+
+void AtomicFile::StartWriteback() {
+  if (fd_ < 0 || appended_ == written_back_) return;
+  // Advisory: an error here shows again at Commit's fsync.
+  (void)::sync_file_range(fd_, static_cast<off_t>(written_back_), static_cast<off_t>(appended_ - written_back_),
+                          SYNC_FILE_RANGE_WRITE);
+  written_back_ = appended_;
 }
 
 Status AtomicFile::Commit() {

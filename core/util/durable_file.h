@@ -3,6 +3,7 @@
 // in the same directory, fsync, rename over the final name, fsync the directory.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string_view>
 
@@ -24,6 +25,9 @@ class AtomicFile {
   Status Append(std::string_view bytes);
   // fsync (when sync), close, rename to the final name, fsync the directory.
   Status Commit();
+  // Starts writing back (without waiting) what was appended so far, so that
+  // a large file's Commit has little left to flush: sync_file_range.
+  void StartWriteback();
 
  private:
   AtomicFile(int fd, std::filesystem::path tmp, std::filesystem::path final_path, bool sync)
@@ -32,6 +36,7 @@ class AtomicFile {
   std::filesystem::path tmp_;
   std::filesystem::path final_;
   bool sync_ = true;
+  uint64_t appended_ = 0, written_back_ = 0;
 };
 
 // mkdir -p that also fsyncs the parent of every directory it creates, so the

@@ -4,6 +4,7 @@
 //                                                        object per line: {key, size, etag}
 //   node s3-client.js ENDPOINT get BUCKET PREFIX DIR     downloads every object under PREFIX to
 //                                                        DIR/<key without PREFIX>, and prints each as list does
+//                                                        (a zero-byte KEY/ directory marker becomes a directory)
 // Lists with ListObjectsV2, page by page; path-style addressing. Credentials
 // and region come from the environment (AWS_ACCESS_KEY_ID, ..., AWS_REGION).
 'use strict';
@@ -34,6 +35,12 @@ async function main() {
       const rest = o.Key.slice(prefix.length).replace(/^\/+/, '');
       if (rest === '' || rest.split('/').includes('..')) throw new Error(`cannot store key ${o.Key} under ${dir}`);
       const target = path.join(dir, rest);
+      if (rest.endsWith('/') && o.Size === 0) {
+        // A directory marker (S3 console's "Create folder"): a directory here.
+        fs.mkdirSync(target, { recursive: true });
+        process.stdout.write(JSON.stringify({ key: o.Key, size: o.Size, etag: o.ETag }) + '\n');
+        continue;
+      }
       fs.mkdirSync(path.dirname(target), { recursive: true });
       const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key }));
       const bytes = Buffer.from(await got.Body.transformToByteArray());

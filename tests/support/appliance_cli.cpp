@@ -11,6 +11,7 @@
 #include "appliance/format.h"
 #include "appliance/keys.h"
 #include "core/util/utf8.h"
+#include "tests/support/no_instance_metadata.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/transfer_cli.h"
 
@@ -19,8 +20,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-ProcessOptions ApplianceOptions(const std::vector<std::string>& args, const fs::path& log_dir) {
+ProcessOptions ApplianceOptions(const std::vector<std::string>& args, const fs::path& log_dir,
+                                std::vector<std::pair<std::string, std::string>> env = {}) {
   ProcessOptions o;
+  o.env = NoInstanceMetadata(std::move(env));
   o.program = SLUICE_BINARY;
   o.args = {"appliance"};
   o.args.insert(o.args.end(), args.begin(), args.end());
@@ -36,9 +39,9 @@ ProcessOptions ApplianceOptions(const std::vector<std::string>& args, const fs::
 
 }  // namespace
 
-RunResult RunAppliance(const std::vector<std::string>& args, const fs::path& log_dir,
-                       std::chrono::milliseconds timeout) {
-  return RunToCompletion(ApplianceOptions(args, log_dir), timeout);
+RunResult RunAppliance(const std::vector<std::string>& args, const fs::path& log_dir, std::chrono::milliseconds timeout,
+                       std::vector<std::pair<std::string, std::string>> env) {
+  return RunToCompletion(ApplianceOptions(args, log_dir, std::move(env)), timeout);
 }
 
 Process StartAppliance(const std::vector<std::string>& args, const fs::path& log_dir) {

@@ -9,15 +9,18 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/process.h"
 
 namespace sluice::test {
 
-// `sluice appliance <args...>` with progress off unless the args say otherwise.
+// `sluice appliance <args...>` with progress off unless the args say otherwise;
+// `env` is added to the environment (S3 credentials for import to s3://).
 RunResult RunAppliance(const std::vector<std::string>& args, const std::filesystem::path& log_dir,
-                       std::chrono::milliseconds timeout = std::chrono::minutes(5));
+                       std::chrono::milliseconds timeout = std::chrono::minutes(5),
+                       std::vector<std::pair<std::string, std::string>> env = {});
 Process StartAppliance(const std::vector<std::string>& args, const std::filesystem::path& log_dir);
 
 struct ApplianceKeys {
