@@ -113,7 +113,10 @@ class FileCopy {
     if (!in.ok()) return in.status();
     std::unique_ptr<Hasher> hasher = Hasher::Create(o_.hash);
     uint64_t offset = 0;
-    if (allow_resume) {
+    // An endpoint whose writes appear whole resumes inside its upload
+    // (OpenUpload): every byte still streams through, so each stored piece is
+    // checked against the source, and only what is missing or wrong is sent.
+    if (allow_resume && !caps_.atomic_writes) {
       Result<uint64_t> kept = VerifyPrefix(*in.value(), *hasher, size);
       if (!kept.ok()) return kept.status();
       offset = kept.value();
@@ -125,13 +128,18 @@ class FileCopy {
       }
     }
 
-    Result<std::unique_ptr<WriteStream>> out = dst_.OpenWrite(tmp_, offset);
+    Result<std::unique_ptr<WriteStream>> out =
+        caps_.atomic_writes ? dst_.OpenUpload(tmp_, before.value(), allow_resume) : dst_.OpenWrite(tmp_, offset);
     if (!out.ok()) return out.status();
     uint64_t total = offset;
     const Status moved = size - offset > buf_.size() ? PipelinedCopy(*in.value(), *hasher, *out.value(), total)
                                                      : SimpleCopy(*in.value(), *hasher, *out.value(), total);
     if (!moved.ok()) return moved;
     if (Status c = out.value()->Close(); !c.ok()) return c;
+    if (const uint64_t reused = out.value()->reused_bytes(); reused > 0) {
+      r_.bytes_written -= std::min(reused, r_.bytes_written);
+      r_.resumed_from = reused;
+    }
     in.value().reset();
     const std::string digest = hasher->HexDigest();
 
@@ -340,7 +348,8 @@ FileResult CopyFile(Endpoint& source, Endpoint& dest, const Action& action, cons
   bool mismatch_retried = false;
   // Look for a partial file only where the planner saw one, or after an
   // attempt of ours may have left one.
-  const bool resumable = options.resume && !dest.capabilities().atomic_writes;
+  const EndpointCapabilities dest_caps = dest.capabilities();
+  const bool resumable = options.resume && (!dest_caps.atomic_writes || dest_caps.resumable_uploads);
   bool allow_resume = resumable && action.partial_seen;
   bool compare = action.compare_content;
   for (;;) {

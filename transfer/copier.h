@@ -12,7 +12,9 @@
 //    back under --verify=readback, else by its size.
 //  - Resume trusts nothing: a temporary file left by an interrupted run is
 //    compared byte for byte with the source's prefix before the copy
-//    continues after it; any difference restarts from zero.
+//    continues after it; any difference restarts from zero. An endpoint with
+//    atomic writes and resumable uploads (S3) is instead handed every byte
+//    again and keeps the stored parts that match them (Endpoint::OpenUpload).
 //  - Transient errors (kUnavailable, kIo) are retried with exponential
 //    backoff and full jitter, up to `retries` times; a verification mismatch
 //    is retried once, from zero; anything else fails the file at once.

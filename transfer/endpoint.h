@@ -60,6 +60,10 @@ struct EndpointCapabilities {
   // whole (an S3 PUT or completed multipart upload): the copier writes to the
   // final name directly, with no partial name, rename or resume.
   bool atomic_writes = false;
+  // With atomic_writes: OpenUpload can continue an upload an interrupted run
+  // left (S3 multipart, part by part), so the copier asks it to resume where
+  // the planner saw the file's partial name.
+  bool resumable_uploads = false;
   // A directory exists while anything is under it (S3 prefixes): files can be
   // written under a path whose directories were never made. MakeDirectory
   // still makes an empty one that Stat and List see.
@@ -84,6 +88,9 @@ class WriteStream {
   virtual Status Write(std::string_view data) = 0;
   // Makes what was written durable and closes. Ok means it is all stored.
   virtual Status Close() = 0;
+  // After Close: bytes that were stored without being sent again, because
+  // an earlier, interrupted upload already held them, verified (OpenUpload).
+  virtual uint64_t reused_bytes() const { return 0; }
 };
 
 class Endpoint {
@@ -103,6 +110,18 @@ class Endpoint {
   // Creates or opens `path` for writing at `offset`: the file is cut to
   // `offset` bytes first (0: truncated; >0: resume after a verified prefix).
   virtual Result<std::unique_ptr<WriteStream>> OpenWrite(std::string_view path, uint64_t offset) = 0;
+
+  // An endpoint with atomic_writes: opens `path` for writing the file
+  // `source` describes (its size and mtime). With `resume` and
+  // capabilities().resumable_uploads, an upload of this same file an earlier
+  // run left is continued, its stored pieces verified against the bytes
+  // written (WriteStream::reused_bytes says how much was kept). Default:
+  // OpenWrite(path, 0).
+  virtual Result<std::unique_ptr<WriteStream>> OpenUpload(std::string_view path, const EntryInfo& source, bool resume) {
+    (void)source;
+    (void)resume;
+    return OpenWrite(path, 0);
+  }
 
   virtual Status Rename(std::string_view from, std::string_view to) = 0;
   // A file, a symlink, or an empty directory.

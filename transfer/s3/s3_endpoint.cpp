@@ -7,6 +7,9 @@
 #include "core/util/utf8.h"
 #include "protocols/aws/credentials.h"
 #include "protocols/aws/s3_client.h"
+#include "transfer/planner.h"
+#include "transfer/rel_path.h"
+#include "transfer/s3/s3_resume.h"
 #include "transfer/s3/s3_streams.h"
 
 namespace sluice::transfer {
@@ -40,6 +43,7 @@ class S3Endpoint final : public Endpoint {
     c.max_name_bytes = options_.max_name_bytes;
     c.settable_times = false;
     c.atomic_writes = true;
+    c.resumable_uploads = true;
     c.implicit_directories = true;
     c.versioned_reads = true;
     return c;
@@ -114,6 +118,14 @@ class S3Endpoint final : public Endpoint {
     return std::unique_ptr<ReadStream>(std::make_unique<S3ReadStream>(client_, Key(path), std::move(etag), size, offset,
                                                                       std::move(first.value().data),
                                                                       options_.read_window_bytes, options_.read_depth));
+  }
+
+  Result<std::unique_ptr<WriteStream>> OpenUpload(std::string_view path, const EntryInfo& source,
+                                                  bool resume) override {
+    if (Status p = Check(path); !p.ok()) return p;
+    if (path.empty()) return Status::InvalidArgument(url_ + ": the root is a directory, not a file");
+    const std::string record = JoinPath(ParentOf(path), PartialName(NameOf(path), options_.max_name_bytes));
+    return OpenS3ResumableUpload(client_, Key(path), Key(record), options_.part_bytes, source, resume);
   }
 
   Result<std::unique_ptr<WriteStream>> OpenWrite(std::string_view path, uint64_t offset) override {
