@@ -161,17 +161,34 @@ class FileCopy {
     }
 
     if (Status v = Verify(digest, total); !v.ok()) return v;
-    if (caps_.settable_times) {
-      if (Status t = dst_.SetTimes(tmp_, before.value().mtime_ns); !t.ok()) return t;
-    }
-    if (before.value().mode.has_value() && caps_.modes) {
-      if (Status m = dst_.SetMode(tmp_, *before.value().mode & 07777); !m.ok()) return m;
-    }
+    if (Status a = SetAttributes(before.value()); !a.ok()) return a;
     if (tmp_ != action_.path) {
       if (Status n = dst_.Rename(tmp_, action_.path); !n.ok()) return n;
     }
     r_.hash = digest;
     return Status::Ok();
+  }
+
+  // mtime, mode and (--owners) uid/gid on the finished file, in one call the
+  // endpoint may send as one request. A refused owner is retried without it
+  // and reported as a warning.
+  Status SetAttributes(const EntryInfo& source) {
+    FileAttributes attrs;
+    if (caps_.settable_times) attrs.mtime_ns = source.mtime_ns;
+    if (source.mode.has_value() && caps_.modes) attrs.mode = *source.mode & 07777;
+    const bool owner = o_.owners && caps_.owners && source.uid.has_value() && source.gid.has_value();
+    if (owner) {
+      attrs.uid = source.uid;
+      attrs.gid = source.gid;
+    }
+    if (!attrs.mtime_ns && !attrs.mode && !attrs.uid) return Status::Ok();
+    Status s = dst_.SetAttributes(tmp_, attrs);
+    if (s.code() != ErrorCode::kPermissionDenied || !owner) return s;
+    r_.warning = fmt::format("owner {}:{} not kept: {}", *source.uid, *source.gid, s.message());
+    attrs.uid.reset();
+    attrs.gid.reset();
+    if (!attrs.mtime_ns && !attrs.mode) return Status::Ok();
+    return dst_.SetAttributes(tmp_, attrs);
   }
 
   Status Sent(WriteStream& out, std::string_view chunk, uint64_t& total) {

@@ -46,6 +46,9 @@ struct CopyOptions {
   std::chrono::milliseconds retry_base{500};
   std::chrono::milliseconds retry_cap{30000};
   size_t buffer_bytes = 1 << 20;
+  // --owners: the source's uid/gid set on the copy where both endpoints keep
+  // owners; a refusal (not root, root squashed) is a warning, not a failure.
+  bool owners = false;
   RateLimiter* limiter = nullptr;             // --bwlimit, shared by the workers
   const std::atomic<bool>* cancel = nullptr;  // set: stop between chunks (kCancelled)
   std::function<void(int64_t)> on_bytes;      // progress: bytes moved (negative: taken back on a retry)
@@ -63,7 +66,8 @@ struct FileResult {
   std::string verified_by;     // "server-hash", "readback", "size", "content" (up to date by --checksum)
   int attempts = 0;
   std::chrono::milliseconds duration{0};
-  std::string error;  // kFailed: what and where
+  std::string error;    // kFailed: what and where
+  std::string warning;  // copied, but something was not kept (the owner refused)
 };
 
 // Executes a kCopyFile action (compare_content first when it asks).

@@ -43,10 +43,23 @@ struct EntryInfo {
   int64_t mtime_ns = 0;          // modification time, ns since the epoch (endpoint precision)
   std::optional<uint32_t> mode;  // permission bits (07777) where the endpoint has them
   std::string link_target;       // kSymlink: where it points, as stored
+  // Numeric owner and group where the endpoint reports them (capabilities().owners).
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+};
+
+// What the copier sets on a finished file, in one call so an endpoint can send
+// it as one request (SFTP SETSTAT, NFS SETATTR): each part that is set.
+struct FileAttributes {
+  std::optional<int64_t> mtime_ns;
+  std::optional<uint32_t> mode;  // 07777
+  std::optional<uint32_t> uid;   // uid and gid are set together
+  std::optional<uint32_t> gid;
 };
 
 struct EndpointCapabilities {
   bool modes = false;               // SetMode and EntryInfo::mode
+  bool owners = false;              // SetOwner and EntryInfo::uid/gid (numeric)
   bool symlinks = false;            // Symlink and kSymlink entries
   bool case_insensitive = false;    // "A" and "a" are the same name (SMB, some S3 gateways)
   bool normalizes_unicode = false;  // NFC and NFD forms of a name are the same name
@@ -131,6 +144,22 @@ class Endpoint {
   virtual Status SetTimes(std::string_view path, int64_t mtime_ns) = 0;
   virtual Status SetMode(std::string_view path, uint32_t mode) = 0;  // kUnsupported without capabilities().modes
   virtual Status Symlink(std::string_view target, std::string_view path) = 0;  // kUnsupported without symlinks
+  // Numeric owner and group, on the entry itself (not a symlink's target).
+  // kUnsupported without capabilities().owners; kPermissionDenied where the
+  // destination refuses (not root, root squashed), which the copier reports
+  // as a warning.
+  virtual Status SetOwner(std::string_view path, uint32_t uid, uint32_t gid) {
+    (void)path;
+    (void)uid;
+    (void)gid;
+    return Status::Unsupported("owners are not kept by " + url());
+  }
+  // Sets what `attrs` holds on the regular file `path`. Default: SetOwner,
+  // SetMode and SetTimes in turn (owner first: a chown clears set-id bits).
+  // An endpoint whose protocol sets them all in one request overrides it, so
+  // the owner costs no round trip of its own. A kPermissionDenied may have
+  // left any part unset: the copier calls it again without the owner.
+  virtual Status SetAttributes(std::string_view path, const FileAttributes& attrs);
 
   // Makes the renames, removals and new directories so far durable (one
   // fsync per touched directory locally). Renames are atomic without it: a

@@ -168,6 +168,7 @@ class Run {
     {
       std::lock_guard lock(mu_);
       ReportTotals& t = report_.totals;
+      if (!e.warning.empty()) ++t.warnings;
       if (e.failed()) {
         ++t.files_failed;
       } else if (e.outcome == "copied") {
@@ -216,6 +217,7 @@ class Run {
         e.attempts = r.attempts;
         e.duration_ms = r.duration.count();
         e.error = r.error;
+        e.warning = r.warning;
         Record(std::move(e));
       }
     };

@@ -349,6 +349,14 @@ Status NfsClient::Chmod(std::string_view rel, uint32_t mode, const std::string& 
   return Status::Ok();
 }
 
+Status NfsClient::Lchown(std::string_view rel, uint32_t uid, uint32_t gid, const std::string& what) {
+  if (broken_) return Lost(what);
+  if (int rc = nfs_lchown(ctx_, Path(rel).c_str(), static_cast<int>(uid), static_cast<int>(gid)); rc < 0) {
+    return Error(rc, what);
+  }
+  return Status::Ok();
+}
+
 Status NfsClient::SetMtime(std::string_view rel, int64_t mtime_ns, const std::string& what) {
   if (broken_) return Lost(what);
   int64_t sec = mtime_ns / 1'000'000'000;

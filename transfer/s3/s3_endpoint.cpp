@@ -52,8 +52,14 @@ class S3Endpoint final : public Endpoint {
   Result<EntryInfo> Stat(std::string_view path) override {
     if (Status p = Check(path); !p.ok()) return p;
     if (path.empty())
-      return EntryInfo{
-          .name = "", .type = EntryType::kDirectory, .size = 0, .mtime_ns = 0, .mode = std::nullopt, .link_target = ""};
+      return EntryInfo{.name = "",
+                       .type = EntryType::kDirectory,
+                       .size = 0,
+                       .mtime_ns = 0,
+                       .mode = std::nullopt,
+                       .link_target = "",
+                       .uid = std::nullopt,
+                       .gid = std::nullopt};
     Result<aws::S3ObjectInfo> head = client_->Head(Key(path));
     if (head.ok()) return FileEntry(std::string(path), head.value());
     if (head.status().code() != ErrorCode::kNotFound) return head.status();
@@ -65,7 +71,9 @@ class S3Endpoint final : public Endpoint {
                      .size = 0,
                      .mtime_ns = 0,
                      .mode = std::nullopt,
-                     .link_target = ""};
+                     .link_target = "",
+                     .uid = std::nullopt,
+                     .gid = std::nullopt};
   }
 
   Status List(std::string_view dir, const std::function<Status(const EntryInfo&)>& each) override {
@@ -92,7 +100,9 @@ class S3Endpoint final : public Endpoint {
                     .size = 0,
                     .mtime_ns = 0,
                     .mode = std::nullopt,
-                    .link_target = ""};
+                    .link_target = "",
+                    .uid = std::nullopt,
+                    .gid = std::nullopt};
         if (Status s = each(e); !s.ok()) return s;
       }
       token = page.value().next_token;
@@ -248,7 +258,9 @@ class S3Endpoint final : public Endpoint {
                      .size = o.size,
                      .mtime_ns = o.mtime_ns,
                      .mode = std::nullopt,
-                     .link_target = ""};
+                     .link_target = "",
+                     .uid = std::nullopt,
+                     .gid = std::nullopt};
   }
 
   const std::string url_;

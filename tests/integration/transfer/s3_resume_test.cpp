@@ -81,7 +81,9 @@ uint64_t UploadResuming(transfer::Endpoint& ep, const std::string& path, const s
                                    .size = data.size(),
                                    .mtime_ns = mtime_ns,
                                    .mode = std::nullopt,
-                                   .link_target = ""};
+                                   .link_target = "",
+                                   .uid = std::nullopt,
+                                   .gid = std::nullopt};
   Result<std::unique_ptr<transfer::WriteStream>> w = ep.OpenUpload(path, source, /*resume=*/true);
   INFO(w.status().ToString());
   REQUIRE(w.ok());
@@ -241,7 +243,9 @@ TEST_CASE("transfer S3 resume: foreign, stale and mismatched records and parts",
                                        .size = data.size(),
                                        .mtime_ns = mtime,
                                        .mode = std::nullopt,
-                                       .link_target = ""};
+                                       .link_target = "",
+                                       .uid = std::nullopt,
+                                       .gid = std::nullopt};
       Result<std::unique_ptr<transfer::WriteStream>> w = ep->OpenUpload("b.bin", source, true);
       REQUIRE(w.ok());
       REQUIRE(w.value()->Write(std::string_view(data).substr(0, kPart + 1)).ok());  // part 1 sent
