@@ -154,7 +154,9 @@ class Endpoint {
     (void)gid;
     return Status::Unsupported("owners are not kept by " + url());
   }
-  // Sets what `attrs` holds on the regular file `path`. Default: SetOwner,
+  // Sets what `attrs` holds on `path`, a regular file (or, with no mode, a
+  // directory: the engine's last phase sets new directories' mtime and owner
+  // through it). Default: SetOwner,
   // SetMode and SetTimes in turn (owner first: a chown clears set-id bits).
   // An endpoint whose protocol sets them all in one request overrides it, so
   // the owner costs no round trip of its own. A kPermissionDenied may have

@@ -223,6 +223,14 @@ void RunEndpointConformance(const EndpointFactory& fresh) {
       CHECK(st->gid == attrs.gid);
       if (caps.modes) CHECK(st->mode == 0640u);
       if (caps.settable_times) CHECK(st->mtime_ns == t);
+      // A directory too (libnfs's own chown cannot: nfs_client.cpp).
+      REQUIRE(ep->MakeDirectory("owned-dir").ok());
+      set = ep->SetOwner("owned-dir", uid, gid);
+      INFO(set.ToString());
+      REQUIRE(set.ok());
+      st = ep->Stat("owned-dir");
+      CHECK(st->uid == uid);
+      CHECK(st->gid == gid);
     } else {
       CHECK(ep->SetOwner("owned", 1234, 2345).code() == ErrorCode::kUnsupported);
     }

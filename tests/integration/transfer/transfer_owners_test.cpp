@@ -31,7 +31,7 @@ std::pair<uint32_t, uint32_t> OwnerOf(const fs::path& p) {
   return {st.st_uid, st.st_gid};
 }
 
-// a.txt 1234:2345 (0640), sub/b.bin 4321:5432, root.txt left to root.
+// a.txt 1234:2345 (0640), sub/ 1234:5432, sub/b.bin 4321:5432, root.txt left to root.
 void MakeOwnedTree(const fs::path& root) {
   fs::create_directories(root / "sub");
   WriteFile(root / "a.txt", "owned by 1234");
@@ -40,6 +40,7 @@ void MakeOwnedTree(const fs::path& root) {
   REQUIRE(::chown((root / "a.txt").c_str(), 1234, 2345) == 0);
   REQUIRE(::chmod((root / "a.txt").c_str(), 0640) == 0);
   REQUIRE(::chown((root / "sub/b.bin").c_str(), 4321, 5432) == 0);
+  REQUIRE(::chown((root / "sub").c_str(), 1234, 5432) == 0);
 }
 
 void CheckOwners(const fs::path& root) {
@@ -47,13 +48,14 @@ void CheckOwners(const fs::path& root) {
   CHECK(OwnerOf(root / "a.txt") == std::pair<uint32_t, uint32_t>{1234, 2345});
   CHECK((fs::status(root / "a.txt").permissions() & fs::perms::mask) == static_cast<fs::perms>(0640));
   CHECK(OwnerOf(root / "sub/b.bin") == std::pair<uint32_t, uint32_t>{4321, 5432});
+  CHECK(OwnerOf(root / "sub") == std::pair<uint32_t, uint32_t>{1234, 5432});
   CHECK(OwnerOf(root / "root.txt") == std::pair<uint32_t, uint32_t>{0, 0});
 }
 
 // Root's files all: what a destination written by root without --owners holds.
 void CheckAllRoot(const fs::path& root) {
   INFO(root.string());
-  for (const char* f : {"a.txt", "sub/b.bin", "root.txt"}) {
+  for (const char* f : {"a.txt", "sub", "sub/b.bin", "root.txt"}) {
     CHECK(OwnerOf(root / f) == std::pair<uint32_t, uint32_t>{0, 0});
   }
 }
@@ -144,7 +146,9 @@ TEST_CASE("transfer owners: a destination that refuses the owner is a warning, t
   const nlohmann::json a = ReportEntryFor(report, "a.txt");
   CHECK(a.at("outcome") == "copied");
   CHECK_THAT(a.at("warning").get<std::string>(), Catch::Contains("1234:2345"));
-  CHECK(report.at("totals").at("warnings") == 3);  // root.txt too: 0:0 is not the user's either
+  // The three files (root.txt too: 0:0 is not the user's either) and sub/.
+  CHECK(report.at("totals").at("warnings") == 4);
+  CHECK_THAT(ReportEntryFor(report, "sub").at("warning").get<std::string>(), Catch::Contains("1234:5432"));
   CHECK(report.at("totals").at("failed") == 0);
   // What could be kept was: the content and the mode, owned by the user.
   CHECK(ReadFile(remote / "a.txt") == "owned by 1234");
