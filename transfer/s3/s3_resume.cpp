@@ -78,7 +78,16 @@ Result<std::optional<std::pair<S3UploadRecord, std::vector<aws::S3StoredPart>>>>
     aws::S3Client& client, const std::string& key, const std::string& record_key, const S3UploadRecord& want) {
   using Found = std::optional<std::pair<S3UploadRecord, std::vector<aws::S3StoredPart>>>;
   Result<std::string> text = client.GetRange(record_key, 0, kRecordMaxBytes);
-  if (!text.ok()) return text.status().code() == ErrorCode::kNotFound ? Result<Found>(Found()) : text.status();
+  if (!text.ok()) {
+    if (text.status().code() == ErrorCode::kNotFound) return Found();
+    // A record that cannot be read while the server answers (seen with
+    // s3rver stopped in the middle of storing one: every GET of it then
+    // fails with a 500) is as good as none: it goes, and the upload starts
+    // over. If the server does not answer, the delete fails too and the
+    // attempt is retried with the record in place.
+    if (Status d = client.Delete(record_key); !d.ok() && d.code() != ErrorCode::kNotFound) return text.status();
+    return Found();
+  }
   const std::optional<S3UploadRecord> record = ParseS3UploadRecord(text.value());
   if (record.has_value()) {
     if (record->part_bytes == want.part_bytes && record->size == want.size && record->mtime_ns == want.mtime_ns) {

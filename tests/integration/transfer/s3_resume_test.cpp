@@ -216,6 +216,18 @@ TEST_CASE("transfer S3 resume: foreign, stale and mismatched records and parts",
     CHECK_FALSE(fs::exists(s3.ObjectFile("lake", "r/.sluice-a.bin.part")));
   }
 
+  SECTION("a record the server cannot serve (s3rver stopped while storing it: 500s) is dropped") {
+    REQUIRE(client->Put("r/.sluice-a.bin.part", record_for("0123456789abcdef0123456789abcdef", data.size())).ok());
+    std::string meta = s3.ObjectFile("lake", "r/.sluice-a.bin.part").string();
+    meta.replace(meta.rfind("._S3rver_object"), std::string::npos, "._S3rver_metadata.json");
+    REQUIRE(fs::exists(meta));
+    WriteFile(meta, "{");  // cut off mid-write
+    REQUIRE(client->GetRange("r/.sluice-a.bin.part", 0, 100).status().code() == ErrorCode::kUnavailable);
+    CHECK(UploadResuming(*ep, "a.bin", data, mtime) == 0);
+    CHECK(stored("r/a.bin") == data);
+    CHECK_FALSE(fs::exists(s3.ObjectFile("lake", "r/.sluice-a.bin.part")));
+  }
+
   SECTION("a record naming an upload the server does not know starts over") {
     REQUIRE(client->Put("r/.sluice-a.bin.part", record_for("0123456789abcdef0123456789abcdef", data.size())).ok());
     CHECK(UploadResuming(*ep, "a.bin", data, mtime) == 0);
