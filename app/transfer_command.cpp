@@ -70,6 +70,12 @@ void TransferCommand::AddFlags(CLI::App* cmd, bool sync) {
   cmd->add_flag("--no-resume", f_.no_resume, "Ignore partial files from interrupted runs (resume is on by default)");
   cmd->add_flag(
       "--resume", [this](int64_t) { f_.no_resume = false; }, "Resume interrupted files (the default)");
+  cmd->add_flag(
+      "--owners", [this](int64_t) { f_.owners = true; },
+      "Keep numeric uid/gid where both sides hold them (local, SFTP, NFS; default: on when running as root); "
+      "a destination that refuses is a warning");
+  cmd->add_flag(
+      "--no-owners", [this](int64_t) { f_.owners = false; }, "Leave owners as the destination makes them");
   cmd->add_option("--retries", f_.retries, "Retries per file for transient errors (default 3)")
       ->check(CLI::Range(0, 100));
   cmd->add_option("--links", f_.links, "Symlinks: copy (recreate, default), follow (copy the target) or skip")
@@ -125,6 +131,7 @@ int TransferCommand::Run(bool sync) {
       (f_.checksum || f_.verify == "readback") ? transfer::VerifyMode::kReadback : transfer::VerifyMode::kAuto;
   o.copy.resume = !f_.no_resume;
   o.copy.retries = f_.retries;
+  o.copy.owners = f_.owners.value_or(::geteuid() == 0);
   std::unique_ptr<transfer::RateLimiter> limiter;
   if (!f_.bwlimit.empty()) {
     Result<uint64_t> rate = ParseSize(f_.bwlimit);
@@ -229,10 +236,14 @@ int TransferCommand::Run(bool sync) {
     }
   }
   if (f_.progress != "json") {
-    // Without a terminal bar the failures and the totals still get said once.
+    // Without a terminal bar the failures, warnings and totals still get said once.
     if (f_.progress == "none" || isatty(STDERR_FILENO) != 1) {
       for (const transfer::ReportEntry& e : r.entries) {
-        if (e.failed()) std::cerr << "FAILED " << e.path << ": " << e.error << "\n";
+        if (e.failed()) {
+          std::cerr << "FAILED " << e.path << ": " << e.error << "\n";
+        } else if (!e.warning.empty()) {
+          std::cerr << "WARNING " << e.path << ": " << e.warning << "\n";
+        }
       }
     }
     if (f_.dry_run) {

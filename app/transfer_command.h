@@ -5,6 +5,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@ class TransferCommand {
     std::string progress = "auto";
     bool delete_extraneous = false;
     bool no_resume = false;
+    std::optional<bool> owners;  // --owners / --no-owners; unset: on when running as root
     int retries = 3;
     std::string links = "copy";
     std::string known_hosts;

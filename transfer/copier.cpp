@@ -113,7 +113,10 @@ class FileCopy {
     if (!in.ok()) return in.status();
     std::unique_ptr<Hasher> hasher = Hasher::Create(o_.hash);
     uint64_t offset = 0;
-    if (allow_resume) {
+    // An endpoint whose writes appear whole resumes inside its upload
+    // (OpenUpload): every byte still streams through, so each stored piece is
+    // checked against the source, and only what is missing or wrong is sent.
+    if (allow_resume && !caps_.atomic_writes) {
       Result<uint64_t> kept = VerifyPrefix(*in.value(), *hasher, size);
       if (!kept.ok()) return kept.status();
       offset = kept.value();
@@ -125,13 +128,18 @@ class FileCopy {
       }
     }
 
-    Result<std::unique_ptr<WriteStream>> out = dst_.OpenWrite(tmp_, offset);
+    Result<std::unique_ptr<WriteStream>> out =
+        caps_.atomic_writes ? dst_.OpenUpload(tmp_, before.value(), allow_resume) : dst_.OpenWrite(tmp_, offset);
     if (!out.ok()) return out.status();
     uint64_t total = offset;
     const Status moved = size - offset > buf_.size() ? PipelinedCopy(*in.value(), *hasher, *out.value(), total)
                                                      : SimpleCopy(*in.value(), *hasher, *out.value(), total);
     if (!moved.ok()) return moved;
     if (Status c = out.value()->Close(); !c.ok()) return c;
+    if (const uint64_t reused = out.value()->reused_bytes(); reused > 0) {
+      r_.bytes_written -= std::min(reused, r_.bytes_written);
+      r_.resumed_from = reused;
+    }
     in.value().reset();
     const std::string digest = hasher->HexDigest();
 
@@ -153,17 +161,34 @@ class FileCopy {
     }
 
     if (Status v = Verify(digest, total); !v.ok()) return v;
-    if (caps_.settable_times) {
-      if (Status t = dst_.SetTimes(tmp_, before.value().mtime_ns); !t.ok()) return t;
-    }
-    if (before.value().mode.has_value() && caps_.modes) {
-      if (Status m = dst_.SetMode(tmp_, *before.value().mode & 07777); !m.ok()) return m;
-    }
+    if (Status a = SetAttributes(before.value()); !a.ok()) return a;
     if (tmp_ != action_.path) {
       if (Status n = dst_.Rename(tmp_, action_.path); !n.ok()) return n;
     }
     r_.hash = digest;
     return Status::Ok();
+  }
+
+  // mtime, mode and (--owners) uid/gid on the finished file, in one call the
+  // endpoint may send as one request. A refused owner is retried without it
+  // and reported as a warning.
+  Status SetAttributes(const EntryInfo& source) {
+    FileAttributes attrs;
+    if (caps_.settable_times) attrs.mtime_ns = source.mtime_ns;
+    if (source.mode.has_value() && caps_.modes) attrs.mode = *source.mode & 07777;
+    const bool owner = o_.owners && caps_.owners && source.uid.has_value() && source.gid.has_value();
+    if (owner) {
+      attrs.uid = source.uid;
+      attrs.gid = source.gid;
+    }
+    if (!attrs.mtime_ns && !attrs.mode && !attrs.uid) return Status::Ok();
+    Status s = dst_.SetAttributes(tmp_, attrs);
+    if (s.code() != ErrorCode::kPermissionDenied || !owner) return s;
+    r_.warning = fmt::format("owner {}:{} not kept: {}", *source.uid, *source.gid, s.message());
+    attrs.uid.reset();
+    attrs.gid.reset();
+    if (!attrs.mtime_ns && !attrs.mode) return Status::Ok();
+    return dst_.SetAttributes(tmp_, attrs);
   }
 
   Status Sent(WriteStream& out, std::string_view chunk, uint64_t& total) {
@@ -340,7 +365,8 @@ FileResult CopyFile(Endpoint& source, Endpoint& dest, const Action& action, cons
   bool mismatch_retried = false;
   // Look for a partial file only where the planner saw one, or after an
   // attempt of ours may have left one.
-  const bool resumable = options.resume && !dest.capabilities().atomic_writes;
+  const EndpointCapabilities dest_caps = dest.capabilities();
+  const bool resumable = options.resume && (!dest_caps.atomic_writes || dest_caps.resumable_uploads);
   bool allow_resume = resumable && action.partial_seen;
   bool compare = action.compare_content;
   for (;;) {

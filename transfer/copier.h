@@ -12,7 +12,9 @@
 //    back under --verify=readback, else by its size.
 //  - Resume trusts nothing: a temporary file left by an interrupted run is
 //    compared byte for byte with the source's prefix before the copy
-//    continues after it; any difference restarts from zero.
+//    continues after it; any difference restarts from zero. An endpoint with
+//    atomic writes and resumable uploads (S3) is instead handed every byte
+//    again and keeps the stored parts that match them (Endpoint::OpenUpload).
 //  - Transient errors (kUnavailable, kIo) are retried with exponential
 //    backoff and full jitter, up to `retries` times; a verification mismatch
 //    is retried once, from zero; anything else fails the file at once.
@@ -44,6 +46,9 @@ struct CopyOptions {
   std::chrono::milliseconds retry_base{500};
   std::chrono::milliseconds retry_cap{30000};
   size_t buffer_bytes = 1 << 20;
+  // --owners: the source's uid/gid set on the copy where both endpoints keep
+  // owners; a refusal (not root, root squashed) is a warning, not a failure.
+  bool owners = false;
   RateLimiter* limiter = nullptr;             // --bwlimit, shared by the workers
   const std::atomic<bool>* cancel = nullptr;  // set: stop between chunks (kCancelled)
   std::function<void(int64_t)> on_bytes;      // progress: bytes moved (negative: taken back on a retry)
@@ -61,7 +66,8 @@ struct FileResult {
   std::string verified_by;     // "server-hash", "readback", "size", "content" (up to date by --checksum)
   int attempts = 0;
   std::chrono::milliseconds duration{0};
-  std::string error;  // kFailed: what and where
+  std::string error;    // kFailed: what and where
+  std::string warning;  // copied, but something was not kept (the owner refused)
 };
 
 // Executes a kCopyFile action (compare_content first when it asks).

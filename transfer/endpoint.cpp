@@ -47,4 +47,17 @@ Status MakeDirectoryPath(const std::string& path, const std::function<Status(con
   return made;
 }
 
+Status Endpoint::SetAttributes(std::string_view path, const FileAttributes& attrs) {
+  if (attrs.uid.has_value() && attrs.gid.has_value()) {
+    if (Status s = SetOwner(path, *attrs.uid, *attrs.gid); !s.ok()) return s;
+  }
+  if (attrs.mode.has_value()) {
+    if (Status s = SetMode(path, *attrs.mode); !s.ok()) return s;
+  }
+  if (attrs.mtime_ns.has_value()) {
+    if (Status s = SetTimes(path, *attrs.mtime_ns); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
 }  // namespace sluice::transfer

@@ -43,10 +43,23 @@ struct EntryInfo {
   int64_t mtime_ns = 0;          // modification time, ns since the epoch (endpoint precision)
   std::optional<uint32_t> mode;  // permission bits (07777) where the endpoint has them
   std::string link_target;       // kSymlink: where it points, as stored
+  // Numeric owner and group where the endpoint reports them (capabilities().owners).
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+};
+
+// What the copier sets on a finished file, in one call so an endpoint can send
+// it as one request (SFTP SETSTAT, NFS SETATTR): each part that is set.
+struct FileAttributes {
+  std::optional<int64_t> mtime_ns;
+  std::optional<uint32_t> mode;  // 07777
+  std::optional<uint32_t> uid;   // uid and gid are set together
+  std::optional<uint32_t> gid;
 };
 
 struct EndpointCapabilities {
   bool modes = false;               // SetMode and EntryInfo::mode
+  bool owners = false;              // SetOwner and EntryInfo::uid/gid (numeric)
   bool symlinks = false;            // Symlink and kSymlink entries
   bool case_insensitive = false;    // "A" and "a" are the same name (SMB, some S3 gateways)
   bool normalizes_unicode = false;  // NFC and NFD forms of a name are the same name
@@ -60,6 +73,10 @@ struct EndpointCapabilities {
   // whole (an S3 PUT or completed multipart upload): the copier writes to the
   // final name directly, with no partial name, rename or resume.
   bool atomic_writes = false;
+  // With atomic_writes: OpenUpload can continue an upload an interrupted run
+  // left (S3 multipart, part by part), so the copier asks it to resume where
+  // the planner saw the file's partial name.
+  bool resumable_uploads = false;
   // A directory exists while anything is under it (S3 prefixes): files can be
   // written under a path whose directories were never made. MakeDirectory
   // still makes an empty one that Stat and List see.
@@ -84,6 +101,9 @@ class WriteStream {
   virtual Status Write(std::string_view data) = 0;
   // Makes what was written durable and closes. Ok means it is all stored.
   virtual Status Close() = 0;
+  // After Close: bytes that were stored without being sent again, because
+  // an earlier, interrupted upload already held them, verified (OpenUpload).
+  virtual uint64_t reused_bytes() const { return 0; }
 };
 
 class Endpoint {
@@ -104,6 +124,18 @@ class Endpoint {
   // `offset` bytes first (0: truncated; >0: resume after a verified prefix).
   virtual Result<std::unique_ptr<WriteStream>> OpenWrite(std::string_view path, uint64_t offset) = 0;
 
+  // An endpoint with atomic_writes: opens `path` for writing the file
+  // `source` describes (its size and mtime). With `resume` and
+  // capabilities().resumable_uploads, an upload of this same file an earlier
+  // run left is continued, its stored pieces verified against the bytes
+  // written (WriteStream::reused_bytes says how much was kept). Default:
+  // OpenWrite(path, 0).
+  virtual Result<std::unique_ptr<WriteStream>> OpenUpload(std::string_view path, const EntryInfo& source, bool resume) {
+    (void)source;
+    (void)resume;
+    return OpenWrite(path, 0);
+  }
+
   virtual Status Rename(std::string_view from, std::string_view to) = 0;
   // A file, a symlink, or an empty directory.
   virtual Status Remove(std::string_view path) = 0;
@@ -112,6 +144,24 @@ class Endpoint {
   virtual Status SetTimes(std::string_view path, int64_t mtime_ns) = 0;
   virtual Status SetMode(std::string_view path, uint32_t mode) = 0;  // kUnsupported without capabilities().modes
   virtual Status Symlink(std::string_view target, std::string_view path) = 0;  // kUnsupported without symlinks
+  // Numeric owner and group, on the entry itself (not a symlink's target).
+  // kUnsupported without capabilities().owners; kPermissionDenied where the
+  // destination refuses (not root, root squashed), which the copier reports
+  // as a warning.
+  virtual Status SetOwner(std::string_view path, uint32_t uid, uint32_t gid) {
+    (void)path;
+    (void)uid;
+    (void)gid;
+    return Status::Unsupported("owners are not kept by " + url());
+  }
+  // Sets what `attrs` holds on `path`, a regular file (or, with no mode, a
+  // directory: the engine's last phase sets new directories' mtime and owner
+  // through it). Default: SetOwner,
+  // SetMode and SetTimes in turn (owner first: a chown clears set-id bits).
+  // An endpoint whose protocol sets them all in one request overrides it, so
+  // the owner costs no round trip of its own. A kPermissionDenied may have
+  // left any part unset: the copier calls it again without the owner.
+  virtual Status SetAttributes(std::string_view path, const FileAttributes& attrs);
 
   // Makes the renames, removals and new directories so far durable (one
   // fsync per touched directory locally). Renames are atomic without it: a

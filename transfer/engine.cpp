@@ -133,9 +133,10 @@ class Run {
       Record(std::move(e));
     }
 
-    // Directory mtimes last, deepest first: filling a directory changed its mtime.
+    // Directory mtimes (and --owners) last, deepest first: filling a
+    // directory changed its mtime.
     for (auto it = plan.actions.rbegin(); it != plan.actions.rend(); ++it) {
-      if (it->kind == ActionKind::kMakeDirectory && !Cancelled()) (void)dst_.SetTimes(it->path, it->source.mtime_ns);
+      if (it->kind == ActionKind::kMakeDirectory && !Cancelled()) FinishDirectory(*it);
     }
     // Every new name durable before success is reported (endpoint.h: Flush).
     if (Status s = dst_.Flush(); !s.ok()) {
@@ -155,6 +156,35 @@ class Run {
     return report_.totals.files_failed > 0;
   }
 
+  // A new directory's mtime, and its owner under --owners (in one request
+  // where the endpoint can). Best effort, as the mtime always was; a refused
+  // owner becomes a warning on the directory's entry.
+  void FinishDirectory(const Action& a) {
+    const EndpointCapabilities caps = dst_.capabilities();
+    FileAttributes attrs;
+    attrs.mtime_ns = a.source.mtime_ns;
+    const bool owner = o_.copy.owners && caps.owners && a.source.uid.has_value() && a.source.gid.has_value();
+    if (owner) {
+      attrs.uid = a.source.uid;
+      attrs.gid = a.source.gid;
+    }
+    if (!owner) {
+      (void)dst_.SetTimes(a.path, a.source.mtime_ns);
+      return;
+    }
+    const Status s = dst_.SetAttributes(a.path, attrs);
+
+    if (s.code() != ErrorCode::kPermissionDenied) return;
+    (void)dst_.SetTimes(a.path, a.source.mtime_ns);
+    std::lock_guard lock(mu_);
+    for (ReportEntry& e : report_.entries) {
+      if (e.path != a.path || e.action != "mkdir" || !e.warning.empty()) continue;
+      e.warning = fmt::format("owner {}:{} not kept: {}", *a.source.uid, *a.source.gid, s.message());
+      ++report_.totals.warnings;
+      break;
+    }
+  }
+
   static void Outcome(ReportEntry& e, const Status& s, const char* ok_outcome) {
     if (s.ok()) {
       e.outcome = ok_outcome;
@@ -168,6 +198,7 @@ class Run {
     {
       std::lock_guard lock(mu_);
       ReportTotals& t = report_.totals;
+      if (!e.warning.empty()) ++t.warnings;
       if (e.failed()) {
         ++t.files_failed;
       } else if (e.outcome == "copied") {
@@ -216,6 +247,7 @@ class Run {
         e.attempts = r.attempts;
         e.duration_ms = r.duration.count();
         e.error = r.error;
+        e.warning = r.warning;
         Record(std::move(e));
       }
     };

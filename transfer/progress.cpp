@@ -128,8 +128,12 @@ void TerminalProgress::Tick(const Snapshot& s) {
 }
 
 void TerminalProgress::Entry(const ReportEntry& entry) {
-  if (!entry.failed()) return;
-  fmt::print(out_, "\r{}\rFAILED {}: {}\n", std::string(last_width_, ' '), entry.path, entry.error);
+  if (!entry.failed() && entry.warning.empty()) return;
+  if (entry.failed()) {
+    fmt::print(out_, "\r{}\rFAILED {}: {}\n", std::string(last_width_, ' '), entry.path, entry.error);
+  } else {
+    fmt::print(out_, "\r{}\rWARNING {}: {}\n", std::string(last_width_, ' '), entry.path, entry.warning);
+  }
   last_width_ = 0;
   std::fflush(out_);
 }

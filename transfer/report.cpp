@@ -21,19 +21,16 @@ nlohmann::json ToJson(const ReportEntry& e) {
   if (e.attempts > 0) j["attempts"] = e.attempts;
   if (e.duration_ms > 0 || e.action == "copy") j["duration_ms"] = e.duration_ms;
   if (!e.error.empty()) j["error"] = e.error;
+  if (!e.warning.empty()) j["warning"] = e.warning;
   return j;
 }
 
 nlohmann::json ToJson(const ReportTotals& t) {
-  return {{"files_copied", t.files_copied},
-          {"files_up_to_date", t.files_up_to_date},
-          {"failed", t.files_failed},
-          {"dirs_created", t.dirs_created},
-          {"symlinks", t.symlinks},
-          {"deleted", t.deleted},
-          {"skipped", t.skipped},
-          {"bytes_copied", t.bytes_copied},
-          {"bytes_written", t.bytes_written},
+  return {{"files_copied", t.files_copied}, {"files_up_to_date", t.files_up_to_date},
+          {"failed", t.files_failed},       {"dirs_created", t.dirs_created},
+          {"symlinks", t.symlinks},         {"deleted", t.deleted},
+          {"skipped", t.skipped},           {"warnings", t.warnings},
+          {"bytes_copied", t.bytes_copied}, {"bytes_written", t.bytes_written},
           {"duration_ms", t.duration_ms}};
 }
 

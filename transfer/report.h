@@ -26,6 +26,7 @@ struct ReportEntry {
   int attempts = 0;
   int64_t duration_ms = 0;
   std::string error;
+  std::string warning;  // done, but something was not kept (an owner the destination refused)
   bool failed() const { return outcome == "failed" || outcome == "cancelled"; }
 };
 
@@ -37,6 +38,7 @@ struct ReportTotals {
   uint64_t symlinks = 0;
   uint64_t deleted = 0;
   uint64_t skipped = 0;
+  uint64_t warnings = 0;       // entries with a warning
   uint64_t bytes_copied = 0;   // size of the files copied
   uint64_t bytes_written = 0;  // sent (a resume sends less)
   int64_t duration_ms = 0;

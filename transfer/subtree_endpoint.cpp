@@ -27,6 +27,11 @@ class SubtreeEndpoint final : public Endpoint {
     if (Status s = Check(path); !s.ok()) return s;
     return base_->OpenWrite(Map(path), offset);
   }
+  Result<std::unique_ptr<WriteStream>> OpenUpload(std::string_view path, const EntryInfo& source,
+                                                  bool resume) override {
+    if (Status s = Check(path); !s.ok()) return s;
+    return base_->OpenUpload(Map(path), source, resume);
+  }
   Status Rename(std::string_view from, std::string_view to) override {
     if (Status s = Check(from); !s.ok()) return s;
     if (Status s = Check(to); !s.ok()) return s;
@@ -47,6 +52,14 @@ class SubtreeEndpoint final : public Endpoint {
   Status SetMode(std::string_view path, uint32_t mode) override {
     if (Status s = Check(path); !s.ok()) return s;
     return base_->SetMode(Map(path), mode);
+  }
+  Status SetOwner(std::string_view path, uint32_t uid, uint32_t gid) override {
+    if (Status s = Check(path); !s.ok()) return s;
+    return base_->SetOwner(Map(path), uid, gid);
+  }
+  Status SetAttributes(std::string_view path, const FileAttributes& attrs) override {
+    if (Status s = Check(path); !s.ok()) return s;
+    return base_->SetAttributes(Map(path), attrs);
   }
   Status Symlink(std::string_view target, std::string_view path) override {
     if (Status s = Check(path); !s.ok()) return s;

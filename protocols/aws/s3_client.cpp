@@ -408,4 +408,42 @@ Status S3Client::AbortMultipart(std::string_view key, std::string_view upload_id
   return r.ok() ? Status::Ok() : r.status();
 }
 
+Result<S3PartsPage> S3Client::ListParts(std::string_view key, std::string_view upload_id, int marker, int max_parts) {
+  Call c("GET", std::string(key), {{"uploadId", std::string(upload_id)}, {"max-parts", std::to_string(max_parts)}});
+  if (marker > 0) c.query.emplace_back("part-number-marker", std::to_string(marker));
+  Result<http::Response> r = Send(c);
+  if (!r.ok()) return r.status();
+  pugi::xml_document doc;
+  const std::string& body = r.value().body;
+  if (!doc.load_buffer(body.data(), body.size())) {
+    return Status::Io(fmt::format("S3 list parts of {}/{}: the answer is not XML", config_.bucket, key));
+  }
+  pugi::xml_node root = Child(doc, "ListPartsResult");
+  if (!root) return Status::Io(fmt::format("S3 list parts of {}/{}: no ListPartsResult", config_.bucket, key));
+  S3PartsPage page;
+  for (pugi::xml_node n : root.children()) {
+    std::string_view name = n.name();
+    if (const size_t colon = name.find(':'); colon != std::string_view::npos) name.remove_prefix(colon + 1);
+    if (name != "Part") continue;
+    S3StoredPart p;
+    p.number = std::atoi(Text(n, "PartNumber").c_str());
+    p.size = std::strtoull(Text(n, "Size").c_str(), nullptr, 10);
+    p.etag = Text(n, "ETag");
+    p.crc64nvme = Text(n, "ChecksumCRC64NVME");
+    p.crc32c = Text(n, "ChecksumCRC32C");
+    if (p.number <= 0) {
+      return Status::Io(fmt::format("S3 list parts of {}/{}: a part without a number", config_.bucket, key));
+    }
+    page.parts.push_back(std::move(p));
+  }
+  if (Text(root, "IsTruncated") == "true") {
+    page.next_marker = std::atoi(Text(root, "NextPartNumberMarker").c_str());
+    if (page.next_marker <= marker) {
+      return Status::Io(fmt::format("S3 list parts of {}/{}: truncated without a next part-number-marker past {}",
+                                    config_.bucket, key, marker));
+    }
+  }
+  return page;
+}
+
 }  // namespace sluice::aws

@@ -79,6 +79,20 @@ struct S3CompletedPart {
   std::string crc64nvme;  // base64 of the part's CRC-64/NVME
 };
 
+// A part an unfinished multipart upload holds (ListParts).
+struct S3StoredPart {
+  int number = 0;
+  uint64_t size = 0;
+  std::string etag;       // as S3 quotes it: the part's MD5 in hex, for an unencrypted upload
+  std::string crc64nvme;  // base64, when S3 reports the part's checksum of that kind
+  std::string crc32c;     // base64, likewise
+};
+
+struct S3PartsPage {
+  std::vector<S3StoredPart> parts;
+  int next_marker = 0;  // 0 on the last page; else the part-number-marker of the next
+};
+
 // Fills what the caller left empty as the AWS tools do: region from
 // AWS_REGION, AWS_DEFAULT_REGION, else us-east-1; endpoint from
 // AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS's own; extra CA bundle
@@ -116,6 +130,9 @@ class S3Client {
   Status CompleteMultipart(std::string_view key, std::string_view upload_id, const std::vector<S3CompletedPart>& parts,
                            std::string_view crc64nvme);
   Status AbortMultipart(std::string_view key, std::string_view upload_id);
+  // One page of the parts stored so far, after part number `marker`;
+  // NotFound when the upload does not exist (aborted, completed, or never).
+  Result<S3PartsPage> ListParts(std::string_view key, std::string_view upload_id, int marker = 0, int max_parts = 1000);
 
  private:
   struct Call;

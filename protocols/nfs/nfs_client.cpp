@@ -3,6 +3,10 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <nfsc/libnfs.h>
+// After libnfs.h, which defines what these use (EXTERN, the RPC types).
+#include <nfsc/libnfs-raw.h>
+// And this after that.
+#include <nfsc/libnfs-raw-nfs4.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -13,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <random>
+#include <vector>
 
 namespace sluice::nfs {
 namespace {
@@ -87,6 +92,8 @@ Result<std::unique_ptr<NfsClient>> NfsClient::Connect(const NfsUrl& url, std::ch
   nfs_set_autoreconnect(ctx, 0);
   nfs_set_dircache(ctx, 0);  // other contexts of the pool change the same directories
   nfs_set_timeout(ctx, static_cast<int>(timeout.count()));
+  client->mount_path_ = url.path;
+  client->version_ = url.version;
   const int rc = nfs_mount(ctx, url.host.c_str(), url.path.c_str());
   if (rc < 0) {
     const std::string why = nfs_get_error(ctx);
@@ -347,6 +354,124 @@ Status NfsClient::Chmod(std::string_view rel, uint32_t mode, const std::string& 
   if (broken_) return Lost(what);
   if (int rc = nfs_chmod(ctx_, Path(rel).c_str(), static_cast<int>(mode & 07777)); rc < 0) return Error(rc, what);
   return Status::Ok();
+}
+
+namespace {
+
+// One raw NFSv4 COMPOUND in flight (Lchown): its answer, filled by the callback.
+struct RawCall {
+  bool done = false;
+  int rpc_status = 0;
+  nfsstat4 status = NFS4_OK;  // of the first operation that failed
+  std::string error_text;
+};
+
+void RawCallDone(struct rpc_context* rpc, int status, void* data, void* private_data) {
+  (void)rpc;
+  auto* call = static_cast<RawCall*>(private_data);
+  call->done = true;
+  call->rpc_status = status;
+  if (status == RPC_STATUS_SUCCESS) {
+    call->status = static_cast<COMPOUND4res*>(data)->status;
+  } else if (status == RPC_STATUS_ERROR && data != nullptr) {
+    call->error_text = static_cast<const char*>(data);
+  }
+}
+
+// An XDR string: its length, big-endian, then the bytes padded to 4.
+void PutXdrString(std::string& out, std::string_view s) {
+  const auto n = static_cast<uint32_t>(s.size());
+  const char len[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
+                       static_cast<char>(n)};
+  out.append(len, 4);
+  out.append(s);
+  out.append((4 - s.size() % 4) % 4, '\0');
+}
+
+}  // namespace
+
+// libnfs 4.0's nfs_chown/nfs_lchown over NFSv4 OPEN the path to get a
+// stateid for their SETATTR, so on a directory (or a symlink) they fail with
+// EISDIR ("chown call failed", seen against nfs-ganesha): owners could be
+// set on files only. So the owner goes in a COMPOUND of our own through
+// libnfs's raw NFSv4 API: PUTROOTFH, a LOOKUP per component of the mounted
+// path and `rel` (LOOKUP does not follow a final symlink: lchown), and
+// SETATTR of owner and owner_group as numeric strings with the anonymous
+// stateid (all zeros, valid for a SETATTR that does not change the size).
+// One round trip, where libnfs's own took OPEN, SETATTR and CLOSE.
+Status NfsClient::Lchown(std::string_view rel, uint32_t uid, uint32_t gid, const std::string& what) {
+  if (broken_) return Lost(what);
+  struct rpc_context* rpc = nfs_get_rpc_context(ctx_);
+  if (rpc == nullptr || version_ != 4) {
+    if (int rc = nfs_lchown(ctx_, Path(rel).c_str(), static_cast<int>(uid), static_cast<int>(gid)); rc < 0) {
+      return Error(rc, what);
+    }
+    return Status::Ok();
+  }
+  std::vector<std::string> names;
+  for (std::string_view path : {std::string_view(mount_path_), rel}) {
+    while (!path.empty()) {
+      const size_t slash = path.find('/');
+      const std::string_view part = path.substr(0, slash);
+      if (!part.empty()) names.emplace_back(part);
+      path.remove_prefix(slash == std::string_view::npos ? path.size() : slash + 1);
+    }
+  }
+  std::string attrs;
+  PutXdrString(attrs, std::to_string(uid));
+  PutXdrString(attrs, std::to_string(gid));
+  uint32_t bitmap[2] = {0, (1u << (FATTR4_OWNER - 32)) | (1u << (FATTR4_OWNER_GROUP - 32))};
+
+  std::vector<nfs_argop4> ops(names.size() + 2);
+  ops[0].argop = OP_PUTROOTFH;
+  for (size_t i = 0; i < names.size(); ++i) {
+    ops[i + 1].argop = OP_LOOKUP;
+    ops[i + 1].nfs_argop4_u.oplookup.objname.utf8string_len = static_cast<u_int>(names[i].size());
+    ops[i + 1].nfs_argop4_u.oplookup.objname.utf8string_val = names[i].data();
+  }
+  nfs_argop4& set = ops.back();
+  set.argop = OP_SETATTR;
+  std::memset(&set.nfs_argop4_u.opsetattr.stateid, 0, sizeof(set.nfs_argop4_u.opsetattr.stateid));
+  set.nfs_argop4_u.opsetattr.obj_attributes.attrmask.bitmap4_len = 2;
+  set.nfs_argop4_u.opsetattr.obj_attributes.attrmask.bitmap4_val = bitmap;
+  set.nfs_argop4_u.opsetattr.obj_attributes.attr_vals.attrlist4_len = static_cast<u_int>(attrs.size());
+  set.nfs_argop4_u.opsetattr.obj_attributes.attr_vals.attrlist4_val = attrs.data();
+  COMPOUND4args args{};
+  args.argarray.argarray_len = static_cast<u_int>(ops.size());
+  args.argarray.argarray_val = ops.data();
+
+  // Heap-held: a call given up on (timeout) may still be answered into it,
+  // so it is then left, as the context is (the destructor says why).
+  auto call = std::make_unique<RawCall>();
+  if (rpc_nfs4_compound_async(rpc, RawCallDone, &args, call.get()) != 0) {
+    return Status::Io(fmt::format("{}: cannot send SETATTR: {}", what, rpc_get_error(rpc)));
+  }
+  while (!call->done) {
+    pollfd pfd{rpc_get_fd(rpc), static_cast<short>(rpc_which_events(rpc)), 0};
+    const int ready = ::poll(&pfd, 1, static_cast<int>(timeout_.count()));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0 || rpc_service(rpc, pfd.revents) < 0) {
+      broken_ = true;
+      (void)call.release();
+      return Status::Unavailable(fmt::format("{}: no answer from the server for {} ms", what, timeout_.count()));
+    }
+  }
+  if (call->rpc_status != RPC_STATUS_SUCCESS) {
+    broken_ = true;
+    return Status::Unavailable(fmt::format("{}: {}", what, call->error_text.empty() ? "RPC failed" : call->error_text));
+  }
+  switch (call->status) {
+    case NFS4_OK:
+      return Status::Ok();
+    case NFS4ERR_PERM:
+    case NFS4ERR_ACCESS:
+      return Status::PermissionDenied(
+          fmt::format("{}: the server refused (NFS4ERR {})", what, static_cast<int>(call->status)));
+    case NFS4ERR_NOENT:
+      return Status::NotFound(what + ": no such file or directory");
+    default:
+      return Status::Io(fmt::format("{}: the server answered NFS4ERR {}", what, static_cast<int>(call->status)));
+  }
 }
 
 Status NfsClient::SetMtime(std::string_view rel, int64_t mtime_ns, const std::string& what) {

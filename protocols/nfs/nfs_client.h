@@ -89,6 +89,11 @@ class NfsClient {
   Status Rmdir(std::string_view rel, const std::string& what);
   Status Symlink(std::string_view target, std::string_view rel, const std::string& what);
   Status Chmod(std::string_view rel, uint32_t mode, const std::string& what);
+  // Numeric owner and group of the entry itself (not a symlink's target):
+  // a file, a directory or a symlink (NFSv4: a SETATTR of our own, see the
+  // .cpp for why not libnfs's).
+
+  Status Lchown(std::string_view rel, uint32_t uid, uint32_t gid, const std::string& what);
   // Sets the modification time (and the access time to the same) to the
   // microsecond, on the entry itself (not a symlink's target).
   Status SetMtime(std::string_view rel, int64_t mtime_ns, const std::string& what);
@@ -109,6 +114,8 @@ class NfsClient {
   size_t max_read_ = 1 << 20;
   std::chrono::milliseconds timeout_{30000};
   bool broken_ = false;
+  std::string mount_path_;  // the export path mounted ("/export/dir")
+  int version_ = 4;
 };
 
 }  // namespace sluice::nfs

@@ -1,5 +1,7 @@
 #include "tests/support/endpoint_conformance.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
@@ -189,6 +191,48 @@ void RunEndpointConformance(const EndpointFactory& fresh) {
       CHECK(ep->Stat("script")->mode == 0750u);
     } else {
       CHECK(ep->SetMode("script", 0750).code() == ErrorCode::kUnsupported);
+    }
+  }
+
+  SECTION("owners, where the endpoint keeps them") {
+    WriteAll(*ep, "owned", "uid and gid");
+    if (caps.owners) {
+      Result<EntryInfo> st = ep->Stat("owned");
+      REQUIRE(st.ok());
+      REQUIRE(st->uid.has_value());
+      REQUIRE(st->gid.has_value());
+      CHECK(ListAll(*ep, "").at("owned").uid == st->uid);
+      // Only root may give a file away; anyone may "change" it to what it is.
+      const bool root = ::geteuid() == 0;
+      const uint32_t uid = root ? 1234 : *st->uid;
+      const uint32_t gid = root ? 2345 : *st->gid;
+      Status set = ep->SetOwner("owned", uid, gid);
+      INFO(set.ToString());
+      REQUIRE(set.ok());
+      st = ep->Stat("owned");
+      CHECK(st->uid == uid);
+      CHECK(st->gid == gid);
+      // All at once, as the copier sets them: owner, mode and mtime.
+      const int64_t t = 1'600'000'000LL * 1'000'000'000;
+      const FileAttributes attrs{.mtime_ns = t, .mode = 0640, .uid = root ? 4321 : uid, .gid = root ? 5432 : gid};
+      set = ep->SetAttributes("owned", attrs);
+      INFO(set.ToString());
+      REQUIRE(set.ok());
+      st = ep->Stat("owned");
+      CHECK(st->uid == attrs.uid);
+      CHECK(st->gid == attrs.gid);
+      if (caps.modes) CHECK(st->mode == 0640u);
+      if (caps.settable_times) CHECK(st->mtime_ns == t);
+      // A directory too (libnfs's own chown cannot: nfs_client.cpp).
+      REQUIRE(ep->MakeDirectory("owned-dir").ok());
+      set = ep->SetOwner("owned-dir", uid, gid);
+      INFO(set.ToString());
+      REQUIRE(set.ok());
+      st = ep->Stat("owned-dir");
+      CHECK(st->uid == uid);
+      CHECK(st->gid == gid);
+    } else {
+      CHECK(ep->SetOwner("owned", 1234, 2345).code() == ErrorCode::kUnsupported);
     }
   }
 

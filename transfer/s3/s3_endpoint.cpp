@@ -7,6 +7,9 @@
 #include "core/util/utf8.h"
 #include "protocols/aws/credentials.h"
 #include "protocols/aws/s3_client.h"
+#include "transfer/planner.h"
+#include "transfer/rel_path.h"
+#include "transfer/s3/s3_resume.h"
 #include "transfer/s3/s3_streams.h"
 
 namespace sluice::transfer {
@@ -40,6 +43,7 @@ class S3Endpoint final : public Endpoint {
     c.max_name_bytes = options_.max_name_bytes;
     c.settable_times = false;
     c.atomic_writes = true;
+    c.resumable_uploads = true;
     c.implicit_directories = true;
     c.versioned_reads = true;
     return c;
@@ -48,8 +52,14 @@ class S3Endpoint final : public Endpoint {
   Result<EntryInfo> Stat(std::string_view path) override {
     if (Status p = Check(path); !p.ok()) return p;
     if (path.empty())
-      return EntryInfo{
-          .name = "", .type = EntryType::kDirectory, .size = 0, .mtime_ns = 0, .mode = std::nullopt, .link_target = ""};
+      return EntryInfo{.name = "",
+                       .type = EntryType::kDirectory,
+                       .size = 0,
+                       .mtime_ns = 0,
+                       .mode = std::nullopt,
+                       .link_target = "",
+                       .uid = std::nullopt,
+                       .gid = std::nullopt};
     Result<aws::S3ObjectInfo> head = client_->Head(Key(path));
     if (head.ok()) return FileEntry(std::string(path), head.value());
     if (head.status().code() != ErrorCode::kNotFound) return head.status();
@@ -61,7 +71,9 @@ class S3Endpoint final : public Endpoint {
                      .size = 0,
                      .mtime_ns = 0,
                      .mode = std::nullopt,
-                     .link_target = ""};
+                     .link_target = "",
+                     .uid = std::nullopt,
+                     .gid = std::nullopt};
   }
 
   Status List(std::string_view dir, const std::function<Status(const EntryInfo&)>& each) override {
@@ -88,7 +100,9 @@ class S3Endpoint final : public Endpoint {
                     .size = 0,
                     .mtime_ns = 0,
                     .mode = std::nullopt,
-                    .link_target = ""};
+                    .link_target = "",
+                    .uid = std::nullopt,
+                    .gid = std::nullopt};
         if (Status s = each(e); !s.ok()) return s;
       }
       token = page.value().next_token;
@@ -114,6 +128,14 @@ class S3Endpoint final : public Endpoint {
     return std::unique_ptr<ReadStream>(std::make_unique<S3ReadStream>(client_, Key(path), std::move(etag), size, offset,
                                                                       std::move(first.value().data),
                                                                       options_.read_window_bytes, options_.read_depth));
+  }
+
+  Result<std::unique_ptr<WriteStream>> OpenUpload(std::string_view path, const EntryInfo& source,
+                                                  bool resume) override {
+    if (Status p = Check(path); !p.ok()) return p;
+    if (path.empty()) return Status::InvalidArgument(url_ + ": the root is a directory, not a file");
+    const std::string record = JoinPath(ParentOf(path), PartialName(NameOf(path), options_.max_name_bytes));
+    return OpenS3ResumableUpload(client_, Key(path), Key(record), options_.part_bytes, source, resume);
   }
 
   Result<std::unique_ptr<WriteStream>> OpenWrite(std::string_view path, uint64_t offset) override {
@@ -236,7 +258,9 @@ class S3Endpoint final : public Endpoint {
                      .size = o.size,
                      .mtime_ns = o.mtime_ns,
                      .mode = std::nullopt,
-                     .link_target = ""};
+                     .link_target = "",
+                     .uid = std::nullopt,
+                     .gid = std::nullopt};
   }
 
   const std::string url_;

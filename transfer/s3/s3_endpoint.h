@@ -7,8 +7,10 @@
 //    directory that has nothing under it stores a zero-byte "dir/" marker, as
 //    the S3 console's "Create folder" does, so an empty one survives a copy.
 //  - A written object appears only when its upload completes (atomic_writes),
-//    so the copier writes the final key directly: no partial key, rename or
-//    resume. Rename exists (copy, then delete) for callers that need it.
+//    so the copier writes the final key directly: no partial key or rename.
+//    A multipart upload is resumable part by part (OpenUpload, s3_resume.h),
+//    its upload id recorded under the file's partial name. Rename exists
+//    (copy, then delete) for callers that need it.
 //  - An object's time is when it was stored; it cannot be set
 //    (settable_times = false), so sync compares size and "not older than".
 //  - Integrity: every PUT and part carries a CRC-64/NVME that S3 checks, and

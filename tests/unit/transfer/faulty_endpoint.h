@@ -57,6 +57,7 @@ class FaultyEndpoint final : public Endpoint {
   Status MakeDirectory(std::string_view p) override { return base_->MakeDirectory(p); }
   Status SetTimes(std::string_view p, int64_t t) override { return base_->SetTimes(p, t); }
   Status SetMode(std::string_view p, uint32_t m) override { return base_->SetMode(p, m); }
+  Status SetOwner(std::string_view p, uint32_t u, uint32_t g) override { return base_->SetOwner(p, u, g); }
   Status Symlink(std::string_view t, std::string_view p) override { return base_->Symlink(t, p); }
   Status Flush() override { return base_->Flush(); }
   Result<std::string> ServerHash(std::string_view p, std::string_view a) override {
