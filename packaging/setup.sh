@@ -13,7 +13,7 @@ arm64_dev=(
   libzstd-dev zlib1g-dev libsqlite3-dev libssl-dev libspdlog-dev libfmt-dev
   libpaho-mqttpp-dev libpaho-mqtt-dev libcurl4-openssl-dev libssh-dev librdkafka-dev
   libxxhash-dev libunistring-dev libpugixml-dev libpcre2-dev libtomlplusplus-dev
-  libsimdjson14
+  libsmbclient-dev libnfs-dev libsodium-dev libsimdjson14
 )
 packages=(dpkg-dev fakeroot lintian debootstrap qemu-user g++-aarch64-linux-gnu binutils-aarch64-linux-gnu
   bash-completion systemd file iproute2 zstd curl)
