@@ -8,6 +8,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -194,104 +195,150 @@ struct Piece {
   std::string data;
   bool last = true;
   bool vanished = false;
+  bool segment_end = false;  // the last piece of the reading thread's segment
   std::string error;
   std::string sha256, crc64nvme;
   uint64_t read = 0;
   struct stat after {};
 };
 
-// The reading-and-hashing stage, on its own thread: it reads the files of the
-// objects to write, in the order the writer takes them, so hashing runs on
-// one core while compression, sealing and writing run on the other.
-// Pieces go over in batches (up to kBatchFiles small files or kBatchBytes),
-// so the two threads meet once per batch, not once per file; the writer hands
-// each piece it is done with back in the batch it takes the next from, so
-// the buffers circulate instead of being allocated per file.
+// The reading-and-hashing stage, on two threads of its own (lanes): they
+// read the files of the objects to write, in the order the writer takes
+// them, while compression, sealing and writing run on the writer's thread.
+// The files are cut into segments (up to kBatchFiles small files or
+// kBatchBytes, or one large file); lane k reads segments k, k+2, ..., and the
+// writer takes the lanes' outputs in turn, so it sees the pieces in order.
+// Two lanes because opening, reading and hashing a small file cost more than
+// packing it: with one, the writer waited on the reader (bench/README.md,
+// "Appliance"). Pieces go over in batches (a segment's pieces, cut at
+// kBatchBytes), so the threads meet once per batch, not once per file; the
+// writer hands each piece it is done with back in the batch it takes the
+// next from, so the buffers circulate instead of being allocated per file.
 class Reader {
  public:
   Reader(const fs::path& root, const std::vector<Entry>& entries, std::vector<size_t> order, uint64_t pack_under)
-      : root_(root),
-        entries_(entries),
-        order_(std::move(order)),
-        pack_under_(pack_under),
-        queue_(kQueueBatches),
-        thread_([this] { Run(); }) {}
+      : root_(root), entries_(entries), order_(std::move(order)), pack_under_(pack_under) {
+    size_t begin = 0, files = 0;
+    uint64_t bytes = 0;
+    for (size_t k = 0; k < order_.size(); ++k) {
+      const uint64_t size = entries_[order_[k]].size;
+      if (size >= pack_under_) {  // a large file: a segment of its own
+        if (k > begin) segments_.push_back({begin, k});
+        segments_.push_back({k, k + 1});
+        begin = k + 1;
+        files = bytes = 0;
+        continue;
+      }
+      ++files;
+      bytes += size;
+      if (files >= kBatchFiles || bytes >= kBatchBytes) {
+        segments_.push_back({begin, k + 1});
+        begin = k + 1;
+        files = bytes = 0;
+      }
+    }
+    if (begin < order_.size()) segments_.push_back({begin, order_.size()});
+    for (size_t l = 0; l < kLanes; ++l) lanes_[l].thread = std::thread([this, l] { Run(l); });
+  }
   ~Reader() {
     stop_ = true;
-    if (popped_) queue_.Done(std::move(batch_));
-    std::vector<Piece> b;
-    while (queue_.Pop(b)) queue_.Done(std::vector<Piece>{});
-    thread_.join();
+    if (popped_) lanes_[popped_lane_].queue.Done(std::move(batch_));
+    for (Lane& lane : lanes_) {
+      std::vector<Piece> b;
+      while (lane.queue.Pop(b)) lane.queue.Done(std::vector<Piece>{});
+      lane.thread.join();
+    }
   }
-  // The next piece; `p`'s buffer goes back to the reading thread.
+  // The next piece; `p`'s buffer goes back to a reading thread.
   bool Next(Piece& p) {
     if (cursor_ == batch_.size()) {
-      if (popped_) queue_.Done(std::move(batch_));  // its pieces hold the buffers given back
+      if (popped_) lanes_[popped_lane_].queue.Done(std::move(batch_));  // its pieces hold the buffers given back
       batch_.clear();
       cursor_ = 0;
-      popped_ = queue_.Pop(batch_);
+      popped_lane_ = turn_;
+      popped_ = lanes_[turn_].queue.Pop(batch_);
+      // The lanes end together: the next segment would have been this lane's.
       if (!popped_) return false;
     }
     std::swap(p, batch_[cursor_++]);
+    if (p.segment_end) turn_ = (turn_ + 1) % kLanes;
     return true;
   }
 
  private:
+  static constexpr size_t kLanes = 2;
   static constexpr size_t kBatchFiles = 64;
   static constexpr size_t kBatchBytes = 1 << 20;
-  // Up to 16 MiB read ahead: the reader goes on with the next file while the
-  // writer waits for an object's fsync.
-  static constexpr size_t kQueueBatches = 16;
+  // Up to 8 MiB read ahead per lane: the readers go on with the next files
+  // while the writer waits for an object's fsync.
+  static constexpr size_t kQueueBatches = 8;
 
-  void Run() {
-    for (size_t i : order_) {
-      if (stop_) break;
-      ReadOne(i);
+  // One reading thread's state.
+  struct Lane {
+    Lane() : queue(kQueueBatches) {}
+    StageQueue<std::vector<Piece>> queue;
+    std::vector<Piece> out;  // the batch being filled
+    size_t out_bytes = 0;
+    std::vector<Piece> spares;  // emptied pieces to reuse
+    std::string dir;            // the open directory, relative, and its descriptor
+    int dir_fd = -1;
+    std::thread thread;
+  };
+
+  void Run(size_t l) {
+    Lane& lane = lanes_[l];
+    for (size_t seg = l; seg < segments_.size() && !stop_; seg += kLanes) {
+      for (size_t k = segments_[seg].first; k < segments_[seg].second && !stop_; ++k) {
+        ReadOne(lane, order_[k], k + 1 == segments_[seg].second);
+      }
     }
-    if (dir_fd_ >= 0) ::close(dir_fd_);
-    dir_fd_ = -1;
-    Flush();
-    queue_.Close();
+    if (lane.dir_fd >= 0) ::close(lane.dir_fd);
+    lane.dir_fd = -1;
+    Flush(lane);
+    lane.queue.Close();
   }
 
   // An emptied piece to fill, with a buffer from an earlier one where there is one.
-  Piece Spare() {
-    if (spares_.empty()) return Piece{};
-    Piece p = std::move(spares_.back());
-    spares_.pop_back();
+  static Piece Spare(Lane& lane) {
+    if (lane.spares.empty()) return Piece{};
+    Piece p = std::move(lane.spares.back());
+    lane.spares.pop_back();
     std::string data = std::move(p.data);
     p = Piece{};
     p.data = std::move(data);
     return p;
   }
 
-  void Emit(Piece&& p) {
-    out_bytes_ += p.data.size();
-    out_.push_back(std::move(p));
-    if (out_.size() >= kBatchFiles || out_bytes_ >= kBatchBytes) Flush();
+  static void Emit(Lane& lane, Piece&& p) {
+    const bool end = p.segment_end;
+    lane.out_bytes += p.data.size();
+    lane.out.push_back(std::move(p));
+    if (end || lane.out_bytes >= kBatchBytes) Flush(lane);
   }
 
-  void Flush() {
-    if (out_.empty()) return;
-    std::vector<Piece> back = queue_.Push(std::move(out_));
-    for (Piece& p : back) spares_.push_back(std::move(p));
-    out_.clear();
-    out_bytes_ = 0;
+  static void Flush(Lane& lane) {
+    if (lane.out.empty()) return;
+    std::vector<Piece> back = lane.queue.Push(std::move(lane.out));
+    for (Piece& p : back) lane.spares.push_back(std::move(p));
+    lane.out.clear();
+    lane.out_bytes = 0;
   }
 
-  void ReadOne(size_t i) {
+  // Reads entry i; its last piece ends the segment when `segment_end`.
+  void ReadOne(Lane& lane, size_t i, bool segment_end) {
     const Entry& e = entries_[i];
-    Piece p = Spare();
+    Piece p = Spare(lane);
     p.entry = i;
     const fs::path full = root_ / e.path;
-    const int fd = OpenInDir(e.path);
+    const int fd = OpenInDir(lane, e.path);
     if (fd < 0) {
       if (errno == ENOENT) {
         p.vanished = true;
       } else {
         p.error = fmt::format("cannot open {}: {}", full.string(), std::strerror(errno));
       }
-      Emit(std::move(p));
+      p.segment_end = segment_end;
+      Emit(lane, std::move(p));
       return;
     }
     auto sha = transfer::Hasher::Create(transfer::HashAlgorithm::kSha256);
@@ -329,13 +376,14 @@ class Reader {
         p.sha256 = sha->HexDigest();
         p.crc64nvme = fmt::format("{:016x}", crc);
         p.last = true;
-        Emit(std::move(p));
+        p.segment_end = segment_end;
+        Emit(lane, std::move(p));
         break;
       }
       p.last = false;
       const uint64_t read = p.read;
-      Emit(std::move(p));
-      p = Spare();
+      Emit(lane, std::move(p));
+      p = Spare(lane);
       p.read = read;
     }
     ::close(fd);
@@ -343,36 +391,34 @@ class Reader {
 
   // Opens `rel` through a descriptor of its directory, kept while the files
   // come from the same one (source order): no walk of the whole path per file.
-  int OpenInDir(const std::string& rel) {
+  int OpenInDir(Lane& lane, const std::string& rel) {
     const size_t slash = rel.rfind('/');
-    const std::string parent = slash == std::string::npos ? std::string() : rel.substr(0, slash);
-    if (dir_fd_ < 0 || parent != dir_) {
-      if (dir_fd_ >= 0) ::close(dir_fd_);
-      dir_ = parent;
-      dir_fd_ = ::open((parent.empty() ? root_ : root_ / parent).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dir_fd_ < 0) return -1;
+    const std::string_view parent =
+        slash == std::string::npos ? std::string_view() : std::string_view(rel).substr(0, slash);
+    if (lane.dir_fd < 0 || parent != lane.dir) {
+      if (lane.dir_fd >= 0) ::close(lane.dir_fd);
+      lane.dir.assign(parent);
+      lane.dir_fd = ::open((parent.empty() ? root_ : root_ / lane.dir).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (lane.dir_fd < 0) return -1;
     }
     const char* name = rel.c_str() + (slash == std::string::npos ? 0 : slash + 1);
-    return ::openat(dir_fd_, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    return ::openat(lane.dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   }
 
   const fs::path& root_;
   const std::vector<Entry>& entries_;
   std::vector<size_t> order_;
   uint64_t pack_under_;
-  std::string dir_;  // the reading thread's open directory, relative, and its descriptor
-  int dir_fd_ = -1;
+  std::vector<std::pair<size_t, size_t>> segments_;  // [begin, end) into order_
   std::atomic<bool> stop_{false};
-  StageQueue<std::vector<Piece>> queue_;
-  // The reading thread's: the batch being filled, and emptied pieces to reuse.
-  std::vector<Piece> out_;
-  size_t out_bytes_ = 0;
-  std::vector<Piece> spares_;
-  // The writer's: the batch being taken apart (popped_: taken from the queue, not yet Done).
+  // The writer's: the batch being taken apart (popped_: taken from lane
+  // popped_lane_'s queue, not yet Done), and the lane whose turn is next.
   std::vector<Piece> batch_;
   size_t cursor_ = 0;
   bool popped_ = false;
-  std::thread thread_;  // last: started once everything it uses exists
+  size_t popped_lane_ = 0;
+  size_t turn_ = 0;
+  std::array<Lane, kLanes> lanes_;  // last: their threads start once everything they use exists
 };
 
 // "" when the file read is the file scanned, else what differs.
@@ -768,13 +814,13 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
     }
   }
   h.objects = m.objects.size();
-  const std::string text = EncodeManifest(m);
+  std::string text = EncodeManifest(m);
   // The signature covers the manifest file's bytes as stored, so it can be
   // checked without the encryption key. Every volume carries the same bytes.
   std::string stored;
   const std::string_view manifest_name = bundle_seal.key.empty() ? kManifestName : kSealedManifestName;
   if (bundle_seal.key.empty()) {
-    stored = text;
+    stored = std::move(text);
   } else {
     // Every source name is in the manifest: on an encrypted device it is sealed too.
     SealOptions manifest_seal = bundle_seal;
@@ -787,20 +833,34 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
     if (!back.ok()) return back.status();
     stored = std::move(back).value();
   }
+  // Ed25519 hashes the whole manifest twice with SHA-512 (tens of MB for
+  // millions of files): it runs on the other core while the manifest is
+  // written under its temporary name and hashed.
+  std::string signature;
+  std::jthread signer;
+  if (sign_key) signer = std::jthread([&] { signature = Base64(Sign(*sign_key, stored)) + "\n"; });
+  report.manifest_sha256 = Sha256Hex(stored);
   for (size_t v = 0; v < devices.size(); ++v) {
     if (o.volume_size > 0) {
       const nlohmann::json vj = {{"volume", v + 1}, {"volumes", devices.size()}};
       if (Status s = WriteWhole(devices[v] / kVolumeName, vj.dump() + "\n"); !s.ok()) return s;
     }
-    // The signature first: a manifest that appears is already signed.
-    if (sign_key) {
-      if (Status s = WriteWhole(devices[v] / kSignatureName, Base64(Sign(*sign_key, stored)) + "\n"); !s.ok()) return s;
-    }
+    std::optional<AtomicFile> manifest_file;
     if (v > 0 || bundle_seal.key.empty()) {
-      if (Status s = WriteWhole(devices[v] / manifest_name, stored); !s.ok()) return s;
+      Result<AtomicFile> f = AtomicFile::Create(devices[v] / manifest_name, true);
+      if (!f.ok()) return f.status();
+      manifest_file.emplace(std::move(f).value());
+      if (Status s = manifest_file->Append(stored); !s.ok()) return s;
+    }
+    // The signature first: a manifest that appears is already signed.
+    if (signer.joinable()) signer.join();
+    if (sign_key) {
+      if (Status s = WriteWhole(devices[v] / kSignatureName, signature); !s.ok()) return s;
+    }
+    if (manifest_file) {
+      if (Status s = manifest_file->Commit(); !s.ok()) return s;
     }
   }
-  report.manifest_sha256 = Sha256Hex(stored);
   report.files = h.files;
   report.dirs = h.dirs;
   report.symlinks = h.symlinks;

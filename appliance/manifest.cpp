@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <uninorm.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "appliance/digest.h"
 #include "appliance/format.h"
@@ -104,6 +106,11 @@ bool ObjectNameOk(const std::string& name) {
 }  // namespace
 
 std::string Nfc(std::string_view utf8) {
+  // ASCII is its own NFC form; most paths are ASCII, and u8_normalize was a
+  // tenth of a 100,000-file manifest's encoding.
+  if (std::all_of(utf8.begin(), utf8.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    return std::string(utf8);
+  }
   size_t len = 0;
   std::unique_ptr<uint8_t, decltype(&std::free)> out(
       u8_normalize(UNINORM_NFC, reinterpret_cast<const uint8_t*>(utf8.data()), utf8.size(), nullptr, &len), &std::free);
@@ -324,7 +331,27 @@ std::string EncodeManifest(const Manifest& m) {
   if (h.format >= 2) hj["volumes"] = h.volumes;
   out += Line(hj);
   for (const ObjectInfo& o : m.objects) out += Line(ObjectJson(o));
-  for (const Entry& e : m.entries) out += EncodeEntry(e);
+  // The entries are encoded on two threads (each half into its own string),
+  // the larger part of a big manifest's time at the end of an export.
+  auto encode = [&m](size_t from, size_t to, std::string& into) {
+    size_t guess = 0;
+    for (size_t i = from; i < to; ++i) guess += 240 + 2 * m.entries[i].path.size();
+    into.reserve(guess);
+    for (size_t i = from; i < to; ++i) into += EncodeEntry(m.entries[i]);
+  };
+  const size_t half = m.entries.size() / 2;
+  std::string second;
+  if (m.entries.size() >= 4096) {
+    std::thread other([&] { encode(half, m.entries.size(), second); });
+    std::string first;
+    encode(0, half, first);
+    other.join();
+    out.reserve(out.size() + first.size() + second.size() + 256);
+    out += first;
+    out += second;
+  } else {
+    encode(0, m.entries.size(), out);
+  }
   const size_t lines = 1 + m.objects.size() + m.entries.size();
   out += Line(json{{"kind", "trailer"}, {"lines", lines}, {"sha256", Sha256Hex(out)}});
   return out;

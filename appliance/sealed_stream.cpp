@@ -37,7 +37,9 @@ ObjectWriter::~ObjectWriter() {
 
 Result<std::unique_ptr<ObjectWriter>> ObjectWriter::Create(const std::filesystem::path& path,
                                                            const SealOptions& options) {
-  Result<AtomicFile> file = AtomicFile::Create(path, true);
+  // Objects are written once and read back only by a later verify: past the
+  // page cache (core/util/durable_file.h says why).
+  Result<AtomicFile> file = AtomicFile::Create(path, true, AtomicFile::Caching::kDirect);
   if (!file.ok()) return file.status();
   auto w = std::make_unique<ObjectWriter>(std::move(file).value(), options);
   if (options.compress) {

@@ -9,11 +9,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <memory>
+#include <thread>
 
 #include "appliance/digest.h"
 
 namespace sluice::appliance {
 namespace {
+
+constexpr size_t kSplitStatAt = 512;
 
 Status ScanDir(const std::filesystem::path& root, const std::string& rel, ScanResult& out) {
   const std::filesystem::path dir = rel.empty() ? root : root / rel;
@@ -41,21 +44,32 @@ Status ScanDir(const std::filesystem::path& root, const std::string& rel, ScanRe
   // path again (the path walk was most of the scan's time). The directory is
   // closed before descending, so deep trees do not hold a descriptor per level.
   const int dfd = ::dirfd(d.get());
-  for (Named& n : names) {
-    if (::fstatat(dfd, n.name.c_str(), &n.st, AT_SYMLINK_NOFOLLOW) != 0) {
-      n.error = errno;
-      continue;
-    }
-    if (S_ISLNK(n.st.st_mode)) {
-      std::string target(static_cast<size_t>(n.st.st_size > 0 ? n.st.st_size : 256) + 1, '\0');
-      const ssize_t len = ::readlinkat(dfd, n.name.c_str(), target.data(), target.size());
-      if (len < 0) {
+  auto stat_names = [&names, dfd](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      Named& n = names[i];
+      if (::fstatat(dfd, n.name.c_str(), &n.st, AT_SYMLINK_NOFOLLOW) != 0) {
         n.error = errno;
         continue;
       }
-      target.resize(static_cast<size_t>(len));
-      n.target = std::move(target);
+      if (S_ISLNK(n.st.st_mode)) {
+        std::string target(static_cast<size_t>(n.st.st_size > 0 ? n.st.st_size : 256) + 1, '\0');
+        const ssize_t len = ::readlinkat(dfd, n.name.c_str(), target.data(), target.size());
+        if (len < 0) {
+          n.error = errno;
+          continue;
+        }
+        target.resize(static_cast<size_t>(len));
+        n.target = std::move(target);
+      }
     }
+  };
+  // A large directory is stat'ed from two threads: the kernel's lookups are
+  // most of a scan's time and the export's pipeline has not started yet.
+  if (names.size() >= kSplitStatAt) {
+    std::jthread other(stat_names, names.size() / 2, names.size());
+    stat_names(0, names.size() / 2);
+  } else {
+    stat_names(0, names.size());
   }
   d.reset();
   for (Named& n : names) {
