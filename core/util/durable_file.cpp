@@ -6,10 +6,72 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace sluice {
+
+// One write at a time on a thread of its own; Wait returns the first error.
+class AtomicFile::Flusher {
+ public:
+  Flusher() : thread_([this] { Run(); }) {}
+  ~Flusher() {
+    {
+      std::lock_guard lock(m_);
+      quit_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Flusher(const Flusher&) = delete;
+  Flusher& operator=(const Flusher&) = delete;
+
+  void Submit(std::function<Status()> job) {
+    {
+      std::lock_guard lock(m_);
+      job_ = std::move(job);
+      busy_ = true;
+    }
+    cv_.notify_all();
+  }
+  Status Wait() {
+    std::unique_lock lock(m_);
+    cv_.wait(lock, [this] { return !busy_; });
+    return first_error_;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock lock(m_);
+    for (;;) {
+      cv_.wait(lock, [this] { return quit_ || job_ != nullptr; });
+      if (job_ != nullptr) {
+        std::function<Status()> job = std::move(job_);
+        job_ = nullptr;
+        lock.unlock();
+        Status s = job();
+        lock.lock();
+        if (!s.ok() && first_error_.ok()) first_error_ = std::move(s);
+        busy_ = false;
+        cv_.notify_all();
+        continue;
+      }
+      return;  // quit_, nothing pending
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::function<Status()> job_;
+  bool busy_ = false;
+  bool quit_ = false;
+  Status first_error_ = Status::Ok();
+  std::thread thread_;  // last: started once the rest exists
+};
 
 Status FsyncDirectory(const std::filesystem::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -56,16 +118,29 @@ Result<AtomicFile> AtomicFile::Create(const std::filesystem::path& final_path, b
   if (fd < 0) return Status::FromErrno(errno, "creating " + tmp.string());
   AtomicFile f(fd, std::move(tmp), final_path, sync);
   if (direct) {
-    char* buf = static_cast<char*>(std::aligned_alloc(kDirectAlign, kDirectBuffer));
-    if (buf == nullptr) return Status::Internal("out of memory for a direct-I/O buffer");
-    f.staging_.reset(buf);
+    char* a = static_cast<char*>(std::aligned_alloc(kDirectAlign, kDirectBuffer));
+    f.staging_.reset(a);
+    char* b = static_cast<char*>(std::aligned_alloc(kDirectAlign, kDirectBuffer));
+    f.in_flight_.reset(b);
+    if (a == nullptr || b == nullptr) return Status::Internal("out of memory for direct-I/O buffers");
+    f.flusher_ = std::make_unique<Flusher>();
     f.o_direct_ = true;
   }
   return f;
 }
 
+AtomicFile::AtomicFile(int fd, std::filesystem::path tmp, std::filesystem::path final_path, bool sync)
+    : fd_(fd), tmp_(std::move(tmp)), final_(std::move(final_path)), sync_(sync) {}
+
+int AtomicFile::QuiescedFd(AtomicFile& o) {
+  // A write in flight refers to `o`: it ends before `o` is taken apart. (Files
+  // are moved right after Create, so there is none in practice.)
+  if (o.flusher_ != nullptr) (void)o.flusher_->Wait();
+  return o.fd_;
+}
+
 AtomicFile::AtomicFile(AtomicFile&& o) noexcept
-    : fd_(o.fd_),
+    : fd_(QuiescedFd(o)),
       tmp_(std::move(o.tmp_)),
       final_(std::move(o.final_)),
       sync_(o.sync_),
@@ -73,6 +148,8 @@ AtomicFile::AtomicFile(AtomicFile&& o) noexcept
       written_back_(o.written_back_),
       written_(o.written_),
       staging_(std::move(o.staging_)),
+      in_flight_(std::move(o.in_flight_)),
+      flusher_(std::move(o.flusher_)),
       staged_(o.staged_),
       o_direct_(o.o_direct_) {
   o.fd_ = -1;
@@ -80,6 +157,7 @@ AtomicFile::AtomicFile(AtomicFile&& o) noexcept
 }
 
 AtomicFile::~AtomicFile() {
+  flusher_.reset();  // first: its write uses the descriptor
   if (fd_ >= 0) ::close(fd_);
   if (!tmp_.empty()) ::unlink(tmp_.c_str());
 }
@@ -118,19 +196,26 @@ Status AtomicFile::LeaveDirect() {
 }
 
 Status AtomicFile::FlushStaged(bool last) {
-  size_t n = staged_;
   if (!last) {
-    n -= n % kDirectAlign;
-  } else if (o_direct_ && n % kDirectAlign != 0) {
+    // A full buffer (whole blocks): written by the flusher from the other
+    // buffer once the write before it is done.
+    if (Status s = flusher_->Wait(); !s.ok()) return s;
+    std::swap(staging_, in_flight_);
+    const char* data = in_flight_.get();
+    const size_t n = staged_;
+    staged_ = 0;
+    flusher_->Submit([this, data, n] { return WriteAt(data, n); });
+    return Status::Ok();
+  }
+  if (Status s = flusher_->Wait(); !s.ok()) return s;
+  size_t n = staged_;
+  if (o_direct_ && n % kDirectAlign != 0) {
     const size_t padded = (n + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
     std::memset(staging_.get() + n, 0, padded - n);
     n = padded;
   }
-  if (Status s = WriteAt(staging_.get(), n); !s.ok()) return s;
-  const size_t keep = staged_ > n ? staged_ - n : 0;
-  if (keep > 0) std::memmove(staging_.get(), staging_.get() + n, keep);
-  staged_ = keep;
-  return Status::Ok();
+  staged_ = 0;
+  return WriteAt(staging_.get(), n);
 }
 
 Status AtomicFile::Append(std::string_view bytes) {
@@ -157,7 +242,7 @@ void AtomicFile::StartWriteback() {
 }
 
 Status AtomicFile::Commit() {
-  if (staging_ != nullptr && staged_ > 0) {
+  if (staging_ != nullptr) {
     if (Status s = FlushStaged(true); !s.ok()) return s;
   }
   // The padding of the last direct block goes.

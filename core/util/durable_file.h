@@ -10,6 +10,10 @@
 // aligned buffer at an aligned offset; the last block is padded with zeros and
 // the file truncated to the appended size before the fsync. A filesystem that
 // refuses O_DIRECT (at open or at the first write) gets buffered writes.
+// A direct write blocks until the device has the bytes, so it runs on a
+// thread of the file's own while Append fills the other of two buffers: at
+// most one write is in flight, and its error comes back from the next Append
+// or Commit.
 #pragma once
 
 #include <cstdint>
@@ -44,20 +48,22 @@ class AtomicFile {
   // Starts writing back (without waiting) what was appended so far, so that
   // a large file's Commit has little left to flush: sync_file_range.
   void StartWriteback();
-  // True while writes bypass the page cache (kDirect, and the filesystem took it).
+  // True while writes bypass the page cache (kDirect, and the filesystem took
+  // it). Not while a write is in flight (call after Commit, or before Append).
   bool direct() const { return o_direct_; }
 
  private:
   struct FreeDeleter {
     void operator()(char* p) const { std::free(p); }
   };
-  AtomicFile(int fd, std::filesystem::path tmp, std::filesystem::path final_path, bool sync)
-      : fd_(fd), tmp_(std::move(tmp)), final_(std::move(final_path)), sync_(sync) {}
+  class Flusher;
+  AtomicFile(int fd, std::filesystem::path tmp, std::filesystem::path final_path, bool sync);
   // Writes `n` bytes of `data` at the file's offset `written_` (pwrite loop).
   Status WriteAt(const char* data, size_t n);
-  // Writes the staged whole blocks; when `last`, all of it (zero-padded to a
-  // block while direct).
+  // A full staging buffer goes to the flusher (after the write before it);
+  // when `last`, what is staged is written here, zero-padded to a block while direct.
   Status FlushStaged(bool last);
+  static int QuiescedFd(AtomicFile& o);  // the move's first step
   // The filesystem refused O_DIRECT: buffered writes from here on.
   Status LeaveDirect();
   int fd_ = -1;
@@ -69,6 +75,8 @@ class AtomicFile {
   // kDirect: appends are staged here (kDirectBuffer bytes, kDirectAlign-aligned)
   // and written in whole blocks; null: each Append is written as it comes.
   std::unique_ptr<char, FreeDeleter> staging_;
+  std::unique_ptr<char, FreeDeleter> in_flight_;  // the other buffer: the one the flusher writes
+  std::unique_ptr<Flusher> flusher_;              // kDirect: the thread writing in_flight_
   size_t staged_ = 0;
   bool o_direct_ = false;  // the descriptor has O_DIRECT (cleared if the filesystem refuses it)
 };
