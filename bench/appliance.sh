@@ -8,7 +8,10 @@
 # vs `cp -r` then `sha256sum` of every copied file, vs `tar | zstd` (no hashes),
 # vs `rsync -a` (no hashes kept); and sluice appliance verify vs `sha256sum -c`
 # over the copy. Each figure is the median of RUNS (default 3) runs; outputs are
-# removed between runs; the page cache is warm for every tool alike.
+# removed between runs and `sync` waits for the disk before each run (a peer
+# that does not fsync leaves its writes to the kernel, which would otherwise
+# write them back during the next tool's run); the page cache is warm for
+# every tool alike.
 #
 # Usage: bench/appliance.sh [LARGE_MIB] [FILES]; needs a release build
 # (scripts/build.sh release sluice), rsync and zstd. Prints a Markdown table.
@@ -34,6 +37,7 @@ for i in range(n):
     with open(f"{d}/f{i:07}", "wb") as f: f.write(os.urandom(4096))
 PY
 "$sluice" appliance keygen --out "$work/keys" 2>/dev/null
+sync
 
 hash_copy() { cp -r "$1" "$2" && (cd "$2" && find . -type f -print0 | xargs -0 sha256sum > "$3"); }
 tar_zstd() { tar -C "$1" -cf - . | zstd -q -o "$2"; }
@@ -49,18 +53,18 @@ for set in large small; do
     printf '| %s | %s | %.2f | %.0f | %.0f | %.2f |\n' "$set" "$what" "$secs" \
       "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$(echo "$n / $secs" | bc -l)" "$(echo "$secs / $ref" | bc -l)"
   }
-  t_sl=$(median "rm -rf $work/dev" "$sluice" appliance export "$src" "$work/dev" --sign-key "$work/keys/sign.key" --progress=none)
+  t_sl=$(median "rm -rf $work/dev; sync" "$sluice" appliance export "$src" "$work/dev" --sign-key "$work/keys/sign.key" --progress=none)
   row "sluice appliance export" "$t_sl" "$t_sl"
-  t=$(median "rm -rf $work/cp $work/sums" hash_copy "$src" "$work/cp" "$work/sums")
+  t=$(median "rm -rf $work/cp $work/sums; sync" hash_copy "$src" "$work/cp" "$work/sums")
   row "cp -r + sha256sum" "$t" "$t_sl"
-  t=$(median "rm -f $work/out.tar.zst" tar_zstd "$src" "$work/out.tar.zst")
+  t=$(median "rm -f $work/out.tar.zst; sync" tar_zstd "$src" "$work/out.tar.zst")
   row "tar \| zstd" "$t" "$t_sl"
-  t=$(median "rm -rf $work/rsync" rsync -a "$src/" "$work/rsync/")
+  t=$(median "rm -rf $work/rsync; sync" rsync -a "$src/" "$work/rsync/")
   row "rsync -a" "$t" "$t_sl"
   # verify: the device and the copy made above are both in place.
-  t_v=$(median ":" "$sluice" appliance verify "$work/dev" --public-key "$work/keys/sign.pub" --progress=none)
+  t_v=$(median "sync" "$sluice" appliance verify "$work/dev" --public-key "$work/keys/sign.pub" --progress=none)
   row "sluice appliance verify" "$t_v" "$t_v"
-  t=$(median ":" bash -c "cd $work/cp && sha256sum --quiet -c $work/sums")
+  t=$(median "sync" bash -c "cd $work/cp && sha256sum --quiet -c $work/sums")
   row "sha256sum -c" "$t" "$t_v"
   rm -rf "$work/dev" "$work/cp" "$work/sums" "$work/out.tar.zst" "$work/rsync"
 done
