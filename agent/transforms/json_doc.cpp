@@ -48,7 +48,11 @@ bool HasLineBreaks(std::string_view t) {
   if (n != b.size()) return false;
   if (n == 0) return true;
   if (a[0] != b[0] || a[n - 1] != b[n - 1]) return false;
-  return n <= 2 || std::memcmp(a.data() + 1, b.data() + 1, n - 2) == 0;
+  if (n > 16) return std::memcmp(a.data() + 1, b.data() + 1, n - 2) == 0;
+  for (size_t i = 1; i + 1 < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
 }
 
 void Append(std::string& out, std::string_view text, bool breaks) {
@@ -322,6 +326,16 @@ class SpanCursor {
     Separator();
     return Value();
   }
+  // The members (or elements) not read yet, in one piece: from the next
+  // one's first byte to the last one's last (empty when none is left).
+  std::string_view Rest() {
+    Separator();
+    size_t e = t_.size();
+    while (e > i_ && IsJsonSpace(t_[e - 1])) --e;
+    if (e > i_) --e;  // the closing bracket
+    while (e > i_ && IsJsonSpace(t_[e - 1])) --e;
+    return t_.substr(i_, e - i_);
+  }
 
  private:
   void Separator() {
@@ -585,18 +599,36 @@ struct JsonDoc::Walker {
         key_found[n_keys] = false;
         keys[n_keys++] = k;
       }
+      // Which members have one of the keys, from the DOM (no look at the
+      // text): the members after the last of them are copied in one piece,
+      // without stepping through their text.
+      constexpr size_t kNone = ~size_t{0};
+      size_t last_touched = kNone;
+      if (!any_key) {
+        size_t m = 0;
+        for (simdjson::dom::key_value_pair kv : obj) {
+          if (const size_t j = key_index(kv.key); j < n_keys) {
+            key_found[j] = true;
+            last_touched = m;
+          }
+          ++m;
+        }
+      }
       out += '{';
+      size_t m = 0;
       for (simdjson::dom::key_value_pair kv : obj) {
+        if (!any_key && (last_touched == kNone || m > last_touched)) {
+          const std::string_view rest = cursor.Rest();
+          if (!rest.empty()) extend_run(rest.data(), rest.data() + rest.size());
+          break;
+        }
+        ++m;
         std::string_view key_text;
         std::string_view value;
         cursor.NextMember(key_text, value);
-        if (!any_key) {
-          const size_t j = key_index(kv.key);
-          if (j == n_keys) {
-            extend_run(key_text.data(), value.data() + value.size());
-            continue;
-          }
-          key_found[j] = true;
+        if (!any_key && key_index(kv.key) == n_keys) {
+          extend_run(key_text.data(), value.data() + value.size());
+          continue;
         }
         const Edit* at = nullptr;
         const auto below = ChildEdits(
