@@ -401,7 +401,7 @@ std::string_view ChildText(const element& parent, std::string_view text, std::st
 
 // True when the first `len` components of `a` and `b` are equal (both have as many).
 template <class P>
-bool SamePrefix(const P& a, const JsonPath& b, size_t len) {
+[[gnu::always_inline]] inline bool SamePrefix(const P& a, const JsonPath& b, size_t len) {
   for (size_t i = 0; i < len; ++i) {
     if (!SameKey(a[i], b[i])) return false;
   }
@@ -409,7 +409,7 @@ bool SamePrefix(const P& a, const JsonPath& b, size_t len) {
 }
 
 template <class P>
-bool IsPrefix(const P& prefix, const JsonPath& path) {
+[[gnu::always_inline]] inline bool IsPrefix(const P& prefix, const JsonPath& path) {
   return prefix.size() <= path.size() && SamePrefix(prefix, path, prefix.size());
 }
 
@@ -449,7 +449,7 @@ struct JsonDoc::Walker {
         std::optional<element> p = Parsed(*e);
         if (!p) return std::nullopt;
         cur = *p;
-        cur_text = TrimJson(e->Raw());
+        if (text != nullptr) cur_text = TrimJson(e->Raw());
         continue;
       }
       std::optional<element> c = Child(cur, path[i]);
@@ -580,13 +580,17 @@ struct JsonDoc::Walker {
       // them is copied without a look at the edits. Left uninitialized: the
       // first n_keys are set.
       constexpr size_t kMaxKeys = 8;
-      std::string_view keys[kMaxKeys];  // NOLINT: a small array on the stack
-      bool key_found[kMaxKeys];         // a member of the object has the key
+      struct Key {  // trivial, unlike std::string_view: the array is not cleared first
+        const char* data;
+        size_t size;
+      };
+      Key keys[kMaxKeys];        // NOLINT: a small array on the stack
+      bool key_found[kMaxKeys];  // a member of the object has the key
       size_t n_keys = 0;
       bool any_key = false;  // more keys than that: every member is looked at
       const auto key_index = [&](std::string_view k) __attribute__((always_inline)) {
         size_t j = 0;
-        while (j < n_keys && !SameKey(keys[j], k)) ++j;
+        while (j < n_keys && !SameKey(std::string_view(keys[j].data, keys[j].size), k)) ++j;
         return j;
       };
       for (size_t i = first; i < last; ++i) {
@@ -597,7 +601,7 @@ struct JsonDoc::Walker {
           break;
         }
         key_found[n_keys] = false;
-        keys[n_keys++] = k;
+        keys[n_keys++] = Key{k.data(), k.size()};
       }
       // Which members have one of the keys, from the DOM (no look at the
       // text): the members after the last of them are copied in one piece,
