@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -606,14 +607,18 @@ struct JsonDoc::Walker {
       // Which members have one of the keys, from the DOM (no look at the
       // text): the members after the last of them are copied in one piece,
       // without stepping through their text.
+      // `touched` has bit m set for the m-th member with one of the keys,
+      // for the first 64 members (after those, the keys are compared again).
       constexpr size_t kNone = ~size_t{0};
       size_t last_touched = kNone;
+      uint64_t touched = 0;
       if (!any_key) {
         size_t m = 0;
         for (simdjson::dom::key_value_pair kv : obj) {
           if (const size_t j = key_index(kv.key); j < n_keys) {
             key_found[j] = true;
             last_touched = m;
+            if (m < 64) touched |= uint64_t{1} << m;
           }
           ++m;
         }
@@ -626,11 +631,12 @@ struct JsonDoc::Walker {
           if (!rest.empty()) extend_run(rest.data(), rest.data() + rest.size());
           break;
         }
+        const bool untouched = !any_key && (m < 64 ? ((touched >> m) & 1) == 0 : key_index(kv.key) == n_keys);
         ++m;
         std::string_view key_text;
         std::string_view value;
         cursor.NextMember(key_text, value);
-        if (!any_key && key_index(kv.key) == n_keys) {
+        if (untouched) {
           extend_run(key_text.data(), value.data() + value.size());
           continue;
         }

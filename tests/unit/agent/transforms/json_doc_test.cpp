@@ -195,6 +195,21 @@ TEST_CASE("json doc: the members around the edited ones are copied as written, i
   REQUIRE(m.Set({"new"}, "1"));
   REQUIRE(m.Remove({"k3"}));
   CHECK(WriteDoc(m) == R"({"k0":0,"k1":0,"k2":0,"k4":0,"k5":0,"k6":0,"k7":0,"k8":0,"k9":0,"k10":10,"k11":11,"new":1})");
+
+  // An object of more than 64 members, with duplicates of an edited key past the 64th.
+  const auto wide = [](bool edited) {
+    std::string w = "{";
+    for (int i = 0; i < 70; ++i) {
+      const int k = i % 67;
+      w += (i > 0 ? "," : "") + ("\"w" + std::to_string(k) + "\":") +
+           (edited && (k == 1 || k == 66) ? "0" : std::to_string(i));
+    }
+    return w + "}";
+  };
+  JsonDoc wd = MustParse(p, wide(false));
+  REQUIRE(wd.Set({"w1"}, "0"));
+  REQUIRE(wd.Set({"w66"}, "0"));
+  CHECK(WriteDoc(wd) == wide(true));
 }
 
 TEST_CASE("json doc: an edit inside a value another edit set is applied to it", "[unit][transforms]") {
