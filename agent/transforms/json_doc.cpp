@@ -6,7 +6,9 @@
 #include <emmintrin.h>
 #endif
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -22,9 +24,36 @@ static_assert(sizeof(element) <= 16 && alignof(element) <= 8);
 static_assert(std::is_trivially_copyable_v<element>);
 
 namespace {
+// One pass for both bytes (a record's msg is looked at for each edit that sets it).
 bool HasLineBreaks(std::string_view t) {
-  if (t.empty()) return false;  // memchr's pointer must not be null, even for no bytes
-  return std::memchr(t.data(), '\n', t.size()) != nullptr || std::memchr(t.data(), '\r', t.size()) != nullptr;
+  size_t i = 0;
+#ifdef __SSE2__
+  const __m128i nl = _mm_set1_epi8('\n');
+  const __m128i cr = _mm_set1_epi8('\r');
+  for (; i + 16 <= t.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(t.data() + i));
+    if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr))) != 0) return true;
+  }
+#endif
+  for (; i < t.size(); ++i) {
+    if (t[i] == '\n' || t[i] == '\r') return true;
+  }
+  return false;
+}
+
+// Keys compared where they are compared most (an edit's path against a
+// member's key): most differ in their length or their first or last byte,
+// which is told without a call to memcmp.
+[[gnu::always_inline]] inline bool SameKey(std::string_view a, std::string_view b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  if (n == 0) return true;
+  if (a[0] != b[0] || a[n - 1] != b[n - 1]) return false;
+  if (n > 16) return std::memcmp(a.data() + 1, b.data() + 1, n - 2) == 0;
+  for (size_t i = 1; i + 1 < n; ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
 }
 
 void Append(std::string& out, std::string_view text, bool breaks) {
@@ -44,14 +73,18 @@ struct JsonDoc::Edit {
   bool is_string = false;
   std::string text;
   mutable bool raw_stale = false;
-  mutable std::string raw;
+  // The value's JSON: raw_store's bytes, or (SetParsed) the pool's copy of
+  // the text it was parsed from, valid as long as the edit.
+  mutable std::string_view raw;
+  mutable std::string raw_store;
   bool breaks = false;  // raw has line breaks (between tokens) to turn into spaces when written
 
-  const std::string& Raw() const {
+  std::string_view Raw() const {
     if (raw_stale) {
-      raw.assign(1, '"');
-      AppendJsonEscaped(raw, text);
-      raw += '"';
+      raw_store.assign(1, '"');
+      AppendJsonEscaped(raw_store, text);
+      raw_store += '"';
+      raw = raw_store;
       raw_stale = false;
     }
     return raw;
@@ -78,6 +111,7 @@ struct JsonParsers::Impl {
     simdjson::dom::parser parser;
     std::string text;  // padded; its first `size` bytes are the document
     size_t size = 0;
+    bool breaks = false;  // the document has line breaks between tokens
     element root;
   };
   std::vector<std::unique_ptr<Kept>> kept_docs;
@@ -100,12 +134,18 @@ struct JsonParsers::Impl {
     return s.parser.parse(s.text.data(), text.size(), false).get(root);
   }
 
-  JsonDoc::Edit& NewEdit(const JsonPath& path, bool remove, std::string_view raw) {
+  // `copy`: the edit keeps a copy of `raw`; else `raw` is valid as long as the edit (the pool's own text).
+  JsonDoc::Edit& NewEdit(const JsonPath& path, bool remove, std::string_view raw, bool copy = true) {
     if (edits_used == edits.size()) edits.push_back(std::make_unique<JsonDoc::Edit>());
     JsonDoc::Edit& e = *edits[edits_used++];
     e.path = path;  // reuses the vector's and the strings' capacity
     e.remove = remove;
-    e.raw.assign(raw);
+    if (copy) {
+      e.raw_store.assign(raw);
+      e.raw = e.raw_store;
+    } else {
+      e.raw = raw;
+    }
     e.breaks = HasLineBreaks(raw);
     e.parsed = false;
     e.is_string = false;
@@ -130,6 +170,7 @@ struct JsonParsers::Impl {
     out->text.assign(text);
     out->text.append(simdjson::SIMDJSON_PADDING, '\0');
     out->size = text.size();
+    out->breaks = HasLineBreaks(text);
     const simdjson::error_code err = out->parser.parse(out->text.data(), text.size(), false).get(out->root);
     if (err != simdjson::SUCCESS) out->size = 0;  // never found again
     return err;
@@ -286,6 +327,16 @@ class SpanCursor {
     Separator();
     return Value();
   }
+  // The members (or elements) not read yet, in one piece: from the next
+  // one's first byte to the last one's last (empty when none is left).
+  std::string_view Rest() {
+    Separator();
+    size_t e = t_.size();
+    while (e > i_ && IsJsonSpace(t_[e - 1])) --e;
+    if (e > i_) --e;  // the closing bracket
+    while (e > i_ && IsJsonSpace(t_[e - 1])) --e;
+    return t_.substr(i_, e - i_);
+  }
 
  private:
   void Separator() {
@@ -351,15 +402,15 @@ std::string_view ChildText(const element& parent, std::string_view text, std::st
 
 // True when the first `len` components of `a` and `b` are equal (both have as many).
 template <class P>
-bool SamePrefix(const P& a, const JsonPath& b, size_t len) {
+[[gnu::always_inline]] inline bool SamePrefix(const P& a, const JsonPath& b, size_t len) {
   for (size_t i = 0; i < len; ++i) {
-    if (a[i] != b[i]) return false;
+    if (!SameKey(a[i], b[i])) return false;
   }
   return true;
 }
 
 template <class P>
-bool IsPrefix(const P& prefix, const JsonPath& path) {
+[[gnu::always_inline]] inline bool IsPrefix(const P& prefix, const JsonPath& path) {
   return prefix.size() <= path.size() && SamePrefix(prefix, path, prefix.size());
 }
 
@@ -399,7 +450,7 @@ struct JsonDoc::Walker {
         std::optional<element> p = Parsed(*e);
         if (!p) return std::nullopt;
         cur = *p;
-        cur_text = TrimJson(e->Raw());
+        if (text != nullptr) cur_text = TrimJson(e->Raw());
         continue;
       }
       std::optional<element> c = Child(cur, path[i]);
@@ -526,14 +577,72 @@ struct JsonDoc::Walker {
     SpanCursor cursor(text);
     if (e.type() == element_type::OBJECT) {
       const simdjson::dom::object obj = e.get_object().value_unsafe();  // a copy: the result is a temporary
+      // The keys the edits name here (a few): a member whose key is none of
+      // them is copied without a look at the edits. Left uninitialized: the
+      // first n_keys are set.
+      constexpr size_t kMaxKeys = 8;
+      struct Key {  // trivial, unlike std::string_view: the array is not cleared first
+        const char* data;
+        size_t size;
+      };
+      Key keys[kMaxKeys];        // NOLINT: a small array on the stack
+      bool key_found[kMaxKeys];  // a member of the object has the key
+      size_t n_keys = 0;
+      bool any_key = false;  // more keys than that: every member is looked at
+      const auto key_index = [&](std::string_view k) __attribute__((always_inline)) {
+        size_t j = 0;
+        while (j < n_keys && !SameKey(std::string_view(keys[j].data, keys[j].size), k)) ++j;
+        return j;
+      };
+      for (size_t i = first; i < last; ++i) {
+        const std::string_view k = s[i]->path[depth];
+        if (key_index(k) < n_keys) continue;
+        if (n_keys == kMaxKeys) {
+          any_key = true;
+          break;
+        }
+        key_found[n_keys] = false;
+        keys[n_keys++] = Key{k.data(), k.size()};
+      }
+      // Which members have one of the keys, from the DOM (no look at the
+      // text): the members after the last of them are copied in one piece,
+      // without stepping through their text.
+      // `touched` has bit m set for the m-th member with one of the keys,
+      // for the first 64 members (after those, the keys are compared again).
+      constexpr size_t kNone = ~size_t{0};
+      size_t last_touched = kNone;
+      uint64_t touched = 0;
+      if (!any_key) {
+        size_t m = 0;
+        for (simdjson::dom::key_value_pair kv : obj) {
+          if (const size_t j = key_index(kv.key); j < n_keys) {
+            key_found[j] = true;
+            last_touched = m;
+            if (m < 64) touched |= uint64_t{1} << m;
+          }
+          ++m;
+        }
+      }
       out += '{';
+      size_t m = 0;
       for (simdjson::dom::key_value_pair kv : obj) {
+        if (!any_key && (last_touched == kNone || m > last_touched)) {
+          const std::string_view rest = cursor.Rest();
+          if (!rest.empty()) extend_run(rest.data(), rest.data() + rest.size());
+          break;
+        }
+        const bool untouched = !any_key && (m < 64 ? ((touched >> m) & 1) == 0 : key_index(kv.key) == n_keys);
+        ++m;
         std::string_view key_text;
         std::string_view value;
         cursor.NextMember(key_text, value);
+        if (untouched) {
+          extend_run(key_text.data(), value.data() + value.size());
+          continue;
+        }
         const Edit* at = nullptr;
         const auto below = ChildEdits(
-            depth, first, last, [&](const std::string& k) { return k == kv.key; }, at);
+            depth, first, last, [&](const std::string& k) { return SameKey(k, kv.key); }, at);
         if (at == nullptr && below.first == below.second) {
           extend_run(key_text.data(), value.data() + value.size());
           continue;
@@ -546,15 +655,19 @@ struct JsonDoc::Walker {
       for (size_t i = first; i < last; ++i) {
         const Edit* ed = s[i];
         if (ed->remove || ed->path.size() != depth + 1) continue;
-        element existing;
-        if (obj.at_key(ed->path[depth]).get(existing) == simdjson::SUCCESS) continue;
+        if (any_key) {
+          element existing;
+          if (obj.at_key(ed->path[depth]).get(existing) == simdjson::SUCCESS) continue;
+        } else if (key_found[key_index(ed->path[depth])]) {
+          continue;
+        }
         if (sep) out += ',';
         sep = true;
         AppendString(out, ed->path[depth]);
         out += ':';
         const Edit* at = nullptr;
         const auto below = ChildEdits(
-            depth, first, last, [&](const std::string& k) { return k == ed->path[depth]; }, at);
+            depth, first, last, [&](const std::string& k) { return SameKey(k, ed->path[depth]); }, at);
         WriteEdit(*ed, depth + 1, below.first, below.second, out);
         s.resize(below.first);
       }
@@ -675,7 +788,7 @@ Result<JsonDoc> JsonDoc::ParseKept(JsonParsers& parsers, std::string_view text) 
   }
   JsonDoc doc(&parsers);
   doc.text_ = std::string_view(k->text.data(), k->size);
-  doc.text_breaks_ = HasLineBreaks(doc.text_);
+  doc.text_breaks_ = k->breaks;
   std::memcpy(doc.root_.data(), static_cast<const void*>(&k->root), sizeof k->root);
   return doc;
 }
@@ -725,7 +838,7 @@ std::optional<JsonType> JsonDoc::TypeAt(const JsonPath& path) const {
 
 bool JsonDoc::Set(const JsonPath& path, std::string_view raw_json) { return Place(path, raw_json) != nullptr; }
 
-JsonDoc::Edit* JsonDoc::Place(const JsonPath& path, std::string_view raw_json) {
+JsonDoc::Edit* JsonDoc::Place(const JsonPath& path, std::string_view raw_json, bool copy) {
   if (path.empty()) return nullptr;
   const Walker w{*this};
   std::optional<element> p = w.Resolve(path, path.size() - 1);
@@ -735,8 +848,8 @@ JsonDoc::Edit* JsonDoc::Place(const JsonPath& path, std::string_view raw_json) {
   } else if (p->type() != element_type::OBJECT) {
     return nullptr;
   }
-  std::erase_if(edits_, [&](const Edit* e) { return IsPrefix(path, e->path); });
-  Edit* e = &w.pool().NewEdit(path, false, raw_json);
+  edits_.erase_if([&](const Edit* e) { return IsPrefix(path, e->path); });
+  Edit* e = &w.pool().NewEdit(path, false, raw_json, copy);
   edits_.push_back(e);
   return e;
 }
@@ -752,19 +865,19 @@ bool JsonDoc::SetString(const JsonPath& path, std::string_view text) {
 
 bool JsonDoc::SetParsed(const JsonPath& path, std::string_view text, bool object_only) {
   element parsed;
-  text = TrimJson(text);
-  if (parsers_->impl().Parse(text, parsed) != simdjson::SUCCESS) return false;
+  std::string_view kept;  // the pool's copy of the text, which the edit takes as its own
+  if (parsers_->impl().Parse(TrimJson(text), parsed, &kept) != simdjson::SUCCESS) return false;
   if (object_only && parsed.type() != element_type::OBJECT) return false;
-  if (!Set(path, text)) return false;
-  const Edit& e = *edits_.back();
-  e.parsed_root = parsed;
-  e.parsed = true;
+  Edit* e = Place(path, kept, /*copy=*/false);
+  if (e == nullptr) return false;
+  e->parsed_root = parsed;
+  e->parsed = true;
   return true;
 }
 
 bool JsonDoc::Remove(const JsonPath& path) {
   if (path.empty() || !Has(path)) return false;
-  std::erase_if(edits_, [&](const Edit* e) { return IsPrefix(path, e->path); });
+  edits_.erase_if([&](const Edit* e) { return IsPrefix(path, e->path); });
   edits_.push_back(&parsers_->impl().NewEdit(path, true, {}));
   return true;
 }

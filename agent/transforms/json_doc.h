@@ -30,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -119,14 +120,63 @@ class JsonDoc {
  private:
   JsonDoc(JsonParsers* parsers);
   // Set's work: the new edit (the pool's), or null when the parent is not there.
-  Edit* Place(const JsonPath& path, std::string_view raw_json);
+  // `copy`: false when `raw_json` is the pool's, valid as long as the edit.
+  Edit* Place(const JsonPath& path, std::string_view raw_json, bool copy = true);
+  // The document's edits, in order: the first few held here (a record's
+  // transforms make a handful, and a record's document is made per record),
+  // more on the heap.
+  class EditList {
+   public:
+    EditList() = default;
+    EditList(const EditList&) = default;
+    EditList& operator=(const EditList&) = default;
+    EditList(EditList&& o) noexcept : inline_(o.inline_), heap_(std::move(o.heap_)), size_(std::exchange(o.size_, 0)) {}
+    EditList& operator=(EditList&& o) noexcept {
+      inline_ = o.inline_;
+      heap_ = std::move(o.heap_);
+      size_ = std::exchange(o.size_, 0);
+      return *this;
+    }
+    const Edit* const* begin() const { return heap_.empty() ? inline_.data() : heap_.data(); }
+    const Edit* const* end() const { return begin() + size_; }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const Edit* back() const { return begin()[size_ - 1]; }
+    void push_back(const Edit* e) {
+      if (heap_.empty() && size_ < kInline) {
+        inline_[size_++] = e;
+        return;
+      }
+      if (heap_.empty()) heap_.assign(inline_.begin(), inline_.end());
+      heap_.push_back(e);
+      ++size_;
+    }
+    // Drops the edits `drop` is true for, keeping the others' order.
+    template <class Pred>
+    void erase_if(const Pred& drop) {
+      const Edit** d = heap_.empty() ? inline_.data() : heap_.data();
+      size_t kept = 0;
+      for (size_t i = 0; i < size_; ++i) {
+        if (!drop(d[i])) d[kept++] = d[i];
+      }
+      size_ = kept;
+      if (!heap_.empty()) heap_.resize(kept);  // none left: back to the inline array
+    }
+
+   private:
+    static constexpr size_t kInline = 8;
+    std::array<const Edit*, kInline> inline_{};
+    std::vector<const Edit*> heap_;  // all of them, once there were more than kInline
+    size_t size_ = 0;
+  };
+
   JsonParsers* parsers_ = nullptr;
   // simdjson::dom::element, stored opaquely so that this header does not pull
   // in simdjson.h (1.2 MB) into every file that uses a record.
   alignas(8) std::array<std::byte, 16> root_{};
-  std::string_view text_;           // the root's text: the pool's padded copy, valid as long as the DOM
-  bool text_breaks_ = false;        // text_ has line breaks between tokens
-  std::vector<const Edit*> edits_;  // in the pool; a copy of the document shares them (they never change)
+  std::string_view text_;     // the root's text: the pool's padded copy, valid as long as the DOM
+  bool text_breaks_ = false;  // text_ has line breaks between tokens
+  EditList edits_;            // in the pool; a copy of the document shares them (they never change)
 };
 
 }  // namespace sluice

@@ -160,6 +160,58 @@ TEST_CASE("json doc: edits set, add and remove values at any depth, in the writt
   CHECK_FALSE(d.Has({"fields", "ip"}));
 }
 
+TEST_CASE("json doc: the members around the edited ones are copied as written, in one piece", "[unit][transforms]") {
+  JsonParsers p;
+  // After the last edited member, the rest is copied up to the closing
+  // brace (spaces before it left out, line breaks made spaces).
+  const std::string text = "{ \"a\" : 1 ,\n \"b\" : {\"x\":\"}\\\"{\" , \"y\": [1, {\"z\":2}]}\n,\t\"c\" : \"q\" \n}";
+  JsonDoc d = MustParse(p, text);
+  REQUIRE(d.Set({"a"}, "9"));
+  CHECK(WriteDoc(d) == "{\"a\":9,\"b\" : {\"x\":\"}\\\"{\" , \"y\": [1, {\"z\":2}]} ,\t\"c\" : \"q\"}");
+  JsonDoc nested = MustParse(p, text);
+  REQUIRE(nested.Set({"b", "y", "1", "z"}, "5"));
+  CHECK(WriteDoc(nested) == "{\"a\" : 1,\"b\":{\"x\":\"}\\\"{\",\"y\":[1,{\"z\":5}]},\"c\" : \"q\"}");
+  JsonDoc added = MustParse(p, R"({ "a": 1 , "b": 2 })");
+  REQUIRE(added.Set({"new"}, "3"));
+  CHECK(WriteDoc(added) == R"({"a": 1 , "b": 2,"new":3})");
+  JsonDoc empty = MustParse(p, "{ }");
+  REQUIRE(empty.Set({"x"}, "1"));
+  CHECK(WriteDoc(empty) == R"({"x":1})");
+
+  // Duplicate keys: the edit applies to each member of that key, the last included.
+  JsonDoc dup = MustParse(p, R"({"a":1,"b":2,"a":3,"c":4})");
+  REQUIRE(dup.Set({"a"}, "9"));
+  CHECK(WriteDoc(dup) == R"({"a":9,"b":2,"a":9,"c":4})");
+  JsonDoc dup_removed = MustParse(p, R"({"a":1,"b":2,"a":3,"c":4})");
+  REQUIRE(dup_removed.Remove({"a"}));
+  CHECK(WriteDoc(dup_removed) == R"({"b":2,"c":4})");
+
+  // More keys edited in one object than Write tracks by key.
+  std::string many = "{";
+  for (int i = 0; i < 12; ++i) many += (i > 0 ? "," : "") + ("\"k" + std::to_string(i) + "\":" + std::to_string(i));
+  many += "}";
+  JsonDoc m = MustParse(p, many);
+  for (int i = 0; i < 10; ++i) REQUIRE(m.Set({"k" + std::to_string(i)}, "0"));
+  REQUIRE(m.Set({"new"}, "1"));
+  REQUIRE(m.Remove({"k3"}));
+  CHECK(WriteDoc(m) == R"({"k0":0,"k1":0,"k2":0,"k4":0,"k5":0,"k6":0,"k7":0,"k8":0,"k9":0,"k10":10,"k11":11,"new":1})");
+
+  // An object of more than 64 members, with duplicates of an edited key past the 64th.
+  const auto wide = [](bool edited) {
+    std::string w = "{";
+    for (int i = 0; i < 70; ++i) {
+      const int k = i % 67;
+      w += (i > 0 ? "," : "") + ("\"w" + std::to_string(k) + "\":") +
+           (edited && (k == 1 || k == 66) ? "0" : std::to_string(i));
+    }
+    return w + "}";
+  };
+  JsonDoc wd = MustParse(p, wide(false));
+  REQUIRE(wd.Set({"w1"}, "0"));
+  REQUIRE(wd.Set({"w66"}, "0"));
+  CHECK(WriteDoc(wd) == wide(true));
+}
+
 TEST_CASE("json doc: an edit inside a value another edit set is applied to it", "[unit][transforms]") {
   JsonParsers p;
   JsonDoc d = MustParse(p, R"({"msg":"{\"user\":\"ann\"}"})");
