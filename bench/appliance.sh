@@ -10,8 +10,11 @@
 # over the copy. Each figure is the median of RUNS (default 3) runs; outputs are
 # removed between runs and `sync` waits for the disk before each run (a peer
 # that does not fsync leaves its writes to the kernel, which would otherwise
-# write them back during the next tool's run); the page cache is warm for
-# every tool alike.
+# write them back during the next tool's run). Before each run the source
+# (or, for the verifiers, what they read) is read once so that the page cache
+# is warm for every tool alike (this VM's memory reclaim, DAMON, evicts cold
+# pages within a minute); COLD=1 instead drops the page cache before each run
+# (root only), as for a source far larger than memory.
 #
 # Usage: bench/appliance.sh [LARGE_MIB] [FILES]; needs a release build
 # (scripts/build.sh release sluice), rsync and zstd. Prints a Markdown table.
@@ -39,6 +42,16 @@ PY
 "$sluice" appliance keygen --out "$work/keys" 2>/dev/null
 sync
 
+# Untimed, before each run: the disk idle, and what the tool reads either in
+# the page cache (read once) or not (COLD=1).
+prepare() {
+  sync
+  if [ "${COLD:-0}" = 1 ]; then
+    echo 3 > /proc/sys/vm/drop_caches
+  else
+    find "$@" -type f -exec cat {} + > /dev/null
+  fi
+}
 hash_copy() { cp -r "$1" "$2" && (cd "$2" && find . -type f -print0 | xargs -0 sha256sum > "$3"); }
 tar_zstd() { tar -C "$1" -cf - . | zstd -q -o "$2"; }
 
@@ -53,18 +66,18 @@ for set in large small; do
     printf '| %s | %s | %.2f | %.0f | %.0f | %.2f |\n' "$set" "$what" "$secs" \
       "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$(echo "$n / $secs" | bc -l)" "$(echo "$secs / $ref" | bc -l)"
   }
-  t_sl=$(median "rm -rf $work/dev; sync" "$sluice" appliance export "$src" "$work/dev" --sign-key "$work/keys/sign.key" --progress=none)
+  t_sl=$(median "rm -rf $work/dev; prepare $src" "$sluice" appliance export "$src" "$work/dev" --sign-key "$work/keys/sign.key" --progress=none)
   row "sluice appliance export" "$t_sl" "$t_sl"
-  t=$(median "rm -rf $work/cp $work/sums; sync" hash_copy "$src" "$work/cp" "$work/sums")
+  t=$(median "rm -rf $work/cp $work/sums; prepare $src" hash_copy "$src" "$work/cp" "$work/sums")
   row "cp -r + sha256sum" "$t" "$t_sl"
-  t=$(median "rm -f $work/out.tar.zst; sync" tar_zstd "$src" "$work/out.tar.zst")
+  t=$(median "rm -f $work/out.tar.zst; prepare $src" tar_zstd "$src" "$work/out.tar.zst")
   row "tar \| zstd" "$t" "$t_sl"
-  t=$(median "rm -rf $work/rsync; sync" rsync -a "$src/" "$work/rsync/")
+  t=$(median "rm -rf $work/rsync; prepare $src" rsync -a "$src/" "$work/rsync/")
   row "rsync -a" "$t" "$t_sl"
   # verify: the device and the copy made above are both in place.
-  t_v=$(median "sync" "$sluice" appliance verify "$work/dev" --public-key "$work/keys/sign.pub" --progress=none)
+  t_v=$(median "prepare $work/dev" "$sluice" appliance verify "$work/dev" --public-key "$work/keys/sign.pub" --progress=none)
   row "sluice appliance verify" "$t_v" "$t_v"
-  t=$(median "sync" bash -c "cd $work/cp && sha256sum --quiet -c $work/sums")
+  t=$(median "prepare $work/cp" bash -c "cd $work/cp && sha256sum --quiet -c $work/sums")
   row "sha256sum -c" "$t" "$t_v"
   rm -rf "$work/dev" "$work/cp" "$work/sums" "$work/out.tar.zst" "$work/rsync"
 done
