@@ -24,6 +24,10 @@ sluice="$root/build/release/app/sluice"
 large_mib=${1:-1024}
 files=${2:-100000}
 runs=${RUNS:-3}
+if [ "${COLD:-0}" = 1 ] && [ ! -w /proc/sys/vm/drop_caches ]; then
+  echo "COLD=1 needs root (it writes /proc/sys/vm/drop_caches)" >&2
+  exit 2
+fi
 work=$(mktemp -d /tmp/sluice-bench-appliance-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # shellcheck source=bench/bench_lib.sh
@@ -41,10 +45,6 @@ for i in range(n):
 PY
 "$sluice" appliance keygen --out "$work/keys" 2>/dev/null
 sync
-if [ "${COLD:-0}" = 1 ] && [ ! -w /proc/sys/vm/drop_caches ]; then
-  echo "COLD=1 needs root (it writes /proc/sys/vm/drop_caches)" >&2
-  exit 2
-fi
 
 # Untimed, before each run: the disk idle, and what the tool reads either in
 # the page cache (read once) or not (COLD=1).
