@@ -163,9 +163,7 @@ ExportJournal::~ExportJournal() {
 }
 
 Status ExportJournal::Record(const ObjectInfo& object, const std::vector<Entry>& entries) {
-  if (Status s = WriteAllSync(fd_, Seal(RecordLines(object, entries), key_), path_); !s.ok()) return s;
-  records_[object.name] = JournalRecord{object, entries};
-  return Status::Ok();
+  return WriteAllSync(fd_, Seal(RecordLines(object, entries), key_), path_);
 }
 
 }  // namespace sluice::appliance

@@ -34,8 +34,10 @@ class ExportJournal {
   ExportJournal(const ExportJournal&) = delete;
   ~ExportJournal();
 
-  // Committed records by object name (the last one wins).
+  // The records earlier runs committed, by object name (the last one wins),
+  // as Open found them: what this run records is not added.
   const std::map<std::string, JournalRecord>& records() const { return records_; }
+  // Appends the record of an object just committed and fsyncs it.
   Status Record(const ObjectInfo& object, const std::vector<Entry>& entries);
 
  private:

@@ -187,12 +187,15 @@ bool Unchanged(const JournalRecord& r, const PlannedObject& p, const std::vector
          static_cast<uint64_t>(st.st_size) == r.object.size;
 }
 
-// A file's bytes as the reading thread hands them over: a small file whole,
-// a large one in pieces; the last piece carries the hashes and what fstat
-// said after reading.
+// A file as the reading thread hands it over. A large file comes in pieces
+// of its bytes; a file to pack comes as one piece without its bytes: the
+// reading thread puts it into the tar members of its segment, and the
+// segment's last piece carries them as stored (`packed`). The last piece of
+// a file carries the hashes and what fstat said after reading.
 struct Piece {
   size_t entry = 0;
   std::string data;
+  std::string packed;  // a bundle segment's last piece: its members' tar bytes, as zstd frames when compressing
   bool last = true;
   bool vanished = false;
   bool segment_end = false;  // the last piece of the reading thread's segment
@@ -202,45 +205,62 @@ struct Piece {
   struct stat after {};
 };
 
+// How the reading threads pack a bundle's files.
+struct PackOptions {
+  uint64_t pack_under = 0;  // smaller files are packed
+  SealOptions seal;         // compress and zstd_level: the frames' parameters
+};
+
 // The reading-and-hashing stage, on kLanes threads of its own: they read
 // the files of the objects to write, in the order the writer takes them,
-// while compression, sealing and writing run on the writer's thread. The
-// files are cut into segments (up to kBatchFiles small files or kBatchBytes,
+// while sealing and writing run on the writer's thread. The files are cut
+// into segments (up to kBatchFiles small files or kBatchBytes of one object,
 // or one large file); lane k reads segments k, k+kLanes, ..., and the writer
 // takes the lanes' outputs in turn, so it sees the pieces in order.
 // Several lanes because a small file costs more to open, read and hash than
 // to pack (with one reader the writer waited), and because a source not in
 // the page cache is read at the disk's latency per file: four reads in
 // flight exported 100,000 cold 4 KiB files in 5.2-5.9 s against 7.6-8.4 s
-// with two (bench/README.md, "Appliance"). Pieces go over in batches (a
-// segment's pieces, cut at kBatchBytes), so the threads meet once per batch,
-// not once per file; the writer hands each piece it is done with back in
-// the batch it takes the next from, so the buffers circulate instead of
-// being allocated per file.
+// with two (bench/README.md, "Appliance").
+// A lane also makes the tar members of a bundle's segment and compresses
+// them into a zstd frame of their own: packing on the one writer thread made
+// it the export's bottleneck (on 100,000 x 4 KiB files, zstd, the tar
+// headers and the copies were half of its time while it was busy ~95% of
+// the run), where the lanes spread the work over both cores and compress
+// the bytes while they are still in the cache.
+// Pieces go over in batches (a segment's pieces, cut at kBatchBytes), so
+// the threads meet once per batch, not once per file; the writer hands each
+// piece it is done with back in the batch it takes the next from, so the
+// buffers circulate instead of being allocated per file.
 class Reader {
  public:
-  Reader(const fs::path& root, const std::vector<Entry>& entries, std::vector<size_t> order, uint64_t pack_under)
-      : root_(root), entries_(entries), order_(std::move(order)), pack_under_(pack_under) {
+  // `order`: the files to read, in the writer's order; `object_starts`: the
+  // positions in it where an object begins (segments do not cross them).
+  Reader(const fs::path& root, const std::vector<Entry>& entries, std::vector<size_t> order,
+         const std::vector<size_t>& object_starts, PackOptions pack)
+      : root_(root), entries_(entries), order_(std::move(order)), pack_(std::move(pack)) {
     size_t begin = 0, files = 0;
     uint64_t bytes = 0;
+    auto cut = [&](size_t end) {
+      if (end > begin) segments_.push_back({begin, end});
+      begin = end;
+      files = bytes = 0;
+    };
+    size_t next_start = 0;
     for (size_t k = 0; k < order_.size(); ++k) {
+      while (next_start < object_starts.size() && object_starts[next_start] < k) ++next_start;
+      if (next_start < object_starts.size() && object_starts[next_start] == k) cut(k);
       const uint64_t size = entries_[order_[k]].size;
-      if (size >= pack_under_) {  // a large file: a segment of its own
-        if (k > begin) segments_.push_back({begin, k});
-        segments_.push_back({k, k + 1});
-        begin = k + 1;
-        files = bytes = 0;
+      if (size >= pack_.pack_under) {  // a large file: a segment of its own
+        cut(k);
+        cut(k + 1);
         continue;
       }
       ++files;
       bytes += size;
-      if (files >= kBatchFiles || bytes >= kBatchBytes) {
-        segments_.push_back({begin, k + 1});
-        begin = k + 1;
-        files = bytes = 0;
-      }
+      if (files >= kBatchFiles || bytes >= kBatchBytes) cut(k + 1);
     }
-    if (begin < order_.size()) segments_.push_back({begin, order_.size()});
+    cut(order_.size());
     for (size_t l = 0; l < kLanes; ++l) lanes_[l].thread = std::thread([this, l] { Run(l); });
   }
   ~Reader() {
@@ -252,7 +272,7 @@ class Reader {
       lane.thread.join();
     }
   }
-  // The next piece; `p`'s buffer goes back to a reading thread.
+  // The next piece; `p`'s buffers go back to a reading thread.
   bool Next(Piece& p) {
     if (cursor_ == batch_.size()) {
       if (popped_) lanes_[popped_lane_].queue.Done(std::move(batch_));  // its pieces hold the buffers given back
@@ -269,8 +289,8 @@ class Reader {
   }
 
  private:
-  static constexpr size_t kLanes = 4;  // 8 was slower, warm and cold, on 2 cores
-  static constexpr size_t kBatchFiles = 64;
+  static constexpr size_t kLanes = 4;         // 8 was slower, warm and cold, on 2 cores
+  static constexpr size_t kBatchFiles = 128;  // 64 was ~7% slower on 100,000 x 4 KiB files, 256 no faster
   static constexpr size_t kBatchBytes = 1 << 20;
   // Up to 8 MiB read ahead per lane (32 MiB in all): the readers go on with
   // the next files while the writer waits for an object's fsync.
@@ -279,20 +299,34 @@ class Reader {
   // One reading thread's state.
   struct Lane {
     Lane() : queue(kQueueBatches) {}
+    ~Lane() {
+      if (zstd != nullptr) ZSTD_freeCCtx(zstd);
+    }
+    Lane(const Lane&) = delete;
+    Lane& operator=(const Lane&) = delete;
     StageQueue<std::vector<Piece>> queue;
     std::vector<Piece> out;  // the batch being filled
     size_t out_bytes = 0;
     std::vector<Piece> spares;  // emptied pieces to reuse
     std::string dir;            // the open directory, relative, and its descriptor
     int dir_fd = -1;
+    std::string file;  // a file to pack, as read
+    std::string tar;   // the segment's tar members so far
+    ZSTD_CCtx* zstd = nullptr;
     std::thread thread;
   };
 
   void Run(size_t l) {
     Lane& lane = lanes_[l];
     for (size_t seg = l; seg < segments_.size() && !stop_; seg += kLanes) {
-      for (size_t k = segments_[seg].first; k < segments_[seg].second && !stop_; ++k) {
-        ReadOne(lane, order_[k], k + 1 == segments_[seg].second);
+      const auto [begin, end] = segments_[seg];
+      const bool packed = entries_[order_[begin]].size < pack_.pack_under;
+      for (size_t k = begin; k < end && !stop_; ++k) {
+        if (packed) {
+          ReadToPack(lane, order_[k], k + 1 == end);
+        } else {
+          ReadOne(lane, order_[k], k + 1 == end);
+        }
       }
     }
     if (lane.dir_fd >= 0) ::close(lane.dir_fd);
@@ -301,20 +335,24 @@ class Reader {
     lane.queue.Close();
   }
 
-  // An emptied piece to fill, with a buffer from an earlier one where there is one.
+  // An emptied piece to fill, with the buffers of an earlier one where there is one.
   static Piece Spare(Lane& lane) {
     if (lane.spares.empty()) return Piece{};
     Piece p = std::move(lane.spares.back());
     lane.spares.pop_back();
     std::string data = std::move(p.data);
+    std::string packed = std::move(p.packed);
     p = Piece{};
     p.data = std::move(data);
+    p.data.clear();
+    p.packed = std::move(packed);
+    p.packed.clear();
     return p;
   }
 
   static void Emit(Lane& lane, Piece&& p) {
     const bool end = p.segment_end;
-    lane.out_bytes += p.data.size();
+    lane.out_bytes += p.data.size() + p.packed.size();
     lane.out.push_back(std::move(p));
     if (end || lane.out_bytes >= kBatchBytes) Flush(lane);
   }
@@ -327,53 +365,115 @@ class Reader {
     lane.out_bytes = 0;
   }
 
-  // Reads entry i; its last piece ends the segment when `segment_end`.
-  void ReadOne(Lane& lane, size_t i, bool segment_end) {
+  // Opens entry i for reading: the descriptor, or -1 with `p` saying why.
+  int Open(Lane& lane, size_t i, Piece& p) {
     const Entry& e = entries_[i];
-    Piece p = Spare(lane);
-    p.entry = i;
-    const fs::path full = root_ / e.path;
     const int fd = OpenInDir(lane, e.path);
     if (fd < 0) {
       if (errno == ENOENT) {
         p.vanished = true;
       } else {
-        p.error = fmt::format("cannot open {}: {}", full.string(), std::strerror(errno));
+        p.error = fmt::format("cannot open {}: {}", (root_ / e.path).string(), std::strerror(errno));
       }
+    }
+    return fd;
+  }
+
+  // Reads what `fd` holds into `buf` from `have` on: up to buf.size() bytes,
+  // or, with `whole`, to the end, growing `buf`. The bytes read, or -1 with
+  // `p.error` set.
+  ssize_t ReadInto(int fd, std::string& buf, size_t have, bool whole, size_t i, Piece& p) {
+    const size_t start = have;
+    while (have < buf.size() || whole) {
+      if (have == buf.size()) buf.resize(buf.size() * 2);
+      const ssize_t n = ::read(fd, buf.data() + have, buf.size() - have);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        p.error = fmt::format("cannot read {}: {}", (root_ / entries_[i].path).string(), std::strerror(errno));
+        return -1;
+      }
+      if (n == 0) break;
+      have += static_cast<size_t>(n);
+      // A short read of a regular file is its end: one read per small
+      // file. Were it not (a file growing meanwhile), the fstat after
+      // reading shows another size and the file is reported as changed.
+      if (whole && have < buf.size()) break;
+    }
+    return static_cast<ssize_t>(have - start);
+  }
+
+  // Reads entry i, a file to pack, and adds its tar member to the lane's
+  // segment; the segment's last file (`segment_end`) hands the members over.
+  void ReadToPack(Lane& lane, size_t i, bool segment_end) {
+    const Entry& e = entries_[i];
+    Piece p = Spare(lane);
+    p.entry = i;
+    if (const int fd = Open(lane, i, p); fd >= 0) {
+      // Read whole (even if it grew since the scan): the tar header needs
+      // the size of what was read.
+      lane.file.resize(static_cast<size_t>(e.size) + 1);
+      const ssize_t got = ReadInto(fd, lane.file, 0, true, i, p);
+      ::fstat(fd, &p.after);
+      ::close(fd);
+      if (got >= 0) {
+        const std::string_view bytes(lane.file.data(), static_cast<size_t>(got));
+        p.read = bytes.size();
+        p.sha256 = Sha256Hex(bytes);
+        p.crc64nvme = fmt::format("{:016x}", Crc64Nvme(bytes, 0));
+        lane.tar += TarHeader(TarMember{e.path, p.read, e.mode, MtimeNs(p.after) / 1'000'000'000});
+        lane.tar += bytes;
+        lane.tar += TarPadding(p.read);
+      }
+    }
+    if (segment_end) {
+      p.segment_end = true;
+      if (Status s = Pack(lane, p.packed); !s.ok() && p.error.empty()) p.error = s.message();
+      lane.tar.clear();
+    }
+    Emit(lane, std::move(p));
+  }
+
+  // The lane's tar members as stored: one zstd frame, or the tar bytes.
+  Status Pack(Lane& lane, std::string& out) const {
+    if (lane.tar.empty()) return Status::Ok();
+    if (!pack_.seal.compress) {
+      std::swap(out, lane.tar);
+      return Status::Ok();
+    }
+    if (lane.zstd == nullptr) {
+      lane.zstd = ZSTD_createCCtx();
+      if (lane.zstd == nullptr) return Status::Internal("zstd: cannot create a compression context");
+      SetFrameParameters(lane.zstd, pack_.seal);
+    }
+    out.resize(ZSTD_compressBound(lane.tar.size()));
+    const size_t n = ZSTD_compress2(lane.zstd, out.data(), out.size(), lane.tar.data(), lane.tar.size());
+    if (ZSTD_isError(n)) return Status::Internal(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
+    out.resize(n);
+    return Status::Ok();
+  }
+
+  // Reads entry i, a large file, in pieces; its last piece ends the segment when `segment_end`.
+  void ReadOne(Lane& lane, size_t i, bool segment_end) {
+    Piece p = Spare(lane);
+    p.entry = i;
+    const int fd = Open(lane, i, p);
+    if (fd < 0) {
       p.segment_end = segment_end;
       Emit(lane, std::move(p));
       return;
     }
     auto sha = transfer::Hasher::Create(transfer::HashAlgorithm::kSha256);
     uint64_t crc = 0;
-    // A file to pack is read whole (even if it grew since the scan): its tar
-    // header needs the size of what was read.
-    const bool whole = e.size < pack_under_;
-    const size_t piece_bytes = whole ? static_cast<size_t>(e.size) + 1 : kPieceBytes;
     for (;;) {
       p.entry = i;
-      p.data.resize(piece_bytes);
-      size_t have = 0;
-      while (have < p.data.size() || whole) {
-        if (have == p.data.size()) p.data.resize(p.data.size() * 2);
-        const ssize_t n = ::read(fd, p.data.data() + have, p.data.size() - have);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-          p.error = fmt::format("cannot read {}: {}", full.string(), std::strerror(errno));
-          break;
-        }
-        if (n == 0) break;
-        have += static_cast<size_t>(n);
-        // A short read of a regular file is its end: one read per small
-        // file. Were it not (a file growing meanwhile), the fstat after
-        // reading shows another size and the file is reported as changed.
-        if (whole && have < p.data.size()) break;
-      }
+      p.data.resize(kPieceBytes);
+      const ssize_t got = ReadInto(fd, p.data, 0, false, i, p);
+      const size_t have = got < 0 ? 0 : static_cast<size_t>(got);
       p.data.resize(have);
       sha->Update(p.data);
       crc = Crc64Nvme(p.data, crc);
       p.read += have;
-      const bool end = whole || have < piece_bytes || !p.error.empty() || stop_;
+      const bool end = have < kPieceBytes || !p.error.empty() || stop_;
       if (end) {
         ::fstat(fd, &p.after);
         p.sha256 = sha->HexDigest();
@@ -411,7 +511,7 @@ class Reader {
   const fs::path& root_;
   const std::vector<Entry>& entries_;
   std::vector<size_t> order_;
-  uint64_t pack_under_;
+  PackOptions pack_;
   std::vector<std::pair<size_t, size_t>> segments_;  // [begin, end) into order_
   std::atomic<bool> stop_{false};
   // The writer's: the batch being taken apart (popped_: taken from lane
@@ -635,6 +735,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
   const auto& records = journal.value().records();
 
   std::vector<size_t> to_read;
+  std::vector<size_t> object_starts;  // positions in to_read
   uint64_t bytes_total = 0, bytes_kept = 0;
   for (size_t g = 0; g < plan.size();) {
     // A file's chunks are kept or written together.
@@ -645,6 +746,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
       keep = keep && it != records.end() && Unchanged(it->second, plan[k], entries, device_of(plan[k]));
     }
     for (size_t k = g; k < g + n; ++k) plan[k].keep = keep;
+    if (!keep) object_starts.push_back(to_read.size());
     for (size_t i : plan[g].members) {
       bytes_total += entries[i].size;
       if (keep) bytes_kept += entries[i].size;
@@ -659,7 +761,9 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
   progress({{"event", "plan"}, {"objects", plan.size()}, {"bytes", bytes_total}, {"bytes_kept", bytes_kept}});
 
   report.skipped = std::move(scanned.value().skipped);
-  std::map<size_t, Entry> done;  // scan index -> entry with hashes and location
+  // By scan index: the file's entry with its hashes and location, once written
+  // (or kept); a file that vanished has none.
+  std::vector<std::optional<Entry>> done(entries.size());
   std::vector<ObjectInfo> objects;
   // Records the file read into `piece` as `e`, placed in `object`; false when it vanished.
   auto finish_entry = [&](Entry& e, Piece& piece) {
@@ -680,7 +784,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
     return true;
   };
   {
-    Reader reader(o.source, entries, std::move(to_read), o.pack_under);
+    Reader reader(o.source, entries, std::move(to_read), object_starts, PackOptions{o.pack_under, bundle_seal});
     uint64_t bytes_done = bytes_kept;
     Piece piece;  // one, so its buffer circulates back to the reader
     for (size_t g = 0; g < plan.size();) {
@@ -739,17 +843,22 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
         for (;;) {
           if (!reader.Next(piece)) return Status::Internal("the reading thread stopped early");
           if (!piece.error.empty()) return Status::Io(piece.error);
-          if (piece.vanished) break;
           if (p.bundle) {
-            // Whole in one piece: the header can carry the size actually read.
-            TarMember m{e.path, piece.read, e.mode, MtimeNs(piece.after) / 1'000'000'000};
-            Status s = writer.value()->Append(TarHeader(m));
-            if (s.ok()) s = writer.value()->Append(piece.data);
-            if (s.ok()) s = writer.value()->Append(TarPadding(piece.read));
-            if (!s.ok()) return s;
-          } else if (Status s = writer.value()->Append(piece.data); !s.ok()) {
-            return s;
+            // One piece per file; the reading thread made the tar members,
+            // which come with the segment's last file (a bundle's last file
+            // ends a segment).
+            if (!piece.packed.empty()) {
+              if (Status s = writer.value()->AppendFrames(piece.packed); !s.ok()) return s;
+            }
+            if (k + 1 == p.members.size() && !piece.segment_end) {
+              return Status::Internal("a bundle's last file does not end the reading thread's segment");
+            }
+            bytes_done += piece.read;
+            report.bytes_read += piece.read;
+            break;
           }
+          if (piece.vanished) break;
+          if (Status s = writer.value()->Append(piece.data); !s.ok()) return s;
           bytes_done += piece.data.size();
           report.bytes_read += piece.data.size();
           if (piece.last) break;
@@ -758,7 +867,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
         if (!finish_entry(e, piece)) continue;
         e.object = p.name;
         e.member = p.bundle ? static_cast<int64_t>(written.size()) : -1;
-        written.push_back(e);
+        written.push_back(std::move(e));
         indices.push_back(p.members[k]);
         any = true;
       }
@@ -771,7 +880,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
       if (!stored.ok()) return stored.status();
       ObjectInfo info{p.name, p.bundle, stored.value().size, stored.value().sha256, written.size(), p.volume};
       if (Status s = journal.value().Record(info, written); !s.ok()) return s;
-      for (size_t k = 0; k < written.size(); ++k) done[indices[k]] = written[k];
+      for (size_t k = 0; k < written.size(); ++k) done[indices[k]] = std::move(written[k]);
       objects.push_back(info);
       ++report.objects_written;
       progress({{"event", "object"}, {"name", p.name}, {"kept", false}, {"bytes_done", bytes_done}});
@@ -806,11 +915,10 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
   m.objects = std::move(objects);
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].type == EntryType::kFile) {
-      auto it = done.find(i);
-      if (it == done.end()) continue;  // vanished
+      if (!done[i]) continue;  // vanished
       ++h.files;
-      h.bytes += it->second.size;
-      m.entries.push_back(std::move(it->second));
+      h.bytes += done[i]->size;
+      m.entries.push_back(std::move(*done[i]));
     } else {
       ++(entries[i].type == EntryType::kDir ? h.dirs : h.symlinks);
       m.entries.push_back(std::move(entries[i]));

@@ -1,10 +1,13 @@
 // One object on the device (a bundle or a large file) as it is stored:
-// plaintext -> zstd (optional) -> secretstream XChaCha20-Poly1305 (optional)
-// -> the file. The writer makes the object appear under its final name only
-// when Commit() succeeds (core/util/durable_file.h); the reader undoes the
-// layers and fails with kCorrupt on anything that does not authenticate,
-// decompress or end where it should (a truncated object lacks the final
-// secretstream message, or ends inside a zstd frame).
+// plaintext -> zstd (optional; one or more frames, concatenated) ->
+// secretstream XChaCha20-Poly1305 (optional) -> the file. The writer makes
+// the object appear under its final name only when Commit() succeeds
+// (core/util/durable_file.h); the reader undoes the layers and fails with
+// kCorrupt on anything that does not authenticate, decompress or end where
+// it should (a truncated object lacks the final secretstream message, or
+// ends inside a zstd frame; one cut exactly between two frames is caught by
+// the stored size and SHA-256 the manifest lists, and a bundle's tar stream
+// then lacks its end).
 // Both also hash the stored bytes (SHA-256), which the manifest lists per object.
 // Not thread-safe; one per object.
 #pragma once
@@ -51,6 +54,10 @@ Result<size_t> ReadUpTo(Read&& read, char* out, size_t n) {
   return have;
 }
 
+// Sets `cctx` up to make the frames an object holds: the level and zstd's
+// content checksum, as ObjectWriter's own frame has them.
+void SetFrameParameters(ZSTD_CCtx* cctx, const SealOptions& options);
+
 class ObjectWriter {
  public:
   static Result<std::unique_ptr<ObjectWriter>> Create(const std::filesystem::path& path, const SealOptions& options);
@@ -60,6 +67,12 @@ class ObjectWriter {
   ObjectWriter& operator=(const ObjectWriter&) = delete;
 
   Status Append(std::string_view plain);
+  // Bytes already in their stored plaintext form: whole zstd frames when the
+  // object is compressed (made elsewhere with FrameOptions's parameters, so
+  // the stream is a sequence of frames, as zstd's format allows), else the
+  // plaintext itself. Not while a frame of Append's is open: Append's bytes
+  // go into one frame that only Commit ends.
+  Status AppendFrames(std::string_view frames);
   // Ends the zstd frame and the secretstream, fsyncs and renames into place.
   Result<StoredObject> Commit();
   // For an object stored as its plaintext (no compression, no key) whose
@@ -77,6 +90,7 @@ class ObjectWriter {
   AtomicFile file_;
   SealOptions options_;
   ZSTD_CCtx* zstd_ = nullptr;
+  bool frame_open_ = false;  // Append gave zstd_ bytes that Commit's frame end has not closed
   std::string zbuf_;         // zstd output
   std::string pending_;      // plaintext of the secretstream message being filled
   std::string out_;          // stored bytes not yet written

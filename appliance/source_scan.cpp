@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <memory>
 #include <thread>
@@ -18,7 +19,15 @@ namespace {
 
 constexpr size_t kSplitStatAt = 512;
 
-Status ScanDir(const std::filesystem::path& root, const std::string& rel, ScanResult& out) {
+// How a directory's scan may use a second thread: `split` lets it stat a
+// large directory's names from two threads; `fan_out` lets it scan its
+// subdirectories from two (below them, neither: the other thread is busy).
+struct ScanThreads {
+  bool split = true;
+  bool fan_out = true;
+};
+
+Status ScanDir(const std::filesystem::path& root, const std::string& rel, ScanResult& out, ScanThreads threads) {
   const std::filesystem::path dir = rel.empty() ? root : root / rel;
   struct CloseDir {
     void operator()(DIR* p) const { ::closedir(p); }
@@ -65,15 +74,43 @@ Status ScanDir(const std::filesystem::path& root, const std::string& rel, ScanRe
   };
   // A large directory is stat'ed from two threads: the kernel's lookups are
   // most of a scan's time and the export's pipeline has not started yet.
-  if (names.size() >= kSplitStatAt) {
+  if (threads.split && names.size() >= kSplitStatAt) {
     std::jthread other(stat_names, names.size() / 2, names.size());
     stat_names(0, names.size() / 2);
   } else {
     stat_names(0, names.size());
   }
   d.reset();
+
+  // Subdirectories are scanned from two threads, each taking the next one
+  // not taken, into results of their own that are spliced in name order:
+  // a tree of many directories (100 x 1,000 files) was scanned with the
+  // second core idle but for the split stats.
+  std::vector<size_t> subdirs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i].error == 0 && S_ISDIR(names[i].st.st_mode)) subdirs.push_back(i);
+  }
+  auto path_of = [&rel](const Named& n) { return rel.empty() ? n.name : rel + "/" + n.name; };
+  std::vector<ScanResult> below(subdirs.size());
+  std::vector<Status> below_status(subdirs.size());
+  if (threads.fan_out && subdirs.size() >= 2) {
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t k; (k = next.fetch_add(1)) < subdirs.size();) {
+        below_status[k] = ScanDir(root, path_of(names[subdirs[k]]), below[k], ScanThreads{false, false});
+      }
+    };
+    std::jthread other(work);
+    work();
+  } else {
+    for (size_t k = 0; k < subdirs.size(); ++k) {
+      below_status[k] = ScanDir(root, path_of(names[subdirs[k]]), below[k], threads);
+    }
+  }
+
+  size_t k = 0;
   for (Named& n : names) {
-    const std::string path = rel.empty() ? n.name : rel + "/" + n.name;
+    const std::string path = path_of(n);
     const struct stat& st = n.st;
     if (n.error != 0) {
       if (n.error == ENOENT) {
@@ -93,7 +130,12 @@ Status ScanDir(const std::filesystem::path& root, const std::string& rel, ScanRe
     } else if (S_ISDIR(st.st_mode)) {
       e.type = EntryType::kDir;
       out.entries.push_back(std::move(e));
-      if (Status s = ScanDir(root, path, out); !s.ok()) return s;
+      if (!below_status[k].ok()) return below_status[k];
+      ScanResult& sub = below[k++];
+      out.entries.insert(out.entries.end(), std::make_move_iterator(sub.entries.begin()),
+                         std::make_move_iterator(sub.entries.end()));
+      out.skipped.insert(out.skipped.end(), std::make_move_iterator(sub.skipped.begin()),
+                         std::make_move_iterator(sub.skipped.end()));
     } else if (S_ISLNK(st.st_mode)) {
       e.type = EntryType::kSymlink;
       e.target = std::move(n.target);
@@ -112,7 +154,7 @@ Result<ScanResult> ScanSource(const std::filesystem::path& root) {
   if (::stat(root.c_str(), &st) != 0) return Status::FromErrno(errno, fmt::format("source {}", root.string()));
   if (!S_ISDIR(st.st_mode)) return Status::InvalidArgument(fmt::format("source {} is not a directory", root.string()));
   ScanResult out;
-  if (Status s = ScanDir(root, "", out); !s.ok()) return s;
+  if (Status s = ScanDir(root, "", out, ScanThreads{}); !s.ok()) return s;
   return out;
 }
 
