@@ -229,9 +229,10 @@ struct PackOptions {
 // the run), where the lanes spread the work over both cores and compress
 // the bytes while they are still in the cache.
 // Pieces go over in batches (a segment's pieces, cut at kBatchBytes), so
-// the threads meet once per batch, not once per file; the writer hands each
-// piece it is done with back in the batch it takes the next from, so the
-// buffers circulate instead of being allocated per file.
+// the threads meet once per batch, not once per file; the writer hands the
+// pieces it is done with back in the batch it takes the next from, and
+// their large buffers (a large file's pieces, a segment's members) are kept
+// for the next ones rather than allocated each time.
 class Reader {
  public:
   // `order`: the files to read, in the writer's order; `object_starts`: the
@@ -295,6 +296,8 @@ class Reader {
   // Up to 8 MiB read ahead per lane (32 MiB in all): the readers go on with
   // the next files while the writer waits for an object's fsync.
   static constexpr size_t kQueueBatches = 8;
+  static constexpr size_t kKeptBuffers = 2;  // a batch given back brings one or two
+  static constexpr size_t kKeepFrom = 64 * 1024;  // smaller buffers are not worth keeping
 
   // One reading thread's state.
   struct Lane {
@@ -307,8 +310,12 @@ class Reader {
     StageQueue<std::vector<Piece>> queue;
     std::vector<Piece> out;  // the batch being filled
     size_t out_bytes = 0;
-    std::vector<Piece> spares;  // emptied pieces to reuse
-    std::string dir;            // the open directory, relative, and its descriptor
+    // Buffers of pieces the writer gave back (a large file's piece, a
+    // segment's packed members), kept for the next ones: at most
+    // kKeptBuffers, so they cannot pile up at the size of the largest
+    // piece times every piece in circulation.
+    std::vector<std::string> buffers;
+    std::string dir;  // the open directory, relative, and its descriptor
     int dir_fd = -1;
     std::string file;  // a file to pack, as read
     std::string tar;   // the segment's tar members so far
@@ -336,18 +343,19 @@ class Reader {
   }
 
   // An emptied piece to fill, with the buffers of an earlier one where there is one.
-  static Piece Spare(Lane& lane) {
-    if (lane.spares.empty()) return Piece{};
-    Piece p = std::move(lane.spares.back());
-    lane.spares.pop_back();
-    std::string data = std::move(p.data);
-    std::string packed = std::move(p.packed);
-    p = Piece{};
-    p.data = std::move(data);
-    p.data.clear();
-    p.packed = std::move(packed);
-    p.packed.clear();
-    return p;
+  // A buffer of at least `bytes`, one given back where there is one.
+  static std::string Buffer(Lane& lane, size_t bytes) {
+    std::string b;
+    if (!lane.buffers.empty()) {
+      b = std::move(lane.buffers.back());
+      lane.buffers.pop_back();
+    }
+    b.resize(bytes);
+    return b;
+  }
+
+  static void KeepBuffer(Lane& lane, std::string&& b) {
+    if (b.capacity() >= kKeepFrom && lane.buffers.size() < kKeptBuffers) lane.buffers.push_back(std::move(b));
   }
 
   static void Emit(Lane& lane, Piece&& p) {
@@ -360,7 +368,10 @@ class Reader {
   static void Flush(Lane& lane) {
     if (lane.out.empty()) return;
     std::vector<Piece> back = lane.queue.Push(std::move(lane.out));
-    for (Piece& p : back) lane.spares.push_back(std::move(p));
+    for (Piece& p : back) {
+      KeepBuffer(lane, std::move(p.data));
+      KeepBuffer(lane, std::move(p.packed));
+    }
     lane.out.clear();
     lane.out_bytes = 0;
   }
@@ -406,7 +417,7 @@ class Reader {
   // segment; the segment's last file (`segment_end`) hands the members over.
   void ReadToPack(Lane& lane, size_t i, bool segment_end) {
     const Entry& e = entries_[i];
-    Piece p = Spare(lane);
+    Piece p;
     p.entry = i;
     if (const int fd = Open(lane, i, p); fd >= 0) {
       // Read whole (even if it grew since the scan): the tar header needs
@@ -445,7 +456,7 @@ class Reader {
       if (lane.zstd == nullptr) return Status::Internal("zstd: cannot create a compression context");
       SetFrameParameters(lane.zstd, pack_.seal);
     }
-    out.resize(ZSTD_compressBound(lane.tar.size()));
+    out = Buffer(lane, ZSTD_compressBound(lane.tar.size()));
     const size_t n = ZSTD_compress2(lane.zstd, out.data(), out.size(), lane.tar.data(), lane.tar.size());
     if (ZSTD_isError(n)) return Status::Internal(fmt::format("zstd: {}", ZSTD_getErrorName(n)));
     out.resize(n);
@@ -454,7 +465,7 @@ class Reader {
 
   // Reads entry i, a large file, in pieces; its last piece ends the segment when `segment_end`.
   void ReadOne(Lane& lane, size_t i, bool segment_end) {
-    Piece p = Spare(lane);
+    Piece p;
     p.entry = i;
     const int fd = Open(lane, i, p);
     if (fd < 0) {
@@ -466,7 +477,7 @@ class Reader {
     uint64_t crc = 0;
     for (;;) {
       p.entry = i;
-      p.data.resize(kPieceBytes);
+      p.data = Buffer(lane, kPieceBytes);
       const ssize_t got = ReadInto(fd, p.data, 0, false, i, p);
       const size_t have = got < 0 ? 0 : static_cast<size_t>(got);
       p.data.resize(have);
@@ -486,7 +497,7 @@ class Reader {
       p.last = false;
       const uint64_t read = p.read;
       Emit(lane, std::move(p));
-      p = Spare(lane);
+      p = Piece{};
       p.read = read;
     }
     ::close(fd);

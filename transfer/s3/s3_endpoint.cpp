@@ -51,29 +51,14 @@ class S3Endpoint final : public Endpoint {
 
   Result<EntryInfo> Stat(std::string_view path) override {
     if (Status p = Check(path); !p.ok()) return p;
-    if (path.empty())
-      return EntryInfo{.name = "",
-                       .type = EntryType::kDirectory,
-                       .size = 0,
-                       .mtime_ns = 0,
-                       .mode = std::nullopt,
-                       .link_target = "",
-                       .uid = std::nullopt,
-                       .gid = std::nullopt};
+    if (path.empty()) return DirEntry("");
     Result<aws::S3ObjectInfo> head = client_->Head(Key(path));
     if (head.ok()) return FileEntry(std::string(path), head.value());
     if (head.status().code() != ErrorCode::kNotFound) return head.status();
     Result<bool> dir = HasAnythingUnder(path);
     if (!dir.ok()) return dir.status();
     if (!dir.value()) return NotFound(path);
-    return EntryInfo{.name = std::string(path),
-                     .type = EntryType::kDirectory,
-                     .size = 0,
-                     .mtime_ns = 0,
-                     .mode = std::nullopt,
-                     .link_target = "",
-                     .uid = std::nullopt,
-                     .gid = std::nullopt};
+    return DirEntry(std::string(path));
   }
 
   Status List(std::string_view dir, const std::function<Status(const EntryInfo&)>& each) override {
@@ -95,15 +80,7 @@ class S3Endpoint final : public Endpoint {
         std::string name = p.substr(prefix.size());
         if (!name.empty() && name.back() == '/') name.pop_back();
         if (name.empty()) continue;  // a key with "//": not a name this tree can hold
-        EntryInfo e{.name = std::move(name),
-                    .type = EntryType::kDirectory,
-                    .size = 0,
-                    .mtime_ns = 0,
-                    .mode = std::nullopt,
-                    .link_target = "",
-                    .uid = std::nullopt,
-                    .gid = std::nullopt};
-        if (Status s = each(e); !s.ok()) return s;
+        if (Status s = each(DirEntry(std::move(name))); !s.ok()) return s;
       }
       token = page.value().next_token;
     } while (!token.empty());
@@ -250,6 +227,18 @@ class S3Endpoint final : public Endpoint {
     Result<aws::S3ListPage> page = client_->List(DirPrefix(path), "", "", 1);
     if (!page.ok()) return page.status();
     return !page.value().objects.empty() || !page.value().common_prefixes.empty();
+  }
+
+  // S3 has no directories: one is the common prefix of keys, without mtime or mode.
+  static EntryInfo DirEntry(std::string name) {
+    return EntryInfo{.name = std::move(name),
+                     .type = EntryType::kDirectory,
+                     .size = 0,
+                     .mtime_ns = 0,
+                     .mode = std::nullopt,
+                     .link_target = "",
+                     .uid = std::nullopt,
+                     .gid = std::nullopt};
   }
 
   static EntryInfo FileEntry(std::string name, const aws::S3ObjectInfo& o) {
