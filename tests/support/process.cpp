@@ -262,13 +262,16 @@ RunResult RunToCompletion(ProcessOptions options, std::chrono::milliseconds time
   return r;
 }
 
-std::optional<uint64_t> RssBytes(pid_t pid) {
+std::optional<uint64_t> RssBytes(pid_t pid) { return StatusBytes(pid, "VmRSS"); }
+
+std::optional<uint64_t> StatusBytes(pid_t pid, std::string_view field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   if (!in) return std::nullopt;
+  const std::string key = std::string(field) + ":";
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) {
-      std::istringstream fields(line.substr(6));
+    if (line.rfind(key, 0) == 0) {
+      std::istringstream fields(line.substr(key.size()));
       uint64_t kib = 0;
       fields >> kib;
       return kib * 1024;

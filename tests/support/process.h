@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,10 +35,10 @@ struct ExitStatus {
 };
 
 struct ProcessOptions {
-  std::filesystem::path program;  // a path, or a name looked up in PATH
-  std::vector<std::string> args;  // argv[1..]
+  std::filesystem::path program;                         // a path, or a name looked up in PATH
+  std::vector<std::string> args;                         // argv[1..]
   std::vector<std::pair<std::string, std::string>> env;  // added to (or replacing in) this process's environment
-  std::filesystem::path cwd;      // empty: the test's current directory
+  std::filesystem::path cwd;                             // empty: the test's current directory
   std::filesystem::path log_dir;  // where <name>.stdout and <name>.stderr go; empty: the current directory
   std::string name;               // log file name stem; empty: the program's file name
   bool die_with_parent = true;    // PR_SET_PDEATHSIG(SIGKILL)
@@ -103,5 +104,8 @@ std::vector<std::string> Concat(std::vector<std::string> a, const std::vector<st
 // Resident set size of a process (VmRSS in /proc/PID/status), in bytes;
 // nullopt when the process is gone.
 std::optional<uint64_t> RssBytes(pid_t pid);
+// A size field of /proc/PID/status ("VmRSS", "RssAnon", "RssFile",
+// "RssShmem"), in bytes; nullopt when the process or the field is gone.
+std::optional<uint64_t> StatusBytes(pid_t pid, std::string_view field);
 
 }  // namespace sluice::test
