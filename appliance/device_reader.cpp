@@ -259,9 +259,12 @@ namespace {
 
 void CheckVolumeFiles(const fs::path& device, bool several, const std::set<std::string>& listed,
                       std::vector<Problem>& problems) {
-  static const std::set<std::string> kTop = {std::string(kManifestName),     std::string(kSealedManifestName),
-                                             std::string(kSignatureName),    std::string(kCustodyName),
-                                             std::string(kVerifyReportName), std::string(kVolumeName)};
+  // Also the report's temporary name: a verify stopped while writing its
+  // report (power loss) leaves it, and the next verify replaces it.
+  static const std::set<std::string> kTop = {
+      std::string(kManifestName), std::string(kSealedManifestName), std::string(kSignatureName),
+      std::string(kCustodyName),  std::string(kVerifyReportName),   "." + std::string(kVerifyReportName) + ".tmp",
+      std::string(kVolumeName)};
   auto where = [&](const std::string& rel) { return several ? (device / rel).string() : rel; };
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(device, ec); !ec && it != fs::recursive_directory_iterator();

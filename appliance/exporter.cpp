@@ -296,7 +296,7 @@ class Reader {
   // Up to 8 MiB read ahead per lane (32 MiB in all): the readers go on with
   // the next files while the writer waits for an object's fsync.
   static constexpr size_t kQueueBatches = 8;
-  static constexpr size_t kKeptBuffers = 2;  // a batch given back brings one or two
+  static constexpr size_t kKeptBuffers = 2;       // a batch given back brings one or two
   static constexpr size_t kKeepFrom = 64 * 1024;  // smaller buffers are not worth keeping
 
   // One reading thread's state.
@@ -557,6 +557,7 @@ Status CheckDeviceContents(const fs::path& device) {
                                               std::string(kSignatureName),
                                               std::string(kCustodyName),
                                               std::string(kVerifyReportName),
+                                              "." + std::string(kVerifyReportName) + ".tmp",
                                               std::string(kJournalDir),
                                               std::string(kBundleDir),
                                               std::string(kFileDir),

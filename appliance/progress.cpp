@@ -52,7 +52,8 @@ void DrawBar(BarState& s, const nlohmann::json& j) {
 ProgressFn MakeProgress(const std::string& mode, const std::string& verb) {
   if (mode == "json") {
     return [](const nlohmann::json& j) {
-      const std::string line = j.dump() + "\n";
+      // An event may quote a name or a message that is not UTF-8.
+      const std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
       std::fwrite(line.data(), 1, line.size(), stdout);
       std::fflush(stdout);
     };

@@ -54,6 +54,21 @@ void AddPaxRecord(std::string& out, std::string_view key, std::string_view value
   out += '\n';
 }
 
+// Bytes of a header as messages show them: printable ASCII as it is, any
+// other byte as \xNN (a damaged header holds anything, and messages end up
+// in JSON reports).
+std::string Printable(std::string_view bytes) {
+  std::string out;
+  for (char c : bytes) {
+    if (c > 0x1f && c < 0x7f) {
+      out += c;
+    } else {
+      out += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    }
+  }
+  return out;
+}
+
 bool IsPlainAscii(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c > 0x1f && c < 0x7f; });
 }
@@ -179,7 +194,7 @@ Result<std::optional<TarMember>> TarReader::Next() {
           }
           pax_size = v;
         } else if (key != "hdrcharset") {
-          return Status::Corrupt(fmt::format("{}: unexpected pax key '{}' at byte {}", where_, key, at));
+          return Status::Corrupt(fmt::format("{}: unexpected pax key '{}' at byte {}", where_, Printable(key), at));
         }
         rest.remove_prefix(len);
       }
@@ -187,8 +202,9 @@ Result<std::optional<TarMember>> TarReader::Next() {
       continue;
     }
     if (type != '0' && type != '\0') {
-      return Status::Corrupt(fmt::format(
-          "{}: unexpected tar entry type '{}' at byte {} (bundles hold regular files only)", where_, type, at));
+      return Status::Corrupt(
+          fmt::format("{}: unexpected tar entry type '{}' at byte {} (bundles hold regular files only)", where_,
+                      Printable(std::string_view(&type, 1)), at));
     }
     TarMember m;
     m.path = had_pax && !pax_path.empty() ? pax_path : std::string(b, strnlen(b, 100));

@@ -46,7 +46,10 @@ Result<VerifyReport> RunVerify(const VerifyOptions& o) {
   {
     Result<AtomicFile> f = AtomicFile::Create(report_file, true);
     if (!f.ok()) return f.status();
-    if (Status s = f.value().Append(r.ToJson().dump(2) + "\n"); !s.ok()) return s;
+    // Problems quote what a damaged device holds, which need not be UTF-8:
+    // the report replaces such bytes rather than fail to be written.
+    const std::string text = r.ToJson().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    if (Status s = f.value().Append(text + "\n"); !s.ok()) return s;
     if (Status s = f.value().Commit(); !s.ok()) return s;
   }
   // A log that does not check out is not extended: the event would hide where it broke.

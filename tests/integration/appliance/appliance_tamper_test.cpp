@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "appliance/digest.h"
@@ -131,6 +132,35 @@ TEST_CASE("appliance: truncated, missing and extra files are each named", "[inte
   fs::remove(d.dev / "files/000099");
   d.RestoreCustody();
   CHECK(d.Verify().status.Exited(0));
+}
+
+TEST_CASE("appliance: a damaged tar header that is not UTF-8 is reported, and the report is written",
+          "[integration][appliance]") {
+  // Found by the bit flips above: a flip in a bundle's pax header made the
+  // reader quote a key of bytes that are not UTF-8, and writing the JSON
+  // report then threw and aborted verify.
+  TempDir dir("appliance-tamper");
+  const ApplianceKeys keys = MakeApplianceKeys(dir / "keys");
+  const fs::path src = dir / "src", dev = dir / "device";
+  fs::create_directories(src);
+  WriteFile(src / std::string(150, 'n'), "a long name: a pax header precedes it");
+  const RunResult ex =
+      RunAppliance({"export", src, dev, "--sign-key", keys.sign_key(), "--compress", "none"}, dir.path());
+  INFO(ex.Describe());
+  REQUIRE(ex.status.Exited(0));
+  const fs::path bundle = DeviceDataFiles(dev).at(0);
+  std::string bytes = ReadFile(bundle);
+  const size_t key = bytes.find(" path=");
+  REQUIRE(key != std::string::npos);
+  bytes[key + 1] = '\x81';
+  WriteFile(bundle, bytes);
+
+  const RunResult r = RunAppliance({"verify", dev, "--public-key", keys.public_key()}, dir.path());
+  INFO(r.Describe());
+  CHECK(r.status.Exited(1));
+  CHECK(r.err.find("unexpected pax key '\\x81ath'") != std::string::npos);
+  const nlohmann::json report = nlohmann::json::parse(ReadFile(dev / "verify-report.json"));
+  CHECK(report.dump().find("\\x81ath") != std::string::npos);
 }
 
 TEST_CASE("appliance: an edited manifest line is found, signed again or not", "[integration][appliance]") {
