@@ -35,14 +35,7 @@ source "$(dirname "$0")/bench_lib.sh"
 
 mkdir -p "$work/large" "$work/small"
 for i in 1 2 3 4; do head -c "$(( (large_mib << 20) / 4 ))" /dev/urandom > "$work/large/f$i.bin"; done
-python3 - "$work/small" "$files" <<'PY'
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    d = f"{root}/d{i % 100:03}"
-    if i < 100: os.makedirs(d)
-    with open(f"{d}/f{i:07}", "wb") as f: f.write(os.urandom(4096))
-PY
+make_small_files "$work/small" "$files"
 "$sluice" appliance keygen --out "$work/keys" 2>/dev/null
 sync
 

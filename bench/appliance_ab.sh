@@ -23,14 +23,9 @@ for b in "$@"; do
 done
 work=$(mktemp -d /tmp/sluice-bench-ab-XXXXXX)
 trap 'rm -rf "$work"' EXIT
-python3 - "$work/small" "$files" <<'PY'
-import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    d = f"{root}/d{i % 100:03}"
-    if i < 100: os.makedirs(d)
-    with open(f"{d}/f{i:07}", "wb") as f: f.write(os.urandom(4096))
-PY
+# shellcheck source=bench/bench_lib.sh
+source "$(dirname "$0")/bench_lib.sh"
+make_small_files "$work/small" "$files"
 "$1" appliance keygen --out "$work/keys" >/dev/null 2>&1
 
 prepare() {
@@ -56,24 +51,24 @@ for r in $(seq "$rounds"); do
   for b in "$@"; do
     k=$((k + 1))
     prepare
-    t=$(timed "$b" appliance export "$work/small" "$work/dev" --sign-key "$work/keys/sign.key" --progress=none)
-    times[$k]+="$t "
-    printf 'round %s  %-60s %.2f s\n' "$r" "${labels[$((k - 1))]}" "$t" >&2
+    secs=$(timed "$b" appliance export "$work/small" "$work/dev" --sign-key "$work/keys/sign.key" --progress=none)
+    times[$k]+="$secs "
+    printf 'round %s  %-60s %.2f s\n' "$r" "${labels[$((k - 1))]}" "$secs" >&2
   done
   prepare
-  t=$(timed tar_zstd)
-  times[tar]+="$t "
-  printf 'round %s  %-60s %.2f s\n' "$r" "tar | zstd" "$t" >&2
+  secs=$(timed tar_zstd)
+  times[tar]+="$secs "
+  printf 'round %s  %-60s %.2f s\n' "$r" "tar | zstd" "$secs" >&2
 done
-median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+median_of() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 runs() { for t in $1; do printf '%.2f ' "$t"; done; }
 echo "| build | median seconds | files/s | runs |"
 echo "|---|---|---|---|"
 k=0
 for b in "$@"; do
   k=$((k + 1))
-  m=$(echo "${times[$k]}" | median)
+  m=$(echo "${times[$k]}" | median_of)
   printf '| %s | %.2f | %.0f | %s|\n' "${labels[$((k - 1))]}" "$m" "$(echo "$files / $m" | bc -l)" "$(runs "${times[$k]}")"
 done
-m=$(echo "${times[tar]}" | median)
+m=$(echo "${times[tar]}" | median_of)
 printf '| tar \\| zstd | %.2f | %.0f | %s|\n' "$m" "$(echo "$files / $m" | bc -l)" "$(runs "${times[tar]}")"
