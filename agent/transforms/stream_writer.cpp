@@ -191,7 +191,7 @@ constexpr size_t kChunkBytes = 512 * 1024;
 // Chunks (and commits) are numbered in the order they are handed over; the
 // collect thread puts the outputs back in that order.
 StreamWriter::Chunk StreamWriter::Hand(Chunk chunk) {
-  window_.acquire();
+  window_.Acquire();
   chunk.seq = next_seq_++;
   Chunk spare = chunks_.Push(std::move(chunk));
   spare.lines.clear();
@@ -290,7 +290,7 @@ void StreamWriter::RunCollector() {
       Collect(output);
       ++next;
       outputs_.Done(std::move(output));
-      window_.release();
+      window_.Release();
     }
   }
 }

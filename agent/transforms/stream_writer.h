@@ -44,7 +44,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <semaphore>
 #include <set>
 #include <string>
 #include <string_view>
@@ -57,6 +56,7 @@
 #include "agent/transforms/transform.h"
 #include "core/log/log.h"
 #include "core/metrics/metrics.h"
+#include "core/util/permits.h"
 #include "core/util/stage_queue.h"
 
 namespace sluice {
@@ -205,7 +205,7 @@ class StreamWriter {
   // a bound on the memory they hold (a few MiB) and on how far a worker can
   // get ahead of a slower one while the collect thread waits for its turn.
   static constexpr int kWindow = 8;
-  std::counting_semaphore<kWindow> window_{kWindow};
+  Permits window_{kWindow};
   // The workers take whichever chunk is next, so one that a slow record or
   // the scheduler held up does not leave the other idle while the source
   // waits on its queue (as dealing chunks in turn did: perf sched showed
