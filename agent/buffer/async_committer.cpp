@@ -1,6 +1,7 @@
 #include "agent/buffer/async_committer.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/backoff.h"
 #include "core/util/thread_name.h"
@@ -52,14 +53,15 @@ Status AsyncCommitter::Flush() {
 
 Status AsyncCommitter::CommitRetrying(const std::vector<StreamBatch>& batches,
                                       const std::vector<CheckpointUpdate>& updates, std::stop_token stop) {
-  Backoff backoff(std::chrono::milliseconds(50), std::chrono::seconds(5));
+  std::optional<Backoff> backoff;  // only on failure: seeding one costs a random_device read
   for (;;) {
     Status s = buffer_.Commit(source_, batches, updates, stop);
     if (s.ok() || s.code() == ErrorCode::kCancelled || s.code() == ErrorCode::kInvalidArgument) return s;
     if (stop.stop_requested()) return Status::Cancelled("stopped while retrying a commit: " + s.message());
-    const auto delay = backoff.Next();
+    if (!backoff) backoff.emplace(std::chrono::milliseconds(50), std::chrono::seconds(5));
+    const auto delay = backoff->Next();
     log_->warn("committing a batch of {} records failed (attempt {}), retrying in {} ms: {}",
-               CommittedRecordCount(batches), backoff.attempts(), delay.count(), s.message());
+               CommittedRecordCount(batches), backoff->attempts(), delay.count(), s.message());
     std::mutex m;
     std::condition_variable_any sleeper;
     std::unique_lock sl(m);
