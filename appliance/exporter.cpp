@@ -925,6 +925,7 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
   if (!log.ok()) return log.status();
   h.custody_first = log.value().front().hash;
   m.objects = std::move(objects);
+  m.entries.reserve(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     if (entries[i].type == EntryType::kFile) {
       if (!done[i]) continue;  // vanished
@@ -936,8 +937,14 @@ Result<ExportReport> RunExport(const ExportOptions& options) {
       m.entries.push_back(std::move(entries[i]));
     }
   }
+  // Memory grows with the file count (~2 KB a file at the end before these
+  // releases): what was moved into the manifest goes, and so does the
+  // manifest once it is text.
+  std::vector<Entry>().swap(entries);
+  std::vector<std::optional<Entry>>().swap(done);
   h.objects = m.objects.size();
   std::string text = EncodeManifest(m);
+  std::vector<Entry>().swap(m.entries);
   // The signature covers the manifest file's bytes as stored, so it can be
   // checked without the encryption key. Every volume carries the same bytes.
   std::string stored;

@@ -335,16 +335,29 @@ std::string EncodeManifest(const Manifest& m) {
   // The entries are encoded on two threads (the second half into a string of
   // its own, appended after the first), the larger part of a big manifest's
   // time at the end of an export.
+  // The whole text's room is taken at once: a string that doubles while it
+  // grows holds up to twice a manifest of tens of MB. A line is ~290 bytes
+  // besides its names (path, nfc, object, target) with the longest numbers;
+  // only escaped or base64 names exceed the guess.
+  const auto guess = [&m](size_t from, size_t to) {
+    size_t bytes = 0;
+    for (size_t i = from; i < to; ++i) {
+      const Entry& e = m.entries[i];
+      bytes += 290 + 2 * e.path.size() + e.object.size() + e.target.size();
+    }
+    return bytes;
+  };
   auto encode = [&m](size_t from, size_t to, std::string& into) {
-    size_t guess = into.size();
-    for (size_t i = from; i < to; ++i) guess += 240 + 2 * m.entries[i].path.size();
-    into.reserve(guess);
     for (size_t i = from; i < to; ++i) into += EncodeEntry(m.entries[i]);
   };
   const size_t n = m.entries.size();
+  out.reserve(out.size() + guess(0, n) + 1024);
   if (n >= kEncodeSplitAt) {
     std::string second;
-    std::thread other([&] { encode(n / 2, n, second); });
+    std::thread other([&] {
+      second.reserve(guess(n / 2, n));
+      encode(n / 2, n, second);
+    });
     encode(0, n / 2, out);
     other.join();
     out += second;
