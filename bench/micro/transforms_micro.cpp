@@ -6,6 +6,7 @@
 //   bash scripts/build.sh release sluice-transforms-micro
 //   build/release/bench/sluice-transforms-micro
 #include <benchmark/benchmark.h>
+#include <simdjson.h>
 
 #include <string>
 
@@ -134,6 +135,63 @@ void BM_WriteEdited(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_WriteEdited);
+
+// Not the agent's path: what a fused parse(json) + tokenize(user, ip) + write
+// could cost at best, for the record BM_ParseTokenizeWrite makes through
+// JsonDoc. The line is validated by the DOM parser (a line that is not JSON
+// stays unparsed), the two values' spans in the line's own text come from
+// On-Demand's raw tokens, and the record is the envelope's members, the
+// line with the two tokens spliced in, and the closing brace. A yardstick
+// for redesigning JsonDoc around source offsets (bench/README, transforms).
+void BM_FusedSpliceLowerBound(benchmark::State& state) {
+  const std::string line =
+      R"({"ts":"2026-11-22T10:10:31.918Z","level":"info","user":"user-1918@example.com","ip":"10.110.164.0",)"
+      R"("path":"/api/v1/items/631918","status":200,"latency_ms":118.8,"msg":"request served"})";
+  const std::string prefix = R"({"ts":"2023-11-14T22:13:20.000Z","source":"app","host":"edge-1",)"
+                             R"("path":"/var/log/app.log","fields":)";
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  simdjson::dom::parser dom;
+  simdjson::ondemand::parser ondemand;
+  std::string padded;
+  padded.reserve(line.size() + simdjson::SIMDJSON_PADDING);
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    simdjson::dom::element root;
+    if (dom.parse(line).get(root) != simdjson::SUCCESS) state.SkipWithError("not JSON");
+    padded.assign(line);
+    simdjson::ondemand::document doc = ondemand.iterate(padded.data(), padded.size(), padded.capacity()).value_unsafe();
+    out += prefix;
+    size_t copied = 0;
+    for (auto field : doc.get_object().value_unsafe()) {
+      const std::string_view key = field.unescaped_key().value_unsafe();
+      if (key != "user" && key != "ip") continue;
+      simdjson::ondemand::value v = field.value().value_unsafe();
+      const std::string_view raw = v.raw_json_token();
+      const size_t at = static_cast<size_t>(raw.data() - padded.data());
+      const std::string_view text = v.get_string().value_unsafe();
+      out.append(line, copied, at - copied);
+      out += '"';
+      t.AppendToken(text, out);
+      out += '"';
+      copied = at + raw.size();
+      while (copied > at && (line[copied - 1] == ' ' || line[copied - 1] == '\t')) --copied;
+    }
+    out.append(line, copied);
+    out += '}';
+    benchmark::DoNotOptimize(out);
+  }
+  // The yardstick must make the record the agent makes: valid JSON with the tokens in place.
+  std::string user_token;
+  t.AppendToken("user-1918@example.com", user_token);
+  simdjson::dom::element made;
+  std::string_view user;
+  if (dom.parse(out).get(made) != simdjson::SUCCESS || made["fields"]["user"].get(user) != simdjson::SUCCESS ||
+      user != user_token) {
+    state.SkipWithError("the spliced record is wrong");
+  }
+}
+BENCHMARK(BM_FusedSpliceLowerBound);
 
 void BM_WriteUnedited(benchmark::State& state) {
   const std::string line = Envelope();
