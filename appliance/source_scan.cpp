@@ -108,6 +108,11 @@ Status ScanDir(const std::filesystem::path& root, const std::string& rel, ScanRe
     }
   }
 
+  // Sized once: a vector that doubles as it grows holds up to twice the
+  // entries, and an export keeps them to its end.
+  size_t total = out.entries.size() + names.size();
+  for (const ScanResult& b : below) total += b.entries.size();
+  out.entries.reserve(total);
   size_t k = 0;
   for (Named& n : names) {
     const std::string path = path_of(n);
