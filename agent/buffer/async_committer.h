@@ -7,7 +7,7 @@
 // whose transforms hand over batches faster than one sync per batch would
 // allow otherwise stalls its whole pipeline behind the disk (with one batch
 // in flight, the transform pipeline's collect thread sat blocked 0.94 s of a
-// 6.3 s run of bench/agent_transforms.sh, its workers idle behind it).
+// 6.7 s run of bench/agent_transforms.sh, its workers idle behind it).
 // Order is kept, so each checkpoint still reaches the database in the same
 // transaction as the records it covers, and never before the batches ahead
 // of it (a group applies its batches' updates in order). Transient failures
