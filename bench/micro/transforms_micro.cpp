@@ -119,6 +119,138 @@ void BM_ParseTokenizeWrite(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseTokenizeWrite);
 
+const std::string kAppLine =
+    R"({"ts":"2026-11-22T10:10:31.918Z","level":"info","user":"user-1918@example.com","ip":"10.110.164.0",)"
+    R"("path":"/api/v1/items/631918","status":200,"latency_ms":118.8,"msg":"request served"})";
+const std::string kTailEnvelope = R"({"ts":"","source":"app","host":"edge-1","path":"/var/log/app.log","msg":""})";
+const JsonPath kTs{"ts"};
+
+// A tailed line as the worker makes its record (StreamWriter::Worker::ProcessLogLine):
+// the envelope's parse is kept across records, the timestamp and the line are set into it.
+JsonDoc TailedRecord(JsonParsers& parsers) {
+  JsonDoc doc = JsonDoc::ParseKept(parsers, kTailEnvelope).value();
+  doc.Set(kTs, "\"2023-11-14T22:13:20.000Z\"");
+  doc.SetString(kMsg, kAppLine);
+  return doc;
+}
+
+// The worker's whole path for a tailed line: the record, parse(json),
+// tokenize(user, ip) and the write (BM_ParseTokenizeWrite parses a whole
+// envelope instead, as for an MQTT record).
+void BM_TailedLineThroughTransforms(benchmark::State& state) {
+  JsonParsers parsers;
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  std::string token;
+  std::string out;
+  for (auto _ : state) {
+    parsers.Reset();
+    JsonDoc doc = TailedRecord(parsers);
+    ParseMsg(doc);
+    Tokenize(doc, t, token);
+    out.clear();
+    doc.Write(out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_TailedLineThroughTransforms);
+
+// Only the write of that record.
+void BM_TailedLineWrite(benchmark::State& state) {
+  JsonParsers parsers;
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  std::string token;
+  std::string out;
+  JsonDoc doc = TailedRecord(parsers);
+  ParseMsg(doc);
+  Tokenize(doc, t, token);
+  for (auto _ : state) {
+    out.clear();
+    doc.Write(out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_TailedLineWrite);
+
+// The log line parsed by simdjson's DOM parser, as JsonDoc does.
+void BM_DomParseLine(benchmark::State& state) {
+  simdjson::dom::parser dom;
+  std::string padded = kAppLine;
+  padded.append(simdjson::SIMDJSON_PADDING, '\0');
+  for (auto _ : state) {
+    simdjson::dom::element root;
+    benchmark::DoNotOptimize(dom.parse(padded.data(), kAppLine.size(), false).get(root));
+  }
+}
+BENCHMARK(BM_DomParseLine);
+
+// Not the agent's path: the least an index from simdjson's On-Demand parser
+// (which knows where each value is in the text) would cost. A text must be
+// validated as the DOM parser does, and On-Demand validates only what is
+// read, so every value is read, with its raw token; no index is made.
+simdjson::error_code VisitOnDemand(simdjson::ondemand::value v, size_t& spans) {
+  simdjson::ondemand::json_type type;
+  if (const auto e = v.type().get(type)) return e;
+  spans += v.raw_json_token().size();
+  switch (type) {
+    case simdjson::ondemand::json_type::object: {
+      simdjson::ondemand::object obj;
+      if (const auto e = v.get_object().get(obj)) return e;
+      for (auto member : obj) {
+        simdjson::ondemand::field f;
+        if (const auto e = std::move(member).get(f)) return e;
+        spans += f.key().raw() != nullptr ? 1 : 0;
+        if (const auto e = VisitOnDemand(f.value(), spans)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case simdjson::ondemand::json_type::array: {
+      simdjson::ondemand::array arr;
+      if (const auto e = v.get_array().get(arr)) return e;
+      for (auto element : arr) {
+        simdjson::ondemand::value x;
+        if (const auto e = std::move(element).get(x)) return e;
+        if (const auto e = VisitOnDemand(x, spans)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case simdjson::ondemand::json_type::string: {
+      std::string_view s;
+      return v.get_string().get(s);
+    }
+    case simdjson::ondemand::json_type::number: {
+      simdjson::ondemand::number n;
+      return v.get_number().get(n);
+    }
+    case simdjson::ondemand::json_type::boolean: {
+      bool b = false;
+      return v.get_bool().get(b);
+    }
+    case simdjson::ondemand::json_type::null: {
+      bool is_null = false;
+      if (const auto e = v.is_null().get(is_null)) return e;
+      return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+  }
+  return simdjson::INCORRECT_TYPE;
+}
+
+void BM_OnDemandVisitLine(benchmark::State& state) {
+  simdjson::ondemand::parser ondemand;
+  std::string padded = kAppLine;
+  padded.append(simdjson::SIMDJSON_PADDING, '\0');
+  for (auto _ : state) {
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::value root;
+    size_t spans = 0;
+    if (ondemand.iterate(padded.data(), kAppLine.size(), padded.size()).get(doc) != simdjson::SUCCESS ||
+        doc.get_value().get(root) != simdjson::SUCCESS || VisitOnDemand(root, spans) != simdjson::SUCCESS) {
+      state.SkipWithError("not JSON");
+    }
+    benchmark::DoNotOptimize(spans);
+  }
+}
+BENCHMARK(BM_OnDemandVisitLine);
+
 void BM_WriteEdited(benchmark::State& state) {
   const std::string line = Envelope();
   JsonParsers parsers;
