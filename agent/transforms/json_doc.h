@@ -1,16 +1,17 @@
-// A record under edit by the transforms: its JSON line parsed once into
-// simdjson's DOM (read-only) plus edits (set or remove the value at a path)
-// that are applied when the record is written out.
+// A record under edit by the transforms: its JSON line parsed once into a
+// read-only index (json_index.h: each value and where it is in the text) plus
+// edits (set or remove the value at a path) that are applied when the record
+// is written out.
 //
 // Why not a mutable tree (nlohmann::json): a transform changes one or two
-// fields of many, and a read-only DOM is several times faster to build and to
-// walk; records pass through the transforms at the rate a log is read.
+// fields of many, and a read-only index is several times faster to build and
+// to walk; records pass through the transforms at the rate a log is read.
 //
 // Invariants:
-//  - The DOM, the edits and the text of the values Find returns live in the
+//  - The index, the edits and the text of the values Find returns live in the
 //    JsonParsers pool given to Parse and are valid until that pool is Reset
-//    (the pipeline does so once per record). ParseKept's DOMs outlive Reset
-//    (the pool keeps the last few), the edits made on them do not.
+//    (the pipeline does so once per record). ParseKept's indexes outlive
+//    Reset (the pool keeps the last few), the edits made on them do not.
 //  - Write copies what no edit touches from the parsed text as it was written
 //    (only line breaks between tokens become spaces), splicing the edited
 //    values in; Find reports a number, bool or null as written too.
@@ -33,11 +34,11 @@
 #include <utility>
 #include <vector>
 
+#include "agent/transforms/json_index.h"
 #include "core/status.h"
 
 namespace sluice {
 
-enum class JsonType { kNull, kBool, kNumber, kString, kArray, kObject };
 std::string_view JsonTypeName(JsonType type);
 
 // A field's path: object keys from the record's root ({"fields", "user"});
@@ -47,8 +48,8 @@ using JsonPath = std::vector<std::string>;
 Result<JsonPath> ParseJsonPath(std::string_view dotted);
 std::string JsonPathString(const JsonPath& path);
 
-// One thread's simdjson parsers. A parser keeps its buffers between documents,
-// so after the first records no parse allocates.
+// One thread's parsers. A parser keeps its buffers between documents, so
+// after the first records no parse allocates.
 class JsonParsers {
  public:
   JsonParsers();
@@ -171,12 +172,9 @@ class JsonDoc {
   };
 
   JsonParsers* parsers_ = nullptr;
-  // simdjson::dom::element, stored opaquely so that this header does not pull
-  // in simdjson.h (1.2 MB) into every file that uses a record.
-  alignas(8) std::array<std::byte, 16> root_{};
-  std::string_view text_;     // the root's text: the pool's padded copy, valid as long as the DOM
-  bool text_breaks_ = false;  // text_ has line breaks between tokens
-  EditList edits_;            // in the pool; a copy of the document shares them (they never change)
+  const JsonNode* root_ = nullptr;  // the parsed text's index, in the pool
+  bool text_breaks_ = false;        // the parsed text has line breaks between tokens
+  EditList edits_;                  // in the pool; a copy of the document shares them (they never change)
 };
 
 }  // namespace sluice

@@ -13,6 +13,7 @@
 #include "agent/buffer/batch_builder.h"
 #include "agent/record/json_record.h"
 #include "agent/transforms/json_doc.h"
+#include "agent/transforms/json_index.h"
 #include "agent/transforms/tokenize/hmac_tokenizer.h"
 #include "core/util/utf8.h"
 
@@ -171,7 +172,7 @@ void BM_TailedLineWrite(benchmark::State& state) {
 }
 BENCHMARK(BM_TailedLineWrite);
 
-// The log line parsed by simdjson's DOM parser, as JsonDoc does.
+// The log line parsed by simdjson's DOM parser (as JsonDoc did before its index).
 void BM_DomParseLine(benchmark::State& state) {
   simdjson::dom::parser dom;
   std::string padded = kAppLine;
@@ -233,6 +234,20 @@ simdjson::error_code VisitOnDemand(simdjson::ondemand::value v, size_t& spans) {
   }
   return simdjson::INCORRECT_TYPE;
 }
+
+// The line indexed as JsonDoc indexes it: every value with its place in the text.
+void BM_IndexLine(benchmark::State& state) {
+  JsonIndexer indexer;
+  std::vector<JsonNode> nodes;
+  std::string padded = kAppLine;
+  padded.append(JsonIndexer::kPadding, '\0');
+  std::string_view error;
+  for (auto _ : state) {
+    if (!indexer.Index(std::string_view(padded.data(), kAppLine.size()), nodes, error)) state.SkipWithError("not JSON");
+    benchmark::DoNotOptimize(nodes.data());
+  }
+}
+BENCHMARK(BM_IndexLine);
 
 void BM_OnDemandVisitLine(benchmark::State& state) {
   simdjson::ondemand::parser ondemand;
