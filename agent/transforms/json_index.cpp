@@ -72,25 +72,11 @@ class Builder {
         }
         return CloseAt(last_end, ']', end);
       }
-      case od::json_type::string: {
-        const std::string_view inner = text.substr(1, text.size() - 2);
-        if (std::memchr(inner.data(), '\\', inner.size()) == nullptr) return simdjson::SUCCESS;
-        std::string_view s;
-        return v.get_string().get(s);
-      }
-      case od::json_type::number: {
-        od::number n;
-        return v.get_number().get(n);
-      }
-      case od::json_type::boolean: {
-        bool b = false;
-        return v.get_bool().get(b);
-      }
-      case od::json_type::null: {
-        bool is_null = false;
-        if (const error_code e = v.is_null().get(is_null)) return e;
-        return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
-      }
+      case od::json_type::string:
+      case od::json_type::number:
+      case od::json_type::boolean:
+      case od::json_type::null:
+        return CheckScalar(v, t, text, nullptr);
     }
     return simdjson::INCORRECT_TYPE;
   }
@@ -107,44 +93,58 @@ class Builder {
         return Object(v, token, at, depth);
       case od::json_type::array:
         return Array(v, token, at, depth, /*elements=*/false);
-      case od::json_type::string: {
-        JsonNode& n = Scalar(at, JsonType::kString, token);
-        // Without a backslash there is nothing to unescape, and the parser's
-        // first stage has checked the bytes (UTF-8, no control characters).
-        const std::string_view inner = n.text.substr(1, n.text.size() - 2);
-        if (std::memchr(inner.data(), '\\', inner.size()) == nullptr) {
-          n.str = inner;
-          return simdjson::SUCCESS;
-        }
-        std::string_view s;
-        if (const error_code e = v.get_string().get(s)) return e;
-        nodes_[at].str = s;
-        return simdjson::SUCCESS;
-      }
-      case od::json_type::number: {
-        od::number n;
-        if (const error_code e = v.get_number().get(n)) return e;
+      case od::json_type::string:
+        return CheckScalar(v, t, Scalar(at, JsonType::kString, token).text, &nodes_[at].str);
+      case od::json_type::number:
         Scalar(at, JsonType::kNumber, token);
-        return simdjson::SUCCESS;
-      }
-      case od::json_type::boolean: {
-        bool b = false;
-        if (const error_code e = v.get_bool().get(b)) return e;
+        return CheckScalar(v, t, {}, nullptr);
+      case od::json_type::boolean:
         Scalar(at, JsonType::kBool, token);
-        return simdjson::SUCCESS;
-      }
-      case od::json_type::null: {
-        bool is_null = false;
-        if (const error_code e = v.is_null().get(is_null)) return e;
-        if (!is_null) return simdjson::N_ATOM_ERROR;
+        return CheckScalar(v, t, {}, nullptr);
+      case od::json_type::null:
         Scalar(at, JsonType::kNull, token);
-        return simdjson::SUCCESS;
-      }
+        return CheckScalar(v, t, {}, nullptr);
     }
     return simdjson::INCORRECT_TYPE;
   }
 
  private:
+  // Reads a scalar as far as validating it takes: a string's escapes by
+  // unescaping it (`str`, when given, gets its unescaped bytes; `text` is the
+  // string as written), a number by parsing it, true, false and null by their
+  // letters. Without a backslash a string has nothing to unescape, and the
+  // parser's first stage has checked its bytes (UTF-8, no control characters).
+  static error_code CheckScalar(od::value& v, od::json_type t, std::string_view text, std::string_view* str) {
+    switch (t) {
+      case od::json_type::string: {
+        const std::string_view inner = text.substr(1, text.size() - 2);
+        if (std::memchr(inner.data(), '\\', inner.size()) == nullptr) {
+          if (str != nullptr) *str = inner;
+          return simdjson::SUCCESS;
+        }
+        std::string_view s;
+        if (const error_code e = v.get_string().get(s)) return e;
+        if (str != nullptr) *str = s;
+        return simdjson::SUCCESS;
+      }
+      case od::json_type::number: {
+        od::number n;
+        return v.get_number().get(n);
+      }
+      case od::json_type::boolean: {
+        bool b = false;
+        return v.get_bool().get(b);
+      }
+      case od::json_type::null: {
+        bool is_null = false;
+        if (const error_code e = v.is_null().get(is_null)) return e;
+        return is_null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+      }
+      default:
+        return simdjson::INCORRECT_TYPE;
+    }
+  }
+
   // The member's key as written and (when `key` is given) unescaped. The key
   // runs from its opening quote to the closing one, which is found back from
   // the value: only the ':' and spaces are between. A key with a backslash
