@@ -254,6 +254,58 @@ TEST_CASE("json doc: strings and fields are visited with their paths, edits appl
         std::vector<std::string>{"payload.b:object", "payload.b.c:string", "payload.b.n:number", "payload.l:array"});
 }
 
+TEST_CASE("json doc: values inside arrays are found, edited and visited, arrays of arrays too", "[unit][transforms]") {
+  // An array's elements are indexed only when something reaches into them
+  // (json_index.h): every way in is taken here, and the write is checked
+  // against a JSON library making the same edits.
+  JsonParsers p;
+  const std::string text = R"({"readings":[1.5, 2, {"id":"a","tags":["x", "y"]}, [[3,4],[5,{"deep":"d"}]]],)"
+                           R"( "more":[ ], "s":"t"})";
+  JsonDoc d = MustParse(p, text);
+  CHECK(d.Find({"readings", "0"})->text == "1.5");
+  CHECK(d.Find({"readings", "2", "tags", "1"})->text == "y");
+  CHECK(d.Find({"readings", "3", "1", "1", "deep"})->text == "d");
+  CHECK(d.TypeAt({"readings", "3", "0"}) == JsonType::kArray);
+  CHECK(d.Find({"readings", "3", "0"})->text == "[3,4]");
+  CHECK_FALSE(d.Find({"readings", "4"}).has_value());
+  CHECK_FALSE(d.Find({"more", "0"}).has_value());
+  CHECK_FALSE(d.Set({"more", "0"}, "1"));  // past the (empty) array's end
+
+  REQUIRE(d.Set({"readings", "1"}, "20"));
+  REQUIRE(d.Set({"readings", "2", "tags", "0"}, R"("X")"));
+  REQUIRE(d.Set({"readings", "3", "1", "1", "deep"}, R"(["D"])"));
+  REQUIRE(d.Remove({"readings", "3", "0", "1"}));
+  REQUIRE(d.Set({"readings", "3", "1", "1", "added"}, "true"));
+  CHECK(d.Find({"readings", "3", "1", "1", "deep", "0"})->text == "D");
+
+  nlohmann::json want = nlohmann::json::parse(text);
+  want["readings"][1] = 20;
+  want["readings"][2]["tags"][0] = "X";
+  want["readings"][3][1][1]["deep"] = nlohmann::json::array({"D"});
+  want["readings"][3][0].erase(1);
+  want["readings"][3][1][1]["added"] = true;
+  CHECK(nlohmann::json::parse(WriteDoc(d)) == want);
+  // What no edit touched keeps its spelling and spacing.
+  CHECK(WriteDoc(d).find(R"([1.5,20,)") != std::string::npos);
+  CHECK(WriteDoc(d).find(R"("more":[ ])") != std::string::npos);
+
+  std::vector<std::string> strings;
+  d.ForEachString({"readings"}, [&](const JsonPath& path, std::string_view v) {
+    strings.push_back(JsonPathString(path) + "=" + std::string(v));
+  });
+  CHECK(strings == std::vector<std::string>{"readings.2.id=a", "readings.2.tags.0=X", "readings.2.tags.1=y",
+                                            "readings.3.1.1.deep.0=D"});
+
+  // A document that is an array, and one parsed again after the pool's Reset.
+  for (int round = 0; round < 2; ++round) {
+    p.Reset();
+    JsonDoc a = MustParse(p, R"([{"k":"v"},[1,[2]]])");
+    CHECK(a.Find({"1", "1", "0"})->text == "2");
+    REQUIRE(a.Set({"0", "k"}, R"("w")"));
+    CHECK(WriteDoc(a) == R"([{"k":"w"},[1,[2]]])");
+  }
+}
+
 TEST_CASE("json doc: malformed text, invalid UTF-8 and huge values", "[unit][transforms]") {
   JsonParsers p;
   CHECK_FALSE(JsonDoc::Parse(p, R"({"a":)").ok());
