@@ -145,7 +145,8 @@ bool AgentUnderTest::WaitUntilCaughtUp(std::chrono::milliseconds timeout, std::c
         if (!m) return false;
         const double in = m->Sum("sluice_source_records_total");
         const double out = m->Sum("sluice_sink_records_total");
-        const bool idle = m->Sum("sluice_tail_bytes_behind") == 0 && in == out;
+        const bool idle =
+            m->Sum("sluice_tail_bytes_behind") == 0 && m->Sum("sluice_sink_pending_batches") == 0 && out >= in;
         if (!idle || in != last_in) {
           last_in = idle ? in : -1;
           still_since = Clock::now();

@@ -111,10 +111,12 @@ class AgentUnderTest {
   bool WaitForLakeLines(uint64_t n, std::chrono::milliseconds timeout);
   uint64_t LakeLines();
   // Polls the metrics until the agent looks caught up: every tailed file read
-  // to its end (sluice_tail_bytes_behind 0), everything the source committed
-  // in this run delivered (sink records == source records), and neither
-  // count moving for `quiet`. For tests whose expected lake content is not a
-  // simple count. False when that did not happen within `timeout`.
+  // to its end (sluice_tail_bytes_behind 0), nothing in the buffer waiting for
+  // a sink (sluice_sink_pending_batches 0), at least as many records
+  // delivered in this run as read (more after a restart: what the run before
+  // committed and did not deliver goes out again), and the records read not
+  // moving for `quiet`. For tests whose expected lake content is not a simple
+  // count. False when that did not happen within `timeout`.
   bool WaitUntilCaughtUp(std::chrono::milliseconds timeout,
                          std::chrono::milliseconds quiet = std::chrono::milliseconds(2000));
 
