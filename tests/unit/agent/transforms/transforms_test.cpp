@@ -1,5 +1,9 @@
 // The transforms through a StreamWriter built from a real configuration: what
 // each stream receives for given source records.
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <map>
@@ -122,6 +126,30 @@ TEST_CASE("transforms: HMAC tokens match RFC 4231's test vector", "[unit][transf
   std::string six;
   REQUIRE(long_key->AppendToken("Test Using Larger Than Block-Size Key - Hash Key First", six));
   CHECK(six == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
+// Every length across SHA-256's block boundaries (a value of 55 bytes or less
+// is padded within one block), for keys shorter than, as long as and longer
+// than a block, against OpenSSL's one-shot HMAC().
+TEST_CASE("transforms: HMAC tokens equal OpenSSL's HMAC for values of every length to 200 bytes", "[unit][transforms]") {
+  for (const std::string& key : {std::string("k"), std::string(64, 'K'), std::string(100, '\x01')}) {
+    Result<HmacTokenizer> t = HmacTokenizer::Create(key);
+    REQUIRE(t.ok());
+    for (size_t len = 0; len <= 200; ++len) {
+      std::string value;
+      for (size_t i = 0; i < len; ++i) value += static_cast<char>((i * 131 + len) & 0xff);
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned int md_len = 0;
+      REQUIRE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+                   reinterpret_cast<const unsigned char*>(value.data()), value.size(), md, &md_len) != nullptr);
+      std::string expected;
+      for (unsigned int i = 0; i < md_len; ++i) expected += fmt::format("{:02x}", md[i]);
+      std::string got = "prefix:";
+      REQUIRE(t->AppendToken(value, got));
+      INFO("key of " << key.size() << " bytes, value of " << len);
+      CHECK(got == "prefix:" + expected);
+    }
+  }
 }
 
 TEST_CASE("transforms: without transforms the writer is the source's own stream", "[unit][transforms]") {
