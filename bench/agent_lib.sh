@@ -5,6 +5,8 @@
 now() { date +%s.%N; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# Bytes a process sent to storage so far (buffered writes count when made).
+written_bytes() { awk '/^write_bytes/ {print $2}' "/proc/$1/io"; }
 # The sum of a metric's series on the running agent (0 when absent).
 metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {printf "%.0f", s + 0}'; }
 
@@ -46,7 +48,8 @@ wait_sink_records() {
 # more tables (transforms), $5 the sink's inputs (default "app").
 #   agent_backlog_start DIR LOG SINK_TOML [TABLES] [INPUTS] -> starts it; sets agent_pid, agent_t0, agent_log
 #   agent_backlog_wait LINES               -> waits until the sink acknowledged LINES records;
-#                                             sets agent_secs, agent_cpu (ticks), agent_peak_kib
+#                                             sets agent_secs, agent_cpu (ticks), agent_peak_kib,
+#                                             agent_written (bytes written to disk: buffer and sink)
 #   agent_backlog_stop                     -> SIGTERM and wait
 agent_backlog_start() {
   local d=$1 log=$2 sink=$3 tables=${4:-} inputs=${5:-app}
@@ -79,6 +82,7 @@ agent_backlog_wait() {
   agent_secs=$(echo "$t1 - $agent_t0" | bc -l)
   agent_cpu=$(cpu_ticks "$agent_pid")
   agent_peak_kib=$(hwm_kib "$agent_pid")
+  agent_written=$(written_bytes "$agent_pid")
 }
 
 agent_backlog_stop() { kill -TERM "$agent_pid"; wait "$agent_pid"; }
