@@ -3,7 +3,8 @@
 # durability (every commit fsynced). Generates SIZE MiB of ~200-byte log lines
 # as one file and as 10 files, and reports per run: MB/s and lines/s end to end
 # (until the lake sink has acknowledged every record), CPU seconds per GiB,
-# peak and steady RSS, and idle RSS and CPU afterwards. `cat` and `wc -l` over
+# peak and steady RSS, idle RSS and CPU afterwards, and MB written to disk per
+# GiB of log (buffer, WAL and lake: what wears a device's flash). `cat` and `wc -l` over
 # the same files run in the same session as the ceiling.
 #
 # Usage: bench/agent_tail_lake.sh [SIZE_MIB] (default 1024); needs a release
@@ -83,6 +84,7 @@ TOML
   local t1; t1=$(now)
   local cpu; cpu=$(cpu_ticks $pid)
   local peak; peak=$(hwm_kib $pid)
+  local written; written=$(awk '/^write_bytes/ {print $2}' "/proc/$pid/io")
   local steady; steady=$(printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   # Idle: nothing to read; measure CPU and RSS over idle_seconds.
   local c0; c0=$(cpu_ticks $pid)
@@ -92,12 +94,12 @@ TOML
   kill -TERM $pid; wait $pid
   local secs; secs=$(echo "$t1 - $t0" | bc -l)
   local lake_bytes; lake_bytes=$(du -sb "$d/lake" | cut -f1)
-  printf '| %s | %.0f | %.0f | %.2f | %.1f | %.1f | %.1f | %.2f%% | %.1f |\n' "$label" \
+  printf '| %s | %.0f | %.0f | %.2f | %.1f | %.1f | %.1f | %.2f%% | %.1f | %.0f |\n' "$label" \
     "$(echo "$bytes / 1000000 / $secs" | bc -l)" "$(echo "$expect / $secs" | bc -l)" \
     "$(echo "$cpu / $tck / ($bytes / 1073741824)" | bc -l)" \
     "$(echo "$peak / 1024" | bc -l)" "$(echo "$steady / 1024" | bc -l)" "$(echo "$idle_rss / 1024" | bc -l)" \
     "$(echo "($c1 - $c0) / $tck / $idle_seconds * 100" | bc -l)" \
-    "$(echo "$bytes / $lake_bytes" | bc -l)"
+    "$(echo "$bytes / $lake_bytes" | bc -l)" "$(echo "$written / 1000000 / ($bytes / 1073741824)" | bc -l)"
   rm -rf "$d"
 }
 
@@ -109,7 +111,7 @@ echo "|---|---|---|"
 ceiling "1 file" "$work/one/app.log"
 ceiling "10 files" "$work"/ten/*.log
 echo
-echo "| input | MB/s | lines/s | CPU s/GiB | peak RSS MiB | steady RSS MiB | idle RSS MiB | idle CPU | lake compression |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| input | MB/s | lines/s | CPU s/GiB | peak RSS MiB | steady RSS MiB | idle RSS MiB | idle CPU | lake compression | MB written/GiB |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 run "1 file" "$work/one/app.log" "$lines" "$bytes_one"
 run "10 files" "$work/ten/*.log" "$lines_ten" "$bytes_ten"
