@@ -219,9 +219,16 @@ Status SqliteBuffer::OpenAndCheck() {
   // overwrites every page of a delivered batch with zeros, writing each stored
   // byte twice more (to the WAL, then the database) on flash that wears. FAST
   // still clears deleted rows inside the pages a delete writes anyway.
+  // wal_autocheckpoint: the WAL grows to 1/16 of buffer_max, between
+  // SQLite's default 1,000 pages (~4 MiB) and 4,096 (16 MiB, the journal's
+  // size limit), before a checkpoint copies it into the database. A page a
+  // batch freed and the next one reused within that span is copied once:
+  // 9% fewer bytes written with the default buffer_max (bench/README).
+  const uint64_t wal_pages = std::clamp<uint64_t>(options_.max_bytes / 16 / 4096, 1000, 4096);
   const std::string pragmas = "PRAGMA synchronous=" + std::string(kSync[static_cast<int>(options_.durability)]) +
                               "; PRAGMA cache_size=-512; PRAGMA journal_size_limit=16777216;"
-                              " PRAGMA foreign_keys=OFF; PRAGMA secure_delete=FAST;";
+                              " PRAGMA foreign_keys=OFF; PRAGMA secure_delete=FAST; PRAGMA wal_autocheckpoint=" +
+                              std::to_string(wal_pages) + ";";
   if (Status s = wdb_.Exec(pragmas); !s.ok()) return s;
   if (Status s = wdb_.Exec(kSchema); !s.ok()) return s;
 

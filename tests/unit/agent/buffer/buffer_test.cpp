@@ -135,6 +135,29 @@ TEST_CASE("buffer: deleting a delivered batch does not rewrite its pages", "[uni
   CHECK(std::filesystem::file_size(dir / "buffer.db") <= size + 16 * 4096);
 }
 
+// A page freed by a delivered batch and reused by the next one is copied into
+// the database once per checkpoint: the WAL is let grow with buffer_max.
+TEST_CASE("buffer: the WAL is checkpointed at 1/16 of buffer_max, within SQLite's default and 16 MiB", "[unit]") {
+  const auto frames_after_6_mib = [](uint64_t buffer_max) {
+    sluice::test::TempDir dir;
+    MetricsRegistry m;
+    BufferOptions o;
+    o.max_bytes = buffer_max;
+    auto buf = OpenBuffer(dir.path(), m, o);
+    for (int i = 0; i < 6; ++i) {
+      REQUIRE(buf->Commit("app", MakeBatch({sluice::test::RandomBytes(1 << 20, 7 + i)}), {}, {}).ok());
+    }
+    return WalFrames(dir / "buffer.db", "PASSIVE");
+  };
+  // 1 GiB: 4,096 pages; six 1 MiB batches (~1,560 pages) stay in the WAL.
+  CHECK(frames_after_6_mib(1ULL << 30) > 1500);
+  // 64 MiB: 1/16 is 1,024 pages, just over SQLite's 1,000.
+  const int at_64_mib = frames_after_6_mib(64ULL << 20);
+  CHECK(at_64_mib < 1500);
+  // 16 MiB: SQLite's 1,000 pages, the floor; the WAL restarted after a checkpoint.
+  CHECK(frames_after_6_mib(16ULL << 20) < 1000);
+}
+
 TEST_CASE("buffer: ListPending respects max_batches and max_bytes, always returning one", "[unit]") {
   sluice::test::TempDir dir;
   MetricsRegistry m;
