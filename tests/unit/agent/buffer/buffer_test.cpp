@@ -113,14 +113,14 @@ int WalFrames(const std::filesystem::path& db_path, const char* mode) {
 }  // namespace
 
 // Debian's SQLite is built with secure_delete on, which would overwrite every
-// page of a delivered batch with zeros: each stored byte written a second
-// time, to the WAL and then to the database, on flash that wears.
+// page of a delivered batch with zeros: each stored byte written twice more,
+// to the WAL and then to the database, on flash that wears.
 TEST_CASE("buffer: deleting a delivered batch does not rewrite its pages", "[unit]") {
   sluice::test::TempDir dir;
   MetricsRegistry m;
   auto buf = OpenBuffer(dir.path(), m);
   REQUIRE(buf->RegisterSink("lake", {"app"}).ok());
-  const std::string payload = sluice::test::RandomBytes(2 << 20);  // 512 pages, under the autocheckpoint's 1000
+  const std::string payload = sluice::test::RandomBytes(2 << 20);  // 512 pages, under the autocheckpoint
   REQUIRE(buf->Commit("app", MakeBatch({payload}), {}, {}).ok());
   CHECK(WalFrames(dir / "buffer.db", "TRUNCATE") == 0);
   REQUIRE(buf->Ack("lake", 1).ok());
@@ -152,8 +152,7 @@ TEST_CASE("buffer: the WAL is checkpointed at 1/16 of buffer_max, within SQLite'
   // 1 GiB: 4,096 pages; six 1 MiB batches (~1,560 pages) stay in the WAL.
   CHECK(frames_after_6_mib(1ULL << 30) > 1500);
   // 64 MiB: 1/16 is 1,024 pages, just over SQLite's 1,000.
-  const int at_64_mib = frames_after_6_mib(64ULL << 20);
-  CHECK(at_64_mib < 1500);
+  CHECK(frames_after_6_mib(64ULL << 20) < 1500);
   // 16 MiB: SQLite's 1,000 pages, the floor; the WAL restarted after a checkpoint.
   CHECK(frames_after_6_mib(16ULL << 20) < 1000);
 }
