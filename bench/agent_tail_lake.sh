@@ -21,11 +21,9 @@ lines=$(( size_mib * 1024 * 1024 / line_bytes ))
 tck=$(getconf CLK_TCK)
 port=$(( 20000 + RANDOM % 20000 ))
 
-now() { date +%s.%N; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# shellcheck source=bench/agent_lib.sh
+source "$root/bench/agent_lib.sh"  # now, cpu_ticks, hwm_kib, written_bytes, metric
 rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-hwm_kib() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
-metric() { curl -s "http://127.0.0.1:$port/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {print s + 0}'; }
 
 echo "generating $size_mib MiB ($lines lines) as 1 file and as 10 files in $work" >&2
 mkdir -p "$work/one" "$work/ten"
@@ -84,7 +82,7 @@ TOML
   local t1; t1=$(now)
   local cpu; cpu=$(cpu_ticks $pid)
   local peak; peak=$(hwm_kib $pid)
-  local written; written=$(awk '/^write_bytes/ {print $2}' "/proc/$pid/io")
+  local written; written=$(written_bytes $pid)
   local steady; steady=$(printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   # Idle: nothing to read; measure CPU and RSS over idle_seconds.
   local c0; c0=$(cpu_ticks $pid)
