@@ -57,7 +57,6 @@ void Append(std::string& out, std::string_view text, bool breaks) {
 }  // namespace
 
 struct JsonDoc::Edit {
-  JsonPath path;
   bool remove = false;
   // A string set by SetString: its unescaped text, escaped into `raw` only
   // when something needs the JSON (Write, or a look inside by a visitor).
@@ -86,9 +85,44 @@ struct JsonDoc::Edit {
 };
 
 // Everything a record's documents hold lives here and is reused after Reset:
-// after the first records, reading and editing one allocates nothing but the
-// document's list of edits.
+// after the first records, reading and editing one allocates nothing.
 struct JsonParsers::Impl {
+  // A path component in a document's edit tree: the edit made at the path
+  // it ends (null when edits were made only below it), and the components
+  // that follow it, a list by index.
+  struct EditNode {
+    std::string key;  // an object's key, or an array element's index in decimal
+    const JsonDoc::Edit* edit = nullptr;
+    JsonDoc::NodeId first_child = JsonDoc::kNoNode;
+    JsonDoc::NodeId last_child = JsonDoc::kNoNode;  // where the next key is appended
+    JsonDoc::NodeId next_sibling = JsonDoc::kNoNode;
+    uint32_t seq = 0;  // when `edit` was made: the order of the members edits add
+  };
+  std::vector<EditNode> edit_nodes;  // by index: the vector grows while documents hold ids
+  size_t edit_nodes_used = 0;
+  JsonDoc::NodeId NewEditNode(std::string_view key) {
+    if (edit_nodes_used == edit_nodes.size()) edit_nodes.emplace_back();
+    const auto id = static_cast<JsonDoc::NodeId>(edit_nodes_used++);
+    EditNode& n = edit_nodes[id];
+    n.key.assign(key);  // reuses the string's capacity
+    n.edit = nullptr;
+    n.first_child = n.last_child = n.next_sibling = JsonDoc::kNoNode;
+    n.seq = 0;
+    return id;
+  }
+  // Makes the edit node for `key` the last child of `parent`.
+  JsonDoc::NodeId AddEditNode(JsonDoc::NodeId parent, std::string_view key) {
+    const JsonDoc::NodeId id = NewEditNode(key);
+    EditNode& p = edit_nodes[parent];
+    if (p.last_child == JsonDoc::kNoNode) {
+      p.first_child = id;
+    } else {
+      edit_nodes[p.last_child].next_sibling = id;
+    }
+    p.last_child = id;
+    return id;
+  }
+
   struct Slot {
     JsonIndexer indexer;
     std::string text;  // the padded copy simdjson reads; the nodes' views point into it and into the indexer
@@ -111,8 +145,6 @@ struct JsonParsers::Impl {
   static constexpr size_t kMaxKept = 8;
   std::vector<std::unique_ptr<std::string>> texts;  // containers Find rendered
   size_t texts_used = 0;
-  // Write's lists of the edits below the value it writes, one range per level.
-  std::vector<const JsonDoc::Edit*> scratch;
   // A slot's nodes beyond this many are given back at Reset: a rare huge
   // record does not keep its index's memory for the rest of the run.
   static constexpr size_t kMaxKeptNodes = 1 << 16;
@@ -135,10 +167,9 @@ struct JsonParsers::Impl {
   }
 
   // `copy`: the edit keeps a copy of `raw`; else `raw` is valid as long as the edit (the pool's own text).
-  JsonDoc::Edit& NewEdit(const JsonPath& path, bool remove, std::string_view raw, bool copy = true) {
+  JsonDoc::Edit& NewEdit(bool remove, std::string_view raw, bool copy = true) {
     if (edits_used == edits.size()) edits.push_back(std::make_unique<JsonDoc::Edit>());
     JsonDoc::Edit& e = *edits[edits_used++];
-    e.path = path;  // reuses the vector's and the strings' capacity
     e.remove = remove;
     if (copy) {
       e.raw_store.assign(raw);
@@ -207,6 +238,7 @@ struct JsonParsers::Impl {
     }
     slots_used = 0;
     edits_used = 0;
+    edit_nodes_used = 0;
     texts_used = 0;
   }
 };
@@ -252,27 +284,20 @@ const JsonNode* Member(const JsonNode* e, std::string_view key) {
 
 const char* EndOf(std::string_view t) { return t.data() + t.size(); }
 
-// True when the first `len` components of `a` and `b` are equal (both have as many).
-template <class P>
-[[gnu::always_inline]] inline bool SamePrefix(const P& a, const JsonPath& b, size_t len) {
-  for (size_t i = 0; i < len; ++i) {
-    if (!SameKey(a[i], b[i])) return false;
-  }
-  return true;
-}
-
-template <class P>
-[[gnu::always_inline]] inline bool IsPrefix(const P& prefix, const JsonPath& path) {
-  return prefix.size() <= path.size() && SamePrefix(prefix, path, prefix.size());
-}
-
 }  // namespace
 
-// The edits seen from a path: shared by Find, Write and the visitors.
+// The document seen through its edits: shared by Find, the edits, Write and
+// the visitors. An edit node id goes along with each value: the node of the
+// path that reached the value, whose children are the edits below it
+// (kNoNode: none).
 struct JsonDoc::Walker {
+  explicit Walker(const JsonDoc& d) : doc(d), pool_(d.parsers_->impl()) {}
   const JsonDoc& doc;
+  JsonParsers::Impl& pool_;
 
-  JsonParsers::Impl& pool() const { return doc.parsers_->impl(); }
+  using EditNode = JsonParsers::Impl::EditNode;
+  JsonParsers::Impl& pool() const { return pool_; }
+  const EditNode& node(NodeId id) const { return pool().edit_nodes[id]; }
 
   // A container's first child (null when it has none), an array's elements indexed if they were not.
   const JsonNode* FirstChild(const JsonNode* e) const {
@@ -293,13 +318,13 @@ struct JsonDoc::Walker {
     return nullptr;
   }
 
-  // The edit at exactly the first `len` components of `path`.
-  template <class P>
-  const Edit* At(const P& path, size_t len) const {
-    for (const Edit* e : doc.edits_) {
-      if (e->path.size() == len && SamePrefix(path, e->path, len)) return e;
+  // The edit node for `key` among the children of `parent`; kNoNode when there is none.
+  NodeId EditChild(NodeId parent, std::string_view key) const {
+    if (parent == kNoNode) return kNoNode;
+    for (NodeId c = node(parent).first_child; c != kNoNode; c = node(c).next_sibling) {
+      if (SameKey(node(c).key, key)) return c;
     }
-    return nullptr;
+    return kNoNode;
   }
 
   const JsonNode* Parsed(const Edit& e) const {
@@ -311,113 +336,116 @@ struct JsonDoc::Walker {
     return e.parsed_root;
   }
 
-  // The value at the first `len` components of `path`, edits applied; null when there is none.
-  const JsonNode* Resolve(const JsonPath& path, size_t len) const {
+  // The value at the first `len` components of `path`, edits applied, and
+  // the edit node there (`at`, kNoNode when no edit reaches so far); null
+  // when there is no value.
+  // `string_edit`, when given, gets a string that SetString set at `path`
+  // itself, which is then not parsed (cur is returned as it was before it).
+  const JsonNode* Resolve(const JsonPath& path, size_t len, NodeId& at, const Edit** string_edit = nullptr) const {
     const JsonNode* cur = doc.root_;
+    NodeId n = doc.edits_;
     for (size_t i = 0; i < len; ++i) {
-      if (const Edit* e = At(path, i + 1)) {
+      n = EditChild(n, path[i]);
+      const Edit* e = n == kNoNode ? nullptr : node(n).edit;
+      if (e != nullptr) {
         if (e->remove) return nullptr;
+        if (string_edit != nullptr && e->is_string && i + 1 == len) {
+          *string_edit = e;
+          at = n;
+          return cur;
+        }
         cur = Parsed(*e);
       } else {
         cur = Child(cur, path[i]);
       }
       if (cur == nullptr) return nullptr;
     }
+    at = n;
     return cur;
   }
-  const JsonNode* Resolve(const JsonPath& path) const { return Resolve(path, path.size()); }
+  const JsonNode* Resolve(const JsonPath& path) const {
+    NodeId at = kNoNode;
+    return Resolve(path, path.size(), at);
+  }
 
-  // Calls fn(child) for the effective children of `e` at `path`.
-  void Children(const JsonNode* e, JsonPath& path, const std::function<void(const JsonNode*)>& fn) const {
+  // The edit made at exactly `path`; null when there is none.
+  const Edit* At(const JsonPath& path) const {
+    NodeId n = doc.edits_;
+    for (const std::string& key : path) {
+      n = EditChild(n, key);
+      if (n == kNoNode) return nullptr;
+    }
+    return n == kNoNode ? nullptr : node(n).edit;
+  }
+
+  // The edit nodes below `n` whose edits add members to `e` (their key is
+  // none of its members'), in the order they were made; at most `max`.
+  size_t Added(const JsonNode* e, NodeId n, NodeId* out, size_t max) const {
+    size_t k = 0;
+    for (NodeId c = node(n).first_child; c != kNoNode && k < max; c = node(c).next_sibling) {
+      const Edit* ed = node(c).edit;
+      if (ed == nullptr || ed->remove || Member(e, node(c).key) != nullptr) continue;
+      size_t j = k++;
+      for (; j > 0 && node(out[j - 1]).seq > node(c).seq; --j) out[j] = out[j - 1];
+      out[j] = c;
+    }
+    return k;
+  }
+
+  // Calls fn(child, its edit node) for the effective children of `e`, whose edit node is `n`.
+  void Children(const JsonNode* e, NodeId n, JsonPath& path,
+                const std::function<void(const JsonNode*, NodeId)>& fn) const {
+    const auto visit = [&](const JsonNode* c, NodeId cn) {
+      const Edit* ed = cn == kNoNode ? nullptr : node(cn).edit;
+      if (ed == nullptr) {
+        fn(c, cn);
+      } else if (!ed->remove) {
+        if (const JsonNode* p = Parsed(*ed)) fn(p, cn);
+      }
+    };
     if (e->type == JsonType::kObject) {
       const JsonNode* c = e->first_child();
       for (uint32_t m = 0; m < e->count; ++m, c = c->next_sibling()) {
         path.emplace_back(c->key);
-        if (const Edit* ed = At(path, path.size())) {
-          if (!ed->remove) {
-            if (const JsonNode* p = Parsed(*ed)) fn(p);
-          }
-        } else {
-          fn(c);
-        }
+        visit(c, EditChild(n, c->key));
         path.pop_back();
       }
-      for (const Edit* ed : doc.edits_) {
-        if (ed->remove || ed->path.size() != path.size() + 1 || !IsPrefix(path, ed->path)) continue;
-        if (Child(e, ed->path.back()) != nullptr) continue;
-        path.push_back(ed->path.back());
-        if (const JsonNode* p = Parsed(*ed)) fn(p);
+      if (n == kNoNode) return;
+      std::vector<NodeId> added(e->count + CountChildren(n));
+      added.resize(Added(e, n, added.data(), added.size()));
+      for (NodeId a : added) {
+        path.push_back(node(a).key);
+        visit(nullptr, a);
         path.pop_back();
       }
     } else if (e->type == JsonType::kArray) {
       const JsonNode* c = FirstChild(e);
       for (uint32_t i = 0; c != nullptr && i < e->count; ++i, c = c->next_sibling()) {
         path.push_back(std::to_string(i));
-        if (const Edit* ed = At(path, path.size())) {
-          if (!ed->remove) {
-            if (const JsonNode* p = Parsed(*ed)) fn(p);
-          }
-        } else {
-          fn(c);
-        }
+        visit(c, EditChild(n, path.back()));
         path.pop_back();
       }
     }
   }
 
-  // Pushes onto the scratch list the edits of [first, last) that lie below
-  // `depth` under the child `matches` picks; returns their range and sets
-  // `at` to the edit of the child itself. (An edit at a path drops the
-  // earlier ones at and below it, so those below `at` came after it and
-  // apply to its value.)
-  template <class Matches>
-  std::pair<size_t, size_t> ChildEdits(size_t depth, size_t first, size_t last, const Matches& matches,
-                                       const Edit*& at) const {
-    std::vector<const Edit*>& s = pool().scratch;
-    const size_t begin = s.size();
-    at = nullptr;
-    for (size_t i = first; i < last; ++i) {
-      const Edit* ed = s[i];
-      if (!matches(ed->path[depth])) continue;
-      if (ed->path.size() == depth + 1) {
-        at = ed;
-      } else {
-        s.push_back(ed);
-      }
-    }
-    return {begin, s.size()};
+  size_t CountChildren(NodeId n) const {
+    size_t k = 0;
+    for (NodeId c = node(n).first_child; c != kNoNode; c = node(c).next_sibling) ++k;
+    return k;
   }
 
-  // Writes `e` with the edits in scratch[first, last) (all below it, their
-  // paths' component `depth` naming its child) spliced in; what no edit
-  // touches is copied as it was written.
+  // Writes `e`, whose edit node is `n`, with the edits below `n` spliced in;
+  // what no edit touches is copied as it was written.
   //
   // `breaks`: the text may hold line breaks between tokens (known per parsed
   // text), which become spaces; without, what is copied needs no look.
-  void Write(const JsonNode* e, bool breaks, size_t depth, size_t first, size_t last, std::string& out) const {
-    if (first == last || (e->type != JsonType::kObject && e->type != JsonType::kArray)) {
+  void Write(const JsonNode* e, bool breaks, NodeId n, std::string& out) const {
+    if (n == kNoNode || node(n).first_child == kNoNode ||
+        (e->type != JsonType::kObject && e->type != JsonType::kArray)) {
       Append(out, e->text, breaks);
       return;
     }
-    std::vector<const Edit*>& s = pool().scratch;
     bool sep = false;
-    const auto write_child = [&](std::string_view key_text, const Edit* at, const JsonNode* child,
-                                 std::pair<size_t, size_t> below) {
-      if (at == nullptr || !at->remove) {
-        if (sep) out += ',';
-        sep = true;
-        if (!key_text.empty()) {
-          out += key_text;
-          out += ':';
-        }
-        if (at != nullptr) {
-          WriteEdit(*at, depth + 1, below.first, below.second, out);
-        } else {
-          Write(child, breaks, depth + 1, below.first, below.second, out);
-        }
-      }
-      s.resize(below.first);
-    };
     // Consecutive members (or elements) that no edit touches are copied in
     // one piece, separators and all.
     const char* run_begin = nullptr;
@@ -433,115 +461,132 @@ struct JsonDoc::Walker {
       Append(out, std::string_view(run_begin, static_cast<size_t>(run_end - run_begin)), breaks);
       run_begin = nullptr;
     };
-    if (e->type == JsonType::kObject) {
-      // The keys the edits name here (a few): a member whose key is none of
-      // them is copied without a look at the edits. Left uninitialized: the
-      // first n_keys are set.
-      constexpr size_t kMaxKeys = 8;
-      struct Key {  // trivial, unlike std::string_view: the array is not cleared first
-        const char* data;
-        size_t size;
-      };
-      Key keys[kMaxKeys];        // NOLINT: a small array on the stack
-      bool key_found[kMaxKeys];  // a member of the object has the key
-      size_t n_keys = 0;
-      bool any_key = false;  // more keys than that: every member is looked at
-      const auto key_index = [&](std::string_view k) __attribute__((always_inline)) {
-        size_t j = 0;
-        while (j < n_keys && !SameKey(std::string_view(keys[j].data, keys[j].size), k)) ++j;
-        return j;
-      };
-      for (size_t i = first; i < last; ++i) {
-        const std::string_view k = s[i]->path[depth];
-        if (key_index(k) < n_keys) continue;
-        if (n_keys == kMaxKeys) {
-          any_key = true;
-          break;
-        }
-        key_found[n_keys] = false;
-        keys[n_keys++] = Key{k.data(), k.size()};
+    // A child that an edit node names: the edit's value, or the child with
+    // the edits below it.
+    const auto write_child = [&](std::string_view key_text, const JsonNode* child, NodeId cn) {
+      const Edit* ed = node(cn).edit;
+      flush_run();  // a removed child ends the run too: the text after it is copied apart
+      if (ed != nullptr && ed->remove) return;
+      if (sep) out += ',';
+      sep = true;
+      if (!key_text.empty()) {
+        out += key_text;
+        out += ':';
       }
+      if (ed != nullptr) {
+        WriteEdit(*ed, cn, out);
+      } else {
+        Write(child, breaks, cn, out);
+      }
+    };
+    // The edit nodes below `n`, a few, in an array: a child whose key is
+    // none of theirs is copied without a look at them. Left uninitialized:
+    // the first `count` are set. More than that: looked up one by one.
+    constexpr size_t kMaxKeys = 8;
+    struct Key {  // trivial, unlike std::string_view: the array is not cleared first
+      const char* data;
+      size_t size;
+    };
+    NodeId named[kMaxKeys];  // NOLINT: small arrays on the stack
+    Key keys[kMaxKeys];      // NOLINT: their keys, compared with each member's
+    size_t count = 0;
+    bool more = false;
+    for (NodeId c = node(n).first_child; c != kNoNode; c = node(c).next_sibling) {
+      if (count == kMaxKeys) {
+        more = true;
+        break;
+      }
+      keys[count] = Key{node(c).key.data(), node(c).key.size()};
+      named[count++] = c;
+    }
+    if (e->type == JsonType::kObject) {
+      bool found[kMaxKeys] = {};  // a member of the object has the key of named[j]
       out += '{';
       const JsonNode* c = e->first_child();
       for (uint32_t m = 0; m < e->count; ++m, c = c->next_sibling()) {
-        if (!any_key) {
-          const size_t j = key_index(c->key);
-          if (j == n_keys) {
-            extend_run(c->key_raw.data(), EndOf(c->text));
-            continue;
+        NodeId cn = kNoNode;
+        if (more) {
+          cn = EditChild(n, c->key);
+        } else {
+          for (size_t j = 0; j < count; ++j) {
+            if (SameKey(std::string_view(keys[j].data, keys[j].size), c->key)) {
+              cn = named[j];
+              found[j] = true;
+              break;
+            }
           }
-          key_found[j] = true;
         }
-        const Edit* at = nullptr;
-        const auto below = ChildEdits(
-            depth, first, last, [&](const std::string& k) { return SameKey(k, c->key); }, at);
-        if (at == nullptr && below.first == below.second) {
+        if (cn == kNoNode) {
           extend_run(c->key_raw.data(), EndOf(c->text));
           continue;
         }
-        flush_run();
-        write_child(c->key_raw, at, c, below);
+        write_child(c->key_raw, c, cn);
       }
       flush_run();
       // Members the edits add, in the order they were made.
-      for (size_t i = first; i < last; ++i) {
-        const Edit* ed = s[i];
-        if (ed->remove || ed->path.size() != depth + 1) continue;
-        if (any_key) {
-          if (Child(e, ed->path[depth]) != nullptr) continue;
-        } else if (key_found[key_index(ed->path[depth])]) {
-          continue;
+      NodeId added_inline[kMaxKeys];  // NOLINT: a small array on the stack
+      std::vector<NodeId> added_heap;
+      NodeId* added = added_inline;
+      size_t k = 0;
+      if (more) {
+        added_heap.resize(CountChildren(n));
+        added = added_heap.data();
+        k = Added(e, n, added, added_heap.size());
+      } else {
+        for (size_t j = 0; j < count; ++j) {
+          const EditNode& a = node(named[j]);
+          if (found[j] || a.edit == nullptr || a.edit->remove) continue;
+          size_t i = k++;
+          for (; i > 0 && node(added[i - 1]).seq > a.seq; --i) added[i] = added[i - 1];
+          added[i] = named[j];
         }
+      }
+      for (size_t i = 0; i < k; ++i) {
         if (sep) out += ',';
         sep = true;
-        AppendString(out, ed->path[depth]);
+        AppendString(out, node(added[i]).key);
         out += ':';
-        const Edit* at = nullptr;
-        const auto below = ChildEdits(
-            depth, first, last, [&](const std::string& k) { return SameKey(k, ed->path[depth]); }, at);
-        WriteEdit(*ed, depth + 1, below.first, below.second, out);
-        s.resize(below.first);
+        WriteEdit(*node(added[i]).edit, added[i], out);
       }
       out += '}';
     } else {
+      // The elements the edit nodes name, by index (none for a key that is not one).
+      size_t index[kMaxKeys];  // NOLINT: a small array on the stack
+      for (size_t j = 0; j < count; ++j) index[j] = ParseIndex(node(named[j]).key).value_or(SIZE_MAX);
       out += '[';
       const JsonNode* c = FirstChild(e);
       for (uint32_t i = 0; c != nullptr && i < e->count; ++i, c = c->next_sibling()) {
-        const Edit* at = nullptr;
-        const auto below = ChildEdits(
-            depth, first, last, [&](const std::string& k) { return ParseIndex(k) == i; }, at);
-        if (at == nullptr && below.first == below.second) {
+        NodeId cn = kNoNode;
+        if (more) {
+          cn = EditChild(n, std::to_string(i));
+        } else {
+          for (size_t j = 0; j < count; ++j) {
+            if (index[j] == i) {
+              cn = named[j];
+              break;
+            }
+          }
+        }
+        if (cn == kNoNode) {
           extend_run(c->text.data(), EndOf(c->text));
           continue;
         }
-        flush_run();
-        write_child({}, at, c, below);
+        write_child({}, c, cn);
       }
       flush_run();
       out += ']';
     }
   }
 
-  void WriteEdit(const Edit& ed, size_t depth, size_t first, size_t last, std::string& out) const {
-    if (first != last) {
+  // An edit's value, with the edits below its node `n` applied.
+  void WriteEdit(const Edit& ed, NodeId n, std::string& out) const {
+    if (node(n).first_child != kNoNode) {
       if (const JsonNode* p = Parsed(ed)) {
-        Write(p, ed.breaks, depth, first, last, out);
+        Write(p, ed.breaks, n, out);
         return;
       }
     }
     Append(out, ed.Raw(), ed.breaks);
-  }
-
-  // Writes the value at the first `len` components of `path` (found as `e`)
-  // with the edits below it.
-  void WriteAt(const JsonPath& path, size_t len, const JsonNode* e, bool breaks, std::string& out) const {
-    std::vector<const Edit*>& s = pool().scratch;
-    const size_t begin = s.size();
-    for (const Edit* ed : doc.edits_) {
-      if (ed->path.size() > len && SamePrefix(path, ed->path, len)) s.push_back(ed);
-    }
-    Write(e, breaks, len, begin, s.size(), out);
-    s.resize(begin);
   }
 };
 std::string_view JsonTypeName(JsonType type) {
@@ -590,6 +635,44 @@ std::string JsonPathString(const JsonPath& path) {
 
 JsonDoc::JsonDoc(JsonParsers* parsers) : parsers_(parsers) {}
 
+namespace {
+// Copies the edit node `from` and everything below it; the copy's id. The
+// edits themselves are shared: they never change.
+JsonDoc::NodeId CopyEditNodes(JsonParsers::Impl& pool, JsonDoc::NodeId from) {
+  const JsonDoc::NodeId to = pool.NewEditNode({});  // may grow the vector: `from`'s key is copied after
+  pool.edit_nodes[to].key = pool.edit_nodes[from].key;
+  pool.edit_nodes[to].edit = pool.edit_nodes[from].edit;
+  pool.edit_nodes[to].seq = pool.edit_nodes[from].seq;
+  JsonDoc::NodeId last = JsonDoc::kNoNode;
+  for (JsonDoc::NodeId c = pool.edit_nodes[from].first_child; c != JsonDoc::kNoNode;
+       c = pool.edit_nodes[c].next_sibling) {
+    const JsonDoc::NodeId copy = CopyEditNodes(pool, c);  // may grow the vector: no references held across
+    if (last == JsonDoc::kNoNode) {
+      pool.edit_nodes[to].first_child = copy;
+    } else {
+      pool.edit_nodes[last].next_sibling = copy;
+    }
+    last = copy;
+  }
+  pool.edit_nodes[to].last_child = last;
+  return to;
+}
+}  // namespace
+
+JsonDoc::JsonDoc(const JsonDoc& other)
+    : parsers_(other.parsers_),
+      root_(other.root_),
+      text_breaks_(other.text_breaks_),
+      edited_(other.edited_),
+      seq_(other.seq_) {
+  if (other.edits_ != kNoNode) edits_ = CopyEditNodes(parsers_->impl(), other.edits_);
+}
+
+JsonDoc& JsonDoc::operator=(const JsonDoc& other) {
+  if (this != &other) *this = JsonDoc(other);
+  return *this;
+}
+
 Result<JsonDoc> JsonDoc::Parse(JsonParsers& parsers, std::string_view text) {
   JsonDoc doc(&parsers);
   std::string_view kept;
@@ -616,20 +699,19 @@ Result<JsonDoc> JsonDoc::ParseKept(JsonParsers& parsers, std::string_view text) 
 
 std::optional<JsonValue> JsonDoc::Find(const JsonPath& path) const {
   const Walker w{*this};
-  // An edit at exactly `path` is its value (a later edit above it would have
-  // replaced it); a string set by SetString is read as it was given.
-  if (const Edit* e = w.At(path, path.size()); e != nullptr && e->is_string) {
-    return JsonValue{JsonType::kString, e->text};
-  }
-  const JsonNode* e = w.Resolve(path);
+  NodeId at = kNoNode;
+  const Edit* string_edit = nullptr;
+  const JsonNode* e = w.Resolve(path, path.size(), at, &string_edit);
   if (e == nullptr) return std::nullopt;
+  // A string set by SetString is read as it was given.
+  if (string_edit != nullptr) return JsonValue{JsonType::kString, string_edit->text};
   JsonValue v;
   v.type = e->type;
   if (v.type == JsonType::kString) {
     v.text = e->str;
   } else if (v.type == JsonType::kObject || v.type == JsonType::kArray) {
     std::string& rendered = w.pool().NewText();
-    w.WriteAt(path, path.size(), e, /*breaks=*/true, rendered);
+    w.Write(e, /*breaks=*/true, at, rendered);
     v.text = rendered;
   } else {
     v.text = e->text;  // as written in the record: a number keeps its spelling
@@ -639,38 +721,77 @@ std::optional<JsonValue> JsonDoc::Find(const JsonPath& path) const {
 
 bool JsonDoc::Has(const JsonPath& path) const {
   const Walker w{*this};
-  if (const Edit* e = w.At(path, path.size())) return !e->remove;
+  if (const Edit* e = w.At(path)) return !e->remove;
   return w.Resolve(path) != nullptr;
 }
 
 std::optional<JsonType> JsonDoc::TypeAt(const JsonPath& path) const {
   const Walker w{*this};
-  if (const Edit* e = w.At(path, path.size()); e != nullptr && e->is_string) return JsonType::kString;
+  if (const Edit* e = w.At(path); e != nullptr && e->is_string) return JsonType::kString;
   const JsonNode* e = w.Resolve(path);
   if (e == nullptr) return std::nullopt;
   return e->type;
 }
 
-bool JsonDoc::Set(const JsonPath& path, std::string_view raw_json) { return Place(path, raw_json) != nullptr; }
+bool JsonDoc::Set(const JsonPath& path, std::string_view raw_json) {
+  return Place(path, raw_json, /*remove=*/false) != nullptr;
+}
 
-JsonDoc::Edit* JsonDoc::Place(const JsonPath& path, std::string_view raw_json, bool copy) {
+JsonDoc::Edit* JsonDoc::Place(const JsonPath& path, std::string_view raw_json, bool remove, bool copy) {
   if (path.empty()) return nullptr;
   const Walker w{*this};
-  const JsonNode* p = w.Resolve(path, path.size() - 1);
-  if (p == nullptr) return nullptr;
-  if (p->type == JsonType::kArray) {
-    if (w.Child(p, path.back()) == nullptr) return nullptr;
-  } else if (p->type != JsonType::kObject) {
-    return nullptr;
+  JsonParsers::Impl& pool = w.pool();
+  // One walk: the path's edit nodes as far as there are some (the others are
+  // made once the parent is known to be there), and the parent's value.
+  // A removal's caller found the value already.
+  constexpr size_t kInline = 8;
+  NodeId ids_inline[kInline];  // NOLINT: a small array on the stack
+  std::vector<NodeId> ids_heap;
+  NodeId* ids = ids_inline;
+  if (path.size() > kInline) {
+    ids_heap.resize(path.size());
+    ids = ids_heap.data();
   }
-  edits_.erase_if([&](const Edit* e) { return IsPrefix(path, e->path); });
-  Edit* e = &w.pool().NewEdit(path, false, raw_json, copy);
-  edits_.push_back(e);
+  const JsonNode* cur = root_;
+  NodeId n = edits_;
+  for (size_t i = 0; i < path.size(); ++i) {
+    n = w.EditChild(n, path[i]);
+    ids[i] = n;
+    if (remove || i + 1 == path.size()) continue;
+    const Edit* e = n == kNoNode ? nullptr : w.node(n).edit;
+    if (e != nullptr) {
+      if (e->remove) return nullptr;
+      cur = w.Parsed(*e);
+    } else {
+      cur = w.Child(cur, path[i]);
+    }
+    if (cur == nullptr) return nullptr;
+  }
+  if (!remove) {
+    if (cur->type == JsonType::kArray) {
+      if (w.Child(cur, path.back()) == nullptr) return nullptr;  // an array's elements are replaced, not added
+    } else if (cur->type != JsonType::kObject) {
+      return nullptr;
+    }
+  }
+  if (edits_ == kNoNode) edits_ = pool.NewEditNode({});
+  NodeId parent = edits_;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (ids[i] == kNoNode) ids[i] = pool.AddEditNode(parent, path[i]);
+    parent = ids[i];
+  }
+  Edit* e = &pool.NewEdit(remove, raw_json, copy);
+  // An edit here replaces the earlier ones here and below.
+  JsonParsers::Impl::EditNode& at = pool.edit_nodes[parent];
+  at.edit = e;
+  at.first_child = at.last_child = kNoNode;
+  at.seq = ++seq_;
+  edited_ = true;
   return e;
 }
 
 bool JsonDoc::SetString(const JsonPath& path, std::string_view text) {
-  Edit* e = Place(path, {});
+  Edit* e = Place(path, {}, /*remove=*/false);
   if (e == nullptr) return false;
   e->is_string = true;
   e->text.assign(text);
@@ -684,7 +805,7 @@ bool JsonDoc::SetParsed(const JsonPath& path, std::string_view text, bool object
   std::string_view error;
   if (!parsers_->impl().Parse(TrimJson(text), parsed, error, &kept)) return false;
   if (object_only && parsed->type != JsonType::kObject) return false;
-  Edit* e = Place(path, kept, /*copy=*/false);
+  Edit* e = Place(path, kept, /*remove=*/false, /*copy=*/false);
   if (e == nullptr) return false;
   e->parsed_root = parsed;
   e->parsed = true;
@@ -693,39 +814,39 @@ bool JsonDoc::SetParsed(const JsonPath& path, std::string_view text, bool object
 
 bool JsonDoc::Remove(const JsonPath& path) {
   if (path.empty() || !Has(path)) return false;
-  edits_.erase_if([&](const Edit* e) { return IsPrefix(path, e->path); });
-  edits_.push_back(&parsers_->impl().NewEdit(path, true, {}));
-  return true;
+  return Place(path, {}, /*remove=*/true) != nullptr;
 }
 
 void JsonDoc::ForEachString(const JsonPath& under,
                             const std::function<void(const JsonPath&, std::string_view)>& fn) const {
   const Walker w{*this};
-  const JsonNode* start = w.Resolve(under);
+  NodeId at = kNoNode;
+  const JsonNode* start = w.Resolve(under, under.size(), at);
   if (start == nullptr) return;
   JsonPath path = under;
-  std::function<void(const JsonNode*)> visit = [&](const JsonNode* e) {
+  std::function<void(const JsonNode*, NodeId)> visit = [&](const JsonNode* e, NodeId n) {
     if (e->type == JsonType::kString) {
       fn(path, e->str);
     } else {
-      w.Children(e, path, visit);
+      w.Children(e, n, path, visit);
     }
   };
-  visit(start);
+  visit(start, at);
 }
 
 void JsonDoc::ForEachField(const JsonPath& under, const std::function<void(const JsonPath&, JsonType)>& fn) const {
   const Walker w{*this};
-  const JsonNode* start = w.Resolve(under);
+  NodeId at = kNoNode;
+  const JsonNode* start = w.Resolve(under, under.size(), at);
   if (start == nullptr || start->type != JsonType::kObject) return;
   JsonPath path = under;
-  std::function<void(const JsonNode*)> visit = [&](const JsonNode* e) {
+  std::function<void(const JsonNode*, NodeId)> visit = [&](const JsonNode* e, NodeId n) {
     fn(path, e->type);
-    if (e->type == JsonType::kObject) w.Children(e, path, visit);
+    if (e->type == JsonType::kObject) w.Children(e, n, path, visit);
   };
-  w.Children(start, path, visit);
+  w.Children(start, at, path, visit);
 }
 
-void JsonDoc::Write(std::string& out) const { Walker{*this}.WriteAt({}, 0, root_, text_breaks_, out); }
+void JsonDoc::Write(std::string& out) const { Walker{*this}.Write(root_, text_breaks_, edits_, out); }
 
 }  // namespace sluice

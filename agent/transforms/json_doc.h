@@ -7,6 +7,11 @@
 // fields of many, and a read-only index is several times faster to build and
 // to walk; records pass through the transforms at the rate a log is read.
 //
+// The edits form a tree of the paths they were made at (the pool's edit
+// nodes: one per path component an edit's path passes through or ends at),
+// walked alongside the index: finding, editing and writing a record touch
+// only the components on their way, not a list of every edit.
+//
 // Invariants:
 //  - The index, the edits and the text of the values Find returns live in the
 //    JsonParsers pool given to Parse and are valid until that pool is Reset
@@ -19,13 +24,19 @@
 //    callers build it with AppendJsonEscaped or take it from a parsed value).
 //    When a later edit or Find reaches inside it, it is parsed lazily with
 //    another parser of the same pool.
-//  - Edits are kept in order; an edit at a path replaces earlier edits at that
-//    path and below it.
+//  - An edit at a path replaces earlier edits at that path and below it.
+//    Members that edits add are written after the others, in the order the
+//    edits were made. An edit at a key applies to every member with that key
+//    (an object may repeat a key, and JSON readers disagree on which counts:
+//    a tokenized or redacted value must not survive in another); Find and
+//    the edits below it read the first.
+//  - A copy of a document has its own edits (its own edit nodes; the edits'
+//    values, which never change, are shared).
 // Not thread-safe; a JsonDoc and its pool belong to one thread.
 #pragma once
 
-#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -111,70 +122,34 @@ class JsonDoc {
   void ForEachField(const JsonPath& under, const std::function<void(const JsonPath&, JsonType)>& fn) const;
 
   // True once an edit was made: Write then differs from the parsed text.
-  bool edited() const { return !edits_.empty(); }
+  bool edited() const { return edited_; }
   // Appends the document, edits applied, on one line (no newline at the end).
   void Write(std::string& out) const;
 
+  JsonDoc(const JsonDoc& other);
+  JsonDoc& operator=(const JsonDoc& other);
+  JsonDoc(JsonDoc&&) noexcept = default;
+  JsonDoc& operator=(JsonDoc&&) noexcept = default;
+  ~JsonDoc() = default;
+
   struct Edit;
   struct Walker;
+  // An edit node's index in the pool; kNoNode for none.
+  using NodeId = uint32_t;
+  static constexpr NodeId kNoNode = UINT32_MAX;
 
  private:
   JsonDoc(JsonParsers* parsers);
   // Set's work: the new edit (the pool's), or null when the parent is not there.
   // `copy`: false when `raw_json` is the pool's, valid as long as the edit.
-  Edit* Place(const JsonPath& path, std::string_view raw_json, bool copy = true);
-  // The document's edits, in order: the first few held here (a record's
-  // transforms make a handful, and a record's document is made per record),
-  // more on the heap.
-  class EditList {
-   public:
-    EditList() = default;
-    EditList(const EditList&) = default;
-    EditList& operator=(const EditList&) = default;
-    EditList(EditList&& o) noexcept : inline_(o.inline_), heap_(std::move(o.heap_)), size_(std::exchange(o.size_, 0)) {}
-    EditList& operator=(EditList&& o) noexcept {
-      inline_ = o.inline_;
-      heap_ = std::move(o.heap_);
-      size_ = std::exchange(o.size_, 0);
-      return *this;
-    }
-    const Edit* const* begin() const { return heap_.empty() ? inline_.data() : heap_.data(); }
-    const Edit* const* end() const { return begin() + size_; }
-    size_t size() const { return size_; }
-    bool empty() const { return size_ == 0; }
-    const Edit* back() const { return begin()[size_ - 1]; }
-    void push_back(const Edit* e) {
-      if (heap_.empty() && size_ < kInline) {
-        inline_[size_++] = e;
-        return;
-      }
-      if (heap_.empty()) heap_.assign(inline_.begin(), inline_.end());
-      heap_.push_back(e);
-      ++size_;
-    }
-    // Drops the edits `drop` is true for, keeping the others' order.
-    template <class Pred>
-    void erase_if(const Pred& drop) {
-      const Edit** d = heap_.empty() ? inline_.data() : heap_.data();
-      size_t kept = 0;
-      for (size_t i = 0; i < size_; ++i) {
-        if (!drop(d[i])) d[kept++] = d[i];
-      }
-      size_ = kept;
-      if (!heap_.empty()) heap_.resize(kept);  // none left: back to the inline array
-    }
-
-   private:
-    static constexpr size_t kInline = 8;
-    std::array<const Edit*, kInline> inline_{};
-    std::vector<const Edit*> heap_;  // all of them, once there were more than kInline
-    size_t size_ = 0;
-  };
+  Edit* Place(const JsonPath& path, std::string_view raw_json, bool remove, bool copy = true);
 
   JsonParsers* parsers_ = nullptr;
   const JsonNode* root_ = nullptr;  // the parsed text's index, in the pool
   bool text_breaks_ = false;        // the parsed text has line breaks between tokens
-  EditList edits_;                  // in the pool; a copy of the document shares them (they never change)
+  bool edited_ = false;
+  NodeId edits_ = kNoNode;  // the edit tree's root (the document's own), in the pool
+  uint32_t seq_ = 0;        // edits made, for the order of added members
 };
 
 }  // namespace sluice

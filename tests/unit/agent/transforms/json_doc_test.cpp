@@ -234,6 +234,22 @@ TEST_CASE("json doc: copies share the parsed document but not their edits", "[un
   REQUIRE(b.Set({"y"}, "3"));
   CHECK(WriteDoc(a) == R"({"y":2})");
   CHECK(WriteDoc(b) == R"({"x":1,"y":3})");
+
+  // A copy of a document with edits at several depths (the edits are copied
+  // as a tree, the pool's nodes growing meanwhile), each side edited after.
+  JsonDoc c = MustParse(p, R"({"o":{"p":{"q":1,"r":2},"s":[1,2]},"t":"u"})");
+  REQUIRE(c.Set({"o", "p", "q"}, "10"));
+  REQUIRE(c.Remove({"o", "s", "0"}));
+  REQUIRE(c.Set({"added"}, R"({"n":1})"));
+  REQUIRE(c.Set({"added", "m"}, "2"));
+  for (int round = 0; round < 40; ++round) {  // enough copies to grow the pool past its first nodes
+    JsonDoc d = c;
+    CHECK(WriteDoc(d) == WriteDoc(c));
+    REQUIRE(d.Set({"o", "p", "r"}, "20"));
+    REQUIRE(d.Remove({"added", "n"}));
+    CHECK(WriteDoc(d) == R"({"o":{"p":{"q":10,"r":20},"s":[2]},"t":"u","added":{"m":2}})");
+  }
+  CHECK(WriteDoc(c) == R"({"o":{"p":{"q":10,"r":2},"s":[2]},"t":"u","added":{"n":1,"m":2}})");
 }
 
 TEST_CASE("json doc: strings and fields are visited with their paths, edits applied", "[unit][transforms]") {
