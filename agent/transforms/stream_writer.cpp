@@ -448,12 +448,8 @@ void StreamWriter::Worker::Route(std::vector<std::unique_ptr<Node>>& nodes, Tran
     Node& n = *nodes[i];
     // The last branch takes the record itself; the others a copy (which shares the parsed document).
     std::optional<TransformRecord> own;
-    if (i + 1 == nodes.size()) {
-      own.emplace(std::move(record));
-    } else {
-      own.emplace(record);
-    }
-    TransformRecord& copy = *own;
+    if (i + 1 < nodes.size()) own.emplace(record);
+    TransformRecord& copy = own ? *own : record;
     n.in.Inc();
     if (!n.transform->Apply(copy, *this)) continue;
     n.out.Inc();
