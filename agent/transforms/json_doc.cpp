@@ -411,7 +411,7 @@ struct JsonDoc::Walker {
         path.pop_back();
       }
       if (n == kNoNode) return;
-      std::vector<NodeId> added(e->count + CountChildren(n));
+      std::vector<NodeId> added(CountChildren(n));
       added.resize(Added(e, n, added.data(), added.size()));
       for (NodeId a : added) {
         path.push_back(node(a).key);
