@@ -99,6 +99,8 @@ struct JsonParsers::Impl {
     uint32_t seq = 0;  // when `edit` was made: the order of the members edits add
   };
   std::vector<EditNode> edit_nodes;  // by index: the vector grows while documents hold ids
+  // Write's and the visitors' lists of the members edits add, one range per level.
+  std::vector<JsonDoc::NodeId> added;
   size_t edit_nodes_used = 0;
   JsonDoc::NodeId NewEditNode(std::string_view key) {
     if (edit_nodes_used == edit_nodes.size()) edit_nodes.emplace_back();
@@ -378,18 +380,21 @@ struct JsonDoc::Walker {
     return n == kNoNode ? nullptr : node(n).edit;
   }
 
-  // The edit nodes below `n` whose edits add members to `e` (their key is
-  // none of its members'), in the order they were made; at most `max`.
-  size_t Added(const JsonNode* e, NodeId n, NodeId* out, size_t max) const {
-    size_t k = 0;
-    for (NodeId c = node(n).first_child; c != kNoNode && k < max; c = node(c).next_sibling) {
+  // Pushes onto the pool's list the edit nodes below `n` whose edits add a
+  // member (`present(c)`: the object has the key of `c` already), in the
+  // order the edits were made; returns where they begin. The caller pops
+  // them (resize to the start) once written; a nested call pushes above.
+  template <class Present>
+  size_t PushAdded(NodeId n, const Present& present) const {
+    std::vector<NodeId>& s = pool().added;
+    const size_t begin = s.size();
+    for (NodeId c = node(n).first_child; c != kNoNode; c = node(c).next_sibling) {
       const Edit* ed = node(c).edit;
-      if (ed == nullptr || ed->remove || Member(e, node(c).key) != nullptr) continue;
-      size_t j = k++;
-      for (; j > 0 && node(out[j - 1]).seq > node(c).seq; --j) out[j] = out[j - 1];
-      out[j] = c;
+      if (ed == nullptr || ed->remove || present(c)) continue;
+      s.push_back(c);
+      for (size_t j = s.size() - 1; j > begin && node(s[j - 1]).seq > node(s[j]).seq; --j) std::swap(s[j - 1], s[j]);
     }
-    return k;
+    return begin;
   }
 
   // Calls fn(child, its edit node) for the effective children of `e`, whose edit node is `n`.
@@ -411,13 +416,15 @@ struct JsonDoc::Walker {
         path.pop_back();
       }
       if (n == kNoNode) return;
-      std::vector<NodeId> added(CountChildren(n));
-      added.resize(Added(e, n, added.data(), added.size()));
-      for (NodeId a : added) {
-        path.push_back(node(a).key);
-        visit(nullptr, a);
+      std::vector<NodeId>& added = pool().added;
+      const size_t begin = PushAdded(n, [&](NodeId a) { return Member(e, node(a).key) != nullptr; });
+      const size_t end = added.size();
+      for (size_t i = begin; i < end; ++i) {
+        path.push_back(node(added[i]).key);
+        visit(nullptr, added[i]);
         path.pop_back();
       }
+      added.resize(begin);
     } else if (e->type == JsonType::kArray) {
       const JsonNode* c = FirstChild(e);
       for (uint32_t i = 0; c != nullptr && i < e->count; ++i, c = c->next_sibling()) {
@@ -426,12 +433,6 @@ struct JsonDoc::Walker {
         path.pop_back();
       }
     }
-  }
-
-  size_t CountChildren(NodeId n) const {
-    size_t k = 0;
-    for (NodeId c = node(n).first_child; c != kNoNode; c = node(c).next_sibling) ++k;
-    return k;
   }
 
   // Writes `e`, whose edit node is `n`, with the edits below `n` spliced in;
@@ -523,31 +524,35 @@ struct JsonDoc::Walker {
         write_child(c->key_raw, c, cn);
       }
       flush_run();
-      // Members the edits add, in the order they were made.
-      NodeId added_inline[kMaxKeys];  // NOLINT: a small array on the stack
-      std::vector<NodeId> added_heap;
-      NodeId* added = added_inline;
+      // Members the edits add, in the order they were made. A few edit
+      // nodes (the usual case) are sorted here on the stack, with what the
+      // member loop found: this is every record's write, and the pool's
+      // list (PushAdded) cost it ~10 ns (bench/README, transforms).
+      std::vector<NodeId>& added = pool().added;
+      size_t begin = added.size();
+      NodeId few[kMaxKeys];  // NOLINT: a small array on the stack
       size_t k = 0;
       if (more) {
-        added_heap.resize(CountChildren(n));
-        added = added_heap.data();
-        k = Added(e, n, added, added_heap.size());
+        begin = PushAdded(n, [&](NodeId a) { return Member(e, node(a).key) != nullptr; });
+        k = added.size() - begin;
       } else {
         for (size_t j = 0; j < count; ++j) {
           const EditNode& a = node(named[j]);
           if (found[j] || a.edit == nullptr || a.edit->remove) continue;
           size_t i = k++;
-          for (; i > 0 && node(added[i - 1]).seq > a.seq; --i) added[i] = added[i - 1];
-          added[i] = named[j];
+          for (; i > 0 && node(few[i - 1]).seq > a.seq; --i) few[i] = few[i - 1];
+          few[i] = named[j];
         }
       }
       for (size_t i = 0; i < k; ++i) {
+        const NodeId id = more ? added[begin + i] : few[i];  // `added` may grow below: indexed again
         if (sep) out += ',';
         sep = true;
-        AppendString(out, node(added[i]).key);
+        AppendString(out, node(id).key);
         out += ':';
-        WriteEdit(*node(added[i]).edit, added[i], out);
+        WriteEdit(*node(id).edit, id, out);
       }
+      added.resize(begin);
       out += '}';
     } else {
       // The elements the edit nodes name, by index (none for a key that is not one).

@@ -268,6 +268,22 @@ TEST_CASE("json doc: strings and fields are visited with their paths, edits appl
   });
   CHECK(fields ==
         std::vector<std::string>{"payload.b:object", "payload.b.c:string", "payload.b.n:number", "payload.l:array"});
+
+  // Members edits add are visited after the others, in the order the edits
+  // were made (a set again moves a member to the end), with what was set
+  // below them.
+  REQUIRE(d.Set({"payload", "z"}, R"({"s":"Z"})"));
+  REQUIRE(d.Set({"payload", "w"}, "1"));
+  REQUIRE(d.Set({"payload", "z", "t"}, R"("T")"));
+  REQUIRE(d.Set({"payload", "w"}, R"("W")"));
+  strings.clear();
+  d.ForEachString({"payload"}, [&](const JsonPath& path, std::string_view v) {
+    strings.push_back(JsonPathString(path) + "=" + std::string(v));
+  });
+  CHECK(strings == std::vector<std::string>{"payload.b.c=Y", "payload.l.0=z", "payload.z.s=Z", "payload.z.t=T",
+                                            "payload.w=W"});
+  CHECK(WriteDoc(d) ==
+        R"({"payload":{"b":{"c":"Y","n":1},"l":["z",2],"z":{"s":"Z","t":"T"},"w":"W"},"msg":"m"})");
 }
 
 TEST_CASE("json doc: values inside arrays are found, edited and visited, arrays of arrays too", "[unit][transforms]") {
