@@ -86,3 +86,15 @@ agent_backlog_wait() {
 }
 
 agent_backlog_stop() { kill -TERM "$agent_pid"; wait "$agent_pid"; }
+
+# json_request_log N: N JSON log lines of ~200 bytes (level, user e-mail of
+# 5000, client IP, path, status, latency), the transforms' benchmark input.
+json_request_log() {
+  awk -v n="$1" 'BEGIN {
+  for (i = 1; i <= n; i++) {
+    printf "{\"ts\":\"2026-11-22T10:%02d:%02d.%03dZ\",\"level\":\"%s\",\"user\":\"user-%d@example.com\",\"ip\":\"10.%d.%d.%d\",\"path\":\"/api/v1/items/%d\",\"status\":%d,\"latency_ms\":%d.%d,\"msg\":\"request served\"}\n",
+      (i / 60000) % 60, (i / 1000) % 60, i % 1000, (i % 10 ? "info" : "warn"), i % 5000, i % 256, (i / 256) % 256, i % 7,
+      i, (i % 50 ? 200 : 503), i % 300, i % 10
+  }
+}'
+}

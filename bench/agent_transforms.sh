@@ -26,13 +26,7 @@ port=$(( 20000 + RANDOM % 20000 ))
 source "$root/bench/agent_lib.sh"
 
 echo "generating $lines JSON lines in $work" >&2
-awk -v n="$lines" 'BEGIN {
-  for (i = 1; i <= n; i++) {
-    printf "{\"ts\":\"2026-11-22T10:%02d:%02d.%03dZ\",\"level\":\"%s\",\"user\":\"user-%d@example.com\",\"ip\":\"10.%d.%d.%d\",\"path\":\"/api/v1/items/%d\",\"status\":%d,\"latency_ms\":%d.%d,\"msg\":\"request served\"}\n",
-      (i / 60000) % 60, (i / 1000) % 60, i % 1000, (i % 10 ? "info" : "warn"), i % 5000, i % 256, (i / 256) % 256, i % 7,
-      i, (i % 50 ? 200 : 503), i % 300, i % 10
-  }
-}' > "$work/app.log"
+json_request_log "$lines" > "$work/app.log"
 bytes=$(stat -c %s "$work/app.log")
 openssl rand -hex 32 > "$work/key"
 

@@ -18,9 +18,10 @@ struct BatchBuilder::Ctx {
   std::unique_ptr<ZSTD_CCtx, Free> cctx;
 };
 
-BatchBuilder::BatchBuilder(int zstd_level) : ctx_(std::make_unique<Ctx>()) {
+BatchBuilder::BatchBuilder(int zstd_level, int hash_log) : ctx_(std::make_unique<Ctx>()) {
   ctx_->cctx.reset(ZSTD_createCCtx());
   ZSTD_CCtx_setParameter(ctx_->cctx.get(), ZSTD_c_compressionLevel, zstd_level);
+  if (hash_log != 0) ZSTD_CCtx_setParameter(ctx_->cctx.get(), ZSTD_c_hashLog, hash_log);
   // The frame checksum lets every reader detect a corrupted batch.
   ZSTD_CCtx_setParameter(ctx_->cctx.get(), ZSTD_c_checksumFlag, 1);
   staging_.reserve(kStagingFlush + 64 * 1024);

@@ -29,7 +29,9 @@ struct EncodedBatch {
 
 class BatchBuilder {
  public:
-  explicit BatchBuilder(int zstd_level = 1);
+  // hash_log: zstd's hash table (2^hash_log entries) instead of the level's
+  // own, for a stream whose data is measured to want it; 0 keeps the level's.
+  explicit BatchBuilder(int zstd_level = 1, int hash_log = 0);
   ~BatchBuilder();
   BatchBuilder(const BatchBuilder&) = delete;
   BatchBuilder& operator=(const BatchBuilder&) = delete;

@@ -166,6 +166,7 @@ class StreamWriter {
   struct Stream {
     std::string name;
     std::unique_ptr<BatchBuilder> builder;
+    int hash_log = 0;  // BatchBuilder's, for this stream's builders (the workers' too)
   };
   Result<std::vector<StreamBatch>> TakeBatches();
   void CommitOutput(PendingCommit& c);
@@ -175,8 +176,9 @@ class StreamWriter {
   void Drain();
   void RunCollector();
   void Collect(Output& output);
-  int StreamSlot(const std::string& name, int zstd_level);
-  std::unique_ptr<Node> Build(const std::string& transform, const TransformTopology& t, int zstd_level, int depth);
+  int StreamSlot(const std::string& name, int zstd_level, bool tokens = false);
+  std::unique_ptr<Node> Build(const std::string& transform, const TransformTopology& t, int zstd_level, bool tokens,
+                              int depth);
 
   std::string source_;
   std::string host_;

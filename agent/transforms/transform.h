@@ -88,6 +88,10 @@ class TransformFactory {
   // through one worker, in order. The others (parse, redact, tokenize,
   // sample) let chunks of records run on several workers at once.
   virtual bool ordered() const { return false; }
+  // True when the transform puts random-looking text in its records (tokens):
+  // its stream, and the streams of transforms after it, are compressed with
+  // settings measured for such text (stream_writer.cpp, StreamSlot).
+  virtual bool writes_tokens() const { return false; }
   // Called once at start for each source feeding this transform, with that
   // source's checkpoints (e.g. schema fingerprints saved by Checkpoint).
   virtual void Restore(std::string_view /*source*/, const std::map<std::string, std::string>& /*checkpoints*/) {}

@@ -9,12 +9,14 @@
 #include <simdjson.h>
 
 #include <string>
+#include <vector>
 
 #include "agent/buffer/batch_builder.h"
 #include "agent/record/json_record.h"
 #include "agent/transforms/json_doc.h"
 #include "agent/transforms/json_index.h"
 #include "agent/transforms/tokenize/hmac_tokenizer.h"
+#include "agent/transforms/tokenize/token_cache.h"
 #include "core/util/utf8.h"
 
 namespace sluice {
@@ -78,6 +80,69 @@ void BM_HmacToken(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_HmacToken);
+
+// As the tokenize transform makes a token with its cache.
+void CachedToken(HmacTokenizer& t, TokenCache& cache, std::string_view value, TokenDigest& computed,
+                 std::string& out) {
+  const TokenDigest* d = cache.Find(value);
+  if (d == nullptr) {
+    t.Digest(value, computed);
+    cache.Remember(computed);
+    d = &computed;
+  }
+  out.clear();
+  HmacTokenizer::AppendHex(*d, out);
+}
+
+// A token through the tokenize transform's cache: a value seen before (one
+// of 5000 users, as in the end-to-end benchmark), and values never seen
+// again (every lookup a miss, its digest computed and remembered).
+void BM_CachedToken(benchmark::State& state) {
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  TokenCache cache(8192);
+  std::vector<std::string> users;
+  for (int i = 0; i < 5000; ++i) users.push_back("user-" + std::to_string(i) + "@example.com");
+  std::string out;
+  TokenDigest computed{};
+  size_t i = 0;
+  for (auto _ : state) {
+    const std::string& value = users[i++ % users.size()];
+    CachedToken(t, cache, value, computed, out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_CachedToken);
+
+void BM_CachedTokenAllMisses(benchmark::State& state) {
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  TokenCache cache(8192);
+  std::string out;
+  std::string value;
+  TokenDigest computed{};
+  uint64_t n = 0;
+  for (auto _ : state) {
+    value = "10." + std::to_string(n++);
+    CachedToken(t, cache, value, computed, out);
+    benchmark::DoNotOptimize(out);
+  }
+  state.counters["standing_aside"] = cache.standing_aside() ? 1 : 0;
+}
+BENCHMARK(BM_CachedTokenAllMisses);
+
+// The same values without the cache: the yardstick for the two above.
+void BM_UncachedTokenNewValues(benchmark::State& state) {
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  std::string out;
+  std::string value;
+  uint64_t n = 0;
+  for (auto _ : state) {
+    value = "10." + std::to_string(n++);
+    out.clear();
+    t.AppendToken(value, out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_UncachedTokenNewValues);
 
 void Tokenize(JsonDoc& doc, HmacTokenizer& t, std::string& token) {
   for (const JsonPath* path : {&kUser, &kIp}) {

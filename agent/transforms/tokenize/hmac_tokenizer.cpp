@@ -64,7 +64,7 @@ namespace {
 // transforms); no library we link has this. The unit tests compare every
 // token with OpenSSL's HMAC printed in hex (the table, kept for other CPUs,
 // is the code that was tested that way before).
-void HexDigits(const unsigned char (&md)[SHA256_DIGEST_LENGTH], char (&hex)[2 * SHA256_DIGEST_LENGTH]) {
+void HexDigits(const TokenDigest& md, char (&hex)[2 * SHA256_DIGEST_LENGTH]) {
 #ifdef __SSE2__
   const __m128i low_nibble = _mm_set1_epi8(0x0f);
   const __m128i nine = _mm_set1_epi8(9);
@@ -75,7 +75,7 @@ void HexDigits(const unsigned char (&md)[SHA256_DIGEST_LENGTH], char (&hex)[2 * 
     return _mm_add_epi8(_mm_add_epi8(nibbles, digit_zero), letters);
   };
   for (size_t half = 0; half < 2; ++half) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(md + 16 * half));
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(md.data() + 16 * half));
     const __m128i high = _mm_and_si128(_mm_srli_epi16(bytes, 4), low_nibble);
     const __m128i low = _mm_and_si128(bytes, low_nibble);
     // Each byte's high nibble first: its two digits in the order they are read.
@@ -93,15 +93,25 @@ void HexDigits(const unsigned char (&md)[SHA256_DIGEST_LENGTH], char (&hex)[2 * 
 
 }  // namespace
 
-bool HmacTokenizer::AppendToken(std::string_view value, std::string& out) {
-  unsigned char inner[SHA256_DIGEST_LENGTH], md[SHA256_DIGEST_LENGTH];
+bool HmacTokenizer::Digest(std::string_view value, TokenDigest& digest) {
+  static_assert(sizeof(TokenDigest) == SHA256_DIGEST_LENGTH);
+  unsigned char inner[SHA256_DIGEST_LENGTH];
   SHA256_CTX ctx = impl_->inner;
   if (SHA256_Update(&ctx, value.data(), value.size()) != 1 || SHA256_Final(inner, &ctx) != 1) return false;
   ctx = impl_->outer;
-  if (SHA256_Update(&ctx, inner, sizeof inner) != 1 || SHA256_Final(md, &ctx) != 1) return false;
+  return SHA256_Update(&ctx, inner, sizeof inner) == 1 && SHA256_Final(digest.data(), &ctx) == 1;
+}
+
+void HmacTokenizer::AppendHex(const TokenDigest& digest, std::string& out) {
   char hex[2 * SHA256_DIGEST_LENGTH];
-  HexDigits(md, hex);
+  HexDigits(digest, hex);
   out.append(hex, sizeof hex);
+}
+
+bool HmacTokenizer::AppendToken(std::string_view value, std::string& out) {
+  TokenDigest digest;
+  if (!Digest(value, digest)) return false;
+  AppendHex(digest, out);
   return true;
 }
 

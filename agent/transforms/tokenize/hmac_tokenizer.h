@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/transforms/tokenize/token_cache.h"
 #include "core/status.h"
 
 namespace sluice {
@@ -23,6 +24,11 @@ class HmacTokenizer {
   // Appends the 64 hex digits of HMAC-SHA-256(key, value) to `out`; false
   // (nothing appended) if OpenSSL fails, which a context that initialized does not.
   bool AppendToken(std::string_view value, std::string& out);
+
+  // The two halves of AppendToken, for a caller that remembers digests
+  // (TokenCache): the HMAC's digest, false if OpenSSL fails; its 64 hex digits.
+  bool Digest(std::string_view value, TokenDigest& digest);
+  static void AppendHex(const TokenDigest& digest, std::string& out);
 
  private:
   struct Impl;

@@ -24,17 +24,28 @@ class TokenizeTransform final : public Transform {
         return false;
       }
       tokenizer_.emplace(std::move(t).value());
+      caches_.reserve(config_.fields.size());
+      for (size_t i = 0; i < config_.fields.size(); ++i) caches_.emplace_back(config_.cache);
     }
-    for (const JsonPath& path : config_.fields) {
+    for (size_t i = 0; i < config_.fields.size(); ++i) {
+      const JsonPath& path = config_.fields[i];
       std::optional<JsonValue> v = r.doc.Find(path);
       if (!v || v->type == JsonType::kNull) continue;
+      // A field's own cache: fields differ in how often their values recur.
+      TokenCache& cache = caches_[i];
+      const TokenDigest* digest = cache.Find(v->text);
+      if (digest == nullptr) {
+        if (!tokenizer_->Digest(v->text, computed_)) {
+          if (failed_ != nullptr) failed_->Inc();
+          return false;
+        }
+        cache.Remember(computed_);
+        digest = &computed_;
+      }
       token_.clear();
       token_ += '"';
       AppendJsonEscaped(token_, config_.prefix);
-      if (!tokenizer_->AppendToken(v->text, token_)) {
-        if (failed_ != nullptr) failed_->Inc();
-        return false;
-      }
+      HmacTokenizer::AppendHex(*digest, token_);
       token_ += '"';
       r.doc.Set(path, token_);
       tokenized_.Inc();
@@ -48,6 +59,8 @@ class TokenizeTransform final : public Transform {
   const TokenizeConfig config_;
   std::shared_ptr<const std::string> key_;
   std::optional<HmacTokenizer> tokenizer_;
+  std::vector<TokenCache> caches_;  // one per field, made with the tokenizer
+  TokenDigest computed_{};
   CounterShare tokenized_;  // for every field of every record: a share, not the shared counter
   Counter* failed_;
   std::string token_;
@@ -68,6 +81,7 @@ class TokenizeFactory final : public TransformFactory {
   std::unique_ptr<Transform> NewInstance() override {
     return std::make_unique<TokenizeTransform>(config_, key_, tokenized_, failed_);
   }
+  bool writes_tokens() const override { return true; }
 
  private:
   TokenizeConfig config_;
@@ -93,6 +107,9 @@ TokenizeConfig ParseTokenizeConfig(TableReader& r) {
                            " bytes; use at least 16 (e.g. openssl rand -hex 32)");
   }
   c.prefix = r.String("prefix", "", "text put before each token, e.g. \"tok_\"");
+  c.cache = static_cast<size_t>(r.Int("cache", static_cast<int64_t>(c.cache), 0, 1 << 20,
+                                      "distinct values per field and worker whose tokens are remembered "
+                                      "(about 100 bytes each); 0 computes every token"));
   if (!IsValidUtf8(c.prefix)) r.Fail("prefix", "must be valid UTF-8");
   return c;
 }

@@ -267,6 +267,50 @@ prefix = "tok_"
   CHECK(t[1]["fields"]["user"] == user);  // the same value, the same token
 }
 
+// The tokens of values that recur, that outgrow the cache (16 values of 40 in
+// turn) and that are too long for it, with the cache and without: every one
+// equals the HMAC computed afresh.
+TEST_CASE("transforms: tokenize's cache never changes a token", "[unit][transforms]") {
+  test::TempDir dir;
+  { std::ofstream(dir / "key") << "0123456789abcdef0123456789abcdef\n"; }
+  Result<HmacTokenizer> h = HmacTokenizer::Create("0123456789abcdef0123456789abcdef");
+  REQUIRE(h.ok());
+  for (const char* cache : {"16", "0", "8192"}) {
+    INFO("cache = " << cache);
+    Pipeline p(R"(
+[transforms.parsed]
+type = "parse"
+inputs = ["app"]
+[transforms.tokens]
+type = "tokenize"
+inputs = ["parsed"]
+fields = ["fields.user", "fields.n"]
+cache = )" + std::string(cache) + R"(
+key_file = ")" + (dir / "key").string() + "\"\n",
+               R"(["tokens"])", "app", 2);
+    std::vector<std::pair<std::string, std::string>> sent;
+    for (int i = 0; i < 600; ++i) {
+      std::string user = "user-" + std::to_string(i % 40) + "@example.com";
+      if (i % 7 == 0) user += std::string(70, 'z');  // longer than the cache keeps
+      const std::string n = std::to_string(i % 3 == 0 ? i : i % 5);
+      p.Line(R"({"user":")" + user + R"(","n":)" + n + "}");
+      sent.emplace_back(user, n);
+    }
+    auto out = p.Finish();
+    const auto& t = out["tokens"];
+    REQUIRE(t.size() == sent.size());
+    for (size_t i = 0; i < sent.size(); ++i) {
+      std::string user, n;
+      REQUIRE(h->AppendToken(sent[i].first, user));
+      REQUIRE(h->AppendToken(sent[i].second, n));
+      INFO("record " << i);
+      CHECK(t[i]["fields"]["user"] == user);
+      CHECK(t[i]["fields"]["n"] == n);
+    }
+    CHECK(p.Counter("sluice_transform_tokenized_fields_total", {{"transform", "tokens"}}) == 1200);
+  }
+}
+
 TEST_CASE("transforms: redact removes or masks named fields of MQTT payloads", "[unit][transforms]") {
   Pipeline p(R"(
 [transforms.gone]
@@ -428,6 +472,11 @@ TEST_CASE("transforms: configuration errors name the transform and the problem",
                           (keys / "short").string() + "\"\n",
                       R"(["t"])"),
              Catch::Contains("transforms.t.key_file") && Catch::Contains("use at least 16"));
+  WriteFileForTest(keys / "good", "0123456789abcdef0123456789abcdef\n");
+  CHECK_THAT(error_of("[transforms.t]\ntype = \"tokenize\"\ninputs = [\"app\"]\nfields = [\"fields.user\"]\nkey_file = \"" +
+                          (keys / "good").string() + "\"\ncache = -1\n",
+                      R"(["t"])"),
+             Catch::Contains("transforms.t.cache"));
   CHECK_THAT(error_of("[transforms.s]\ntype = \"throttle\"\ninputs = [\"app\"]\nrate = 0\n", R"(["s"])"),
              Catch::Contains("transforms.s.rate"));
   CHECK_THAT(error_of("[transforms.r]\ntype = \"parse\"\ninputs = [\"app\"]\nformat = \"regex\"\npattern = \"(a\"\n",
