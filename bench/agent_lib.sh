@@ -85,6 +85,25 @@ agent_backlog_wait() {
   agent_written=$(written_bytes "$agent_pid")
 }
 
+# Until every line of the tailed file is committed to the buffer (its
+# records through the transforms and stored), before the sink has shipped
+# them all: sets agent_stored_secs. The sink's last batch then still waits
+# out its max_age (1s), which this time leaves out.
+agent_backlog_wait_stored() {
+  local m
+  while :; do
+    m=$(curl -s "http://127.0.0.1:$port/metrics" | awk '
+      $1 ~ /^sluice_source_records_total/ {r += $2}
+      $1 ~ /^sluice_tail_bytes_behind/ {b += $2; seen = 1}
+      END {printf "%.0f %d %.0f", r + 0, seen, b + 0}')
+    set -- "$1" $m
+    [ "$2" -ge "$1" ] && [ "$3" = 1 ] && [ "$4" = 0 ] && break
+    kill -0 "$agent_pid" 2>/dev/null || { echo "agent exited" >&2; tail -20 "$agent_log" >&2; exit 1; }
+    sleep 0.1  # each poll is a curl: more often would take CPU from the agent
+  done
+  agent_stored_secs=$(echo "$(now) - $agent_t0" | bc -l)
+}
+
 agent_backlog_stop() { kill -TERM "$agent_pid"; wait "$agent_pid"; }
 
 # json_request_log N: N JSON log lines of ~200 bytes (level, user e-mail of

@@ -16,17 +16,17 @@ constexpr uint64_t kBypassFills = 16;
 
 }  // namespace
 
-TokenCache::TokenCache(size_t capacity) : capacity_(capacity) {
+TokenCache::TokenCache(size_t capacity) : capacity_(std::min(capacity, kMaxCapacity)) {
   if (capacity_ == 0) return;
   // Open addressing at most half full keeps probes short.
   slots_.assign(std::bit_ceil(2 * capacity_), 0);
-  mask_ = slots_.size() - 1;
+  mask_ = static_cast<uint32_t>(slots_.size() - 1);
   // Reserved, not written: the pages are touched only as values arrive.
   entries_.reserve(capacity_);
 }
 
 const TokenDigest* TokenCache::Find(std::string_view value) {
-  pending_slot_ = UINT64_MAX;
+  pending_slot_ = UINT32_MAX;
   if (capacity_ == 0 || value.size() > kMaxValue) return nullptr;
   if (bypass_left_ > 0) {
     --bypass_left_;
@@ -34,17 +34,18 @@ const TokenDigest* TokenCache::Find(std::string_view value) {
   }
   ++lookups_;
   const uint64_t hash = std::hash<std::string_view>{}(value);
-  const uint64_t tag = hash >> 32 << 32;
-  for (uint64_t i = hash & mask_;; i = (i + 1) & mask_) {
-    const uint64_t slot = slots_[i];
+  // The slot from the hash's low bits, the tag from its top ones.
+  const auto tag = static_cast<uint32_t>(hash >> 32) & ~kIndexMask;
+  for (auto i = static_cast<uint32_t>(hash) & mask_;; i = (i + 1) & mask_) {
+    const uint32_t slot = slots_[i];
     if (slot == 0) {
       pending_slot_ = i;
       pending_tag_ = tag;
       pending_value_ = value;
       return nullptr;
     }
-    if ((slot & 0xffffffff00000000ULL) != tag) continue;
-    const Entry& e = entries_[(slot & 0xffffffffULL) - 1];
+    if ((slot & ~kIndexMask) != tag) continue;
+    const Entry& e = entries_[(slot & kIndexMask) - 1];
     if (e.size == value.size() && std::memcmp(e.value, value.data(), value.size()) == 0) {
       ++hits_;
       return &e.digest;
@@ -53,7 +54,7 @@ const TokenDigest* TokenCache::Find(std::string_view value) {
 }
 
 void TokenCache::Remember(const TokenDigest& digest) {
-  if (pending_slot_ == UINT64_MAX) return;
+  if (pending_slot_ == UINT32_MAX) return;
   if (entries_.size() == capacity_) {
     // Full: this fill's hits decide whether the next one is worth making.
     const bool paid = hits_ * kMinHitsPerLookups >= lookups_;
@@ -68,8 +69,8 @@ void TokenCache::Remember(const TokenDigest& digest) {
   e.digest = digest;
   e.size = static_cast<uint8_t>(pending_value_.size());
   std::memcpy(e.value, pending_value_.data(), pending_value_.size());
-  slots_[pending_slot_] = pending_tag_ | entries_.size();
-  pending_slot_ = UINT64_MAX;
+  slots_[pending_slot_] = pending_tag_ | static_cast<uint32_t>(entries_.size());
+  pending_slot_ = UINT32_MAX;
 }
 
 void TokenCache::StartOver() {
