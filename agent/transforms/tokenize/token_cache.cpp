@@ -9,8 +9,9 @@ namespace sluice {
 namespace {
 
 // A fill that hit less often than this did not pay for its lookups and its
-// writes: a miss costs a hash, a probe and a copy of ~100 bytes, a hit saves
-// ~100 ns (bench/README, transforms).
+// writes: a miss costs a hash, a probe and a copy of 128 bytes (2 ns in a
+// loop, more in the agent, where the table competes for the caches), a hit
+// saves ~100 ns (bench/README, transforms, sixteenth session).
 constexpr uint64_t kMinHitsPerLookups = 8;  // 1 hit in 8
 constexpr uint64_t kBypassFills = 16;
 

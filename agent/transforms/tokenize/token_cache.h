@@ -4,12 +4,12 @@
 // token exactly what it was (the digest HmacTokenizer computed for the same
 // bytes, compared byte for byte, never by hash alone).
 //
-// Bounded: at most `capacity` values of up to kMaxValue bytes, 132 bytes
-// each with their slot, allocated as they arrive. When it is full it starts over, so a
-// field of fewer distinct values than that stays cached. A field whose
-// values do not recur that soon (client IPs of a busy server) would only pay
-// the lookups: when a whole fill had under 1 hit in 8 lookups, the cache
-// stands aside for the next 16 fills' worth of values, then tries again.
+// Bounded: at most `capacity` values of up to kMaxValue bytes, ~136 bytes
+// each with their slots, allocated as they arrive. When it is full it starts
+// over, so a field of fewer distinct values than that stays cached. A field
+// whose values do not recur that soon (client IPs of a busy server) would
+// only pay the lookups: when a whole fill had under 1 hit in 8 lookups, the
+// cache stands aside for the next 16 fills' worth of values, then tries again.
 //
 // Holds recent values in plain text in the agent's memory for as long as
 // they stay cached (the `cache` option sets 0 where that matters).
@@ -58,7 +58,7 @@ class TokenCache {
   size_t capacity_;
   uint32_t mask_ = 0;            // slots_.size() - 1
   std::vector<uint32_t> slots_;  // the hash's top bits above kIndexBits | entry index + 1; 0 = empty
-  std::vector<Entry> entries_;       // in the order they were remembered
+  std::vector<Entry> entries_;   // in the order they were remembered
   // The Find that returned null, for Remember: the slot to fill, or none.
   uint32_t pending_slot_ = UINT32_MAX;
   uint32_t pending_tag_ = 0;

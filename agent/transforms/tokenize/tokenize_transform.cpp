@@ -109,7 +109,7 @@ TokenizeConfig ParseTokenizeConfig(TableReader& r) {
   c.prefix = r.String("prefix", "", "text put before each token, e.g. \"tok_\"");
   c.cache = static_cast<size_t>(r.Int("cache", static_cast<int64_t>(c.cache), 0, 1 << 20,
                                       "distinct values per field and worker whose tokens are remembered "
-                                      "(about 130 bytes each); 0 computes every token"));
+                                      "(about 136 bytes each); 0 computes every token"));
   if (!IsValidUtf8(c.prefix)) r.Fail("prefix", "must be valid UTF-8");
   return c;
 }
