@@ -14,7 +14,6 @@
 
 namespace sluice {
 
-namespace {
 // One pass for both bytes (a record's msg is looked at for each edit that sets it).
 bool HasLineBreaks(std::string_view t) {
   size_t i = 0;
@@ -32,6 +31,7 @@ bool HasLineBreaks(std::string_view t) {
   return false;
 }
 
+namespace {
 // Keys compared where they are compared most (an edit's path against a
 // member's key): most differ in their length or their first or last byte,
 // which is told without a call to memcmp.
@@ -245,6 +245,15 @@ struct JsonParsers::Impl {
   }
 };
 
+std::string_view TrimJson(std::string_view t) {
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  size_t b = 0;
+  while (b < t.size() && space(t[b])) ++b;
+  size_t e = t.size();
+  while (e > b && space(t[e - 1])) --e;
+  return t.substr(b, e - b);
+}
+
 JsonParsers::JsonParsers() : impl_(std::make_unique<Impl>()) {}
 JsonParsers::~JsonParsers() = default;
 void JsonParsers::Reset() { impl_->Reset(); }
@@ -255,15 +264,6 @@ void AppendString(std::string& out, std::string_view s) {
   out += '"';
   AppendJsonEscaped(out, s);
   out += '"';
-}
-
-std::string_view TrimJson(std::string_view t) {
-  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-  size_t b = 0;
-  while (b < t.size() && space(t[b])) ++b;
-  size_t e = t.size();
-  while (e > b && space(t[e - 1])) --e;
-  return t.substr(b, e - b);
 }
 
 std::optional<size_t> ParseIndex(std::string_view s) {

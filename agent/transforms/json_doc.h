@@ -52,6 +52,11 @@ namespace sluice {
 
 std::string_view JsonTypeName(JsonType type);
 
+// The text without JSON whitespace at either end, as Parse and SetParsed take it.
+std::string_view TrimJson(std::string_view text);
+// True when `text` holds '\n' or '\r' (which Write turns into spaces between tokens).
+bool HasLineBreaks(std::string_view text);
+
 // A field's path: object keys from the record's root ({"fields", "user"});
 // inside an array a component is the element's index in decimal.
 using JsonPath = std::vector<std::string>;

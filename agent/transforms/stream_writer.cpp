@@ -1,9 +1,12 @@
 #include "agent/transforms/stream_writer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <limits>
+#include <utility>
 
 #include "agent/record/json_record.h"
+#include "agent/transforms/fused_json_line.h"
 #include "core/util/thread_name.h"
 #include "core/util/utf8.h"
 
@@ -47,6 +50,8 @@ struct StreamWriter::Worker final : TransformOutput {
   void Run();
   void Process(int64_t ts_ms, std::string_view line);
   void ProcessLogLine(int64_t ts_ms, std::string_view path, std::string_view line);
+  // Takes the fused path for tailed JSON lines when `roots` is one chain it fits.
+  void SetUpFused();
   void Unreadable(const Status& why);
   void Route(std::vector<std::unique_ptr<Node>>& nodes, TransformRecord& record, std::string_view line);
   BatchBuilder& Out(int slot) { return *builders[static_cast<size_t>(slot)]; }
@@ -74,6 +79,14 @@ struct StreamWriter::Worker final : TransformOutput {
   int64_t ts_ms_rendered = std::numeric_limits<int64_t>::min();
   std::string ts_json;   // ts_ms_rendered as a JSON string
   std::string msg_json;  // scratch: a msg that is not UTF-8, as JSON
+  // The fused path (fused_json_line.h): parse(json) -> tokenize, stored,
+  // as the whole tree. envelope_rest: the envelope's members between ts and msg.
+  std::unique_ptr<FusedJsonLine> fused;
+  Node* fused_parse = nullptr;
+  Node* fused_tokenize = nullptr;
+  std::string envelope_rest;
+  uint64_t fused_in_chunk = 0;
+  std::atomic<uint64_t> fused_records{0};
   std::thread thread;
 };
 
@@ -174,6 +187,7 @@ StreamWriter::StreamWriter(std::string source, const TransformTopology* topology
     for (const std::string& t : *consumers) {
       if (std::unique_ptr<Node> node = Build(t, *topology, zstd_level, false, 0)) w->roots.push_back(std::move(node));
     }
+    if (topology->fuse_json_lines) w->SetUpFused();
     workers_.push_back(std::move(w));
   }
   // Every stream has its slot now (the workers' trees name the same streams).
@@ -249,6 +263,7 @@ void StreamWriter::Worker::Run() {
     }
     // Before the output goes on: whoever sees the records stored sees them counted.
     FlushCounters(roots);
+    fused_records.fetch_add(std::exchange(fused_in_chunk, 0), std::memory_order_relaxed);
     FinishFrames();
     output.seq = chunk.seq;
     output.commit = std::move(chunk.commit);
@@ -384,6 +399,21 @@ const JsonPath kEnvelopeMsg{"msg"};
 
 }  // namespace
 
+void StreamWriter::Worker::SetUpFused() {
+  if (roots.size() != 1) return;
+  Node& parse = *roots[0];
+  const std::string* target = parse.transform->JsonLineTarget();
+  if (target == nullptr || parse.slot >= 0 || parse.children.size() != 1) return;
+  Node& tokenize = *parse.children[0];
+  FieldTokens* tokens = tokenize.transform->TopLevelTokens();
+  if (tokens == nullptr || tokenize.slot < 0 || !tokenize.children.empty() || !FusedJsonLine::Fits(*target, *tokens)) {
+    return;
+  }
+  fused = std::make_unique<FusedJsonLine>(*target, *tokens);
+  fused_parse = &parse;
+  fused_tokenize = &tokenize;
+}
+
 void StreamWriter::Worker::ProcessLogLine(int64_t ts_ms, std::string_view path, std::string_view line) {
   if (writer.own_slot_ >= 0) {
     BatchBuilder& own = Out(writer.own_slot_);
@@ -399,12 +429,28 @@ void StreamWriter::Worker::ProcessLogLine(int64_t ts_ms, std::string_view path, 
     envelope += R"(,"path":)";
     AppendJsonText(envelope, path);
     envelope += R"(,"msg":""})";
+    constexpr std::string_view kHead = R"({"ts":"")", kTail = R"(,"msg":""})";
+    envelope_rest.assign(envelope, kHead.size(), envelope.size() - kHead.size() - kTail.size());
   }
   if (ts_ms != ts_ms_rendered) {
     ts_ms_rendered = ts_ms;
     ts_json.assign(1, '"');
     ts_json += FormatTimestampMs(ts_ms);
     ts_json += '"';
+  }
+  const bool utf8 = IsValidUtf8(line);
+  if (fused != nullptr && utf8) {
+    BatchBuilder& b = Out(fused_tokenize->slot);
+    if (fused->Write(ts_json, envelope_rest, line, b.staging())) {
+      b.staging() += '\n';
+      b.EndRecord(ts_ms);
+      fused_parse->in.Inc();
+      fused_parse->out.Inc();
+      fused_tokenize->in.Inc();
+      fused_tokenize->out.Inc();
+      ++fused_in_chunk;
+      return;
+    }
   }
   parsers.Reset();
   Result<JsonDoc> doc = JsonDoc::ParseKept(parsers, envelope);
@@ -414,7 +460,7 @@ void StreamWriter::Worker::ProcessLogLine(int64_t ts_ms, std::string_view path, 
   }
   JsonDoc& d = doc.value();
   d.Set(kEnvelopeTs, ts_json);
-  if (IsValidUtf8(line)) {
+  if (utf8) {
     d.SetString(kEnvelopeMsg, line);
   } else {
     msg_json.clear();
@@ -506,6 +552,12 @@ void StreamWriter::Worker::Event(int64_t ts_ms, std::string_view fields_json) {
 
 void StreamWriter::Worker::Checkpoint(std::string key, std::optional<std::string> value) {
   MergeCheckpoint(output.checkpoints, {std::move(key), std::move(value)});
+}
+
+uint64_t StreamWriter::fused_records() const {
+  uint64_t n = 0;
+  for (const auto& w : workers_) n += w->fused_records.load(std::memory_order_relaxed);
+  return n;
 }
 
 uint64_t StreamWriter::raw_bytes() const {

@@ -72,6 +72,10 @@ struct TransformTopology {
   MetricsRegistry* metrics = nullptr;
   // Transform workers per source; 0: one per core, at most kMaxTransformWorkers.
   int workers = 0;
+  // Tailed JSON lines through parse -> tokenize take the fused path where it
+  // fits (fused_json_line.h); false: every record takes the general path (for
+  // the tests that compare the two).
+  bool fuse_json_lines = true;
 };
 
 inline constexpr int kMaxTransformWorkers = 2;
@@ -109,6 +113,9 @@ class StreamWriter {
 
   // Transform threads (0 without transforms).
   int workers() const { return static_cast<int>(workers_.size()); }
+  // Records written by the fused path so far (fused_json_line.h), as of the
+  // last chunk the workers finished.
+  uint64_t fused_records() const;
 
   // Records added since the last Finish (whatever the transforms kept).
   uint64_t records() const { return records_in_; }

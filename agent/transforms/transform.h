@@ -54,6 +54,21 @@ class TransformOutput {
   virtual void Checkpoint(std::string key, std::optional<std::string> value) = 0;
 };
 
+// Tokens for a record's fields without a document: what tokenize offers the
+// worker's fused path for tailed JSON lines (fused_json_line.h).
+class FieldTokens {
+ public:
+  virtual ~FieldTokens() = default;
+  // The fields, in the order Apply tokenizes them.
+  virtual const std::vector<JsonPath>& fields() const = 0;
+  // Appends the JSON string that replaces `value` (a string's unescaped
+  // bytes, a number's or bool's text) in `fields()[field]`, exactly what Apply
+  // would set; false when it cannot be made (Apply then counts the failure).
+  virtual bool AppendToken(size_t field, std::string_view value, std::string& out) = 0;
+  // Counts `n` field values tokenized, as Apply counts them.
+  virtual void Tokenized(uint64_t n) = 0;
+};
+
 class Transform {
  public:
   virtual ~Transform() = default;
@@ -63,6 +78,14 @@ class Transform {
   // After each batch of records the pipeline hands over: counters the
   // instance counted per record (CounterShare) reach the registry here.
   virtual void Flush() {}
+
+  // What the worker's fused path for tailed JSON lines asks of the transforms
+  // of a chain (fused_json_line.h). A parse of a tailed record's msg as JSON
+  // into a top-level key other than the envelope's, the msg removed, names
+  // that key; tokenize offers its tokens. Every other transform (and parse or
+  // tokenize set up otherwise) says nothing, and records take the general path.
+  virtual const std::string* JsonLineTarget() const { return nullptr; }
+  virtual FieldTokens* TopLevelTokens() { return nullptr; }
 };
 
 class Buffer;

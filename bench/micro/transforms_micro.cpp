@@ -14,6 +14,7 @@
 #include "agent/buffer/batch_builder.h"
 #include "agent/record/json_record.h"
 #include "agent/transforms/json_doc.h"
+#include "agent/transforms/fused_json_line.h"
 #include "agent/transforms/json_index.h"
 #include "agent/transforms/tokenize/hmac_tokenizer.h"
 #include "agent/transforms/tokenize/token_cache.h"
@@ -219,6 +220,49 @@ void BM_TailedLineThroughTransforms(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TailedLineThroughTransforms);
+
+// Tokens as the tokenize transform makes them without a cache: the HMAC of each value.
+class HmacFieldTokens final : public FieldTokens {
+ public:
+  explicit HmacFieldTokens(HmacTokenizer& t) : t_(t) {}
+  const std::vector<JsonPath>& fields() const override { return fields_; }
+  bool AppendToken(size_t, std::string_view value, std::string& out) override {
+    out += '"';
+    const bool made = t_.AppendToken(value, out);
+    out += '"';
+    return made;
+  }
+  void Tokenized(uint64_t) override {}
+
+ private:
+  HmacTokenizer& t_;
+  const std::vector<JsonPath> fields_{kUser, kIp};
+};
+
+// The same record through the worker's fused path (fused_json_line.h): the
+// same bytes as BM_TailedLineThroughTransforms writes (checked below).
+void BM_TailedLineFused(benchmark::State& state) {
+  HmacTokenizer t = HmacTokenizer::Create("0123456789abcdef0123456789abcdef").value();
+  HmacFieldTokens tokens(t);
+  FusedJsonLine fused("fields", tokens);
+  const std::string ts = "\"2023-11-14T22:13:20.000Z\"";
+  const std::string rest = R"(,"source":"app","host":"edge-1","path":"/var/log/app.log")";
+  std::string out;
+  for (auto _ : state) {
+    out.clear();
+    if (!fused.Write(ts, rest, kAppLine, out)) state.SkipWithError("declined");
+    benchmark::DoNotOptimize(out);
+  }
+  JsonParsers parsers;
+  std::string token;
+  JsonDoc doc = TailedRecord(parsers);
+  ParseMsg(doc);
+  Tokenize(doc, t, token);
+  std::string general;
+  doc.Write(general);
+  if (out != general) state.SkipWithError("the fused record differs from the general path's");
+}
+BENCHMARK(BM_TailedLineFused);
 
 // Writes a record made by `make`, then parse(json) and tokenize(user, ip), over and over.
 template <class Make>

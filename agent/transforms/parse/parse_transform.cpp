@@ -67,6 +67,12 @@ class ParseTransform final : public Transform {
   ParseTransform(const ParseConfig& config, Counter* failures, Counter* limit_hits)
       : config_(config), target_{config.target}, failures_(failures), parser_(MakeTextParser(config, limit_hits)) {}
 
+  const std::string* JsonLineTarget() const override {
+    const bool envelope_key = config_.target == "msg" || config_.target == "path";
+    return config_.format == "json" && !config_.field && !config_.keep_original && !envelope_key ? &config_.target
+                                                                                                  : nullptr;
+  }
+
   bool Apply(TransformRecord& r, TransformOutput&) override {
     const JsonPath* field = config_.field ? &*config_.field : nullptr;
     std::optional<JsonValue> text;

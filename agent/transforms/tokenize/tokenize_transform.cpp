@@ -8,45 +8,22 @@
 namespace sluice {
 namespace {
 
-class TokenizeTransform final : public Transform {
+class TokenizeTransform final : public Transform, public FieldTokens {
  public:
   TokenizeTransform(const TokenizeConfig& config, std::shared_ptr<const std::string> key, Counter* tokenized,
                     Counter* failed)
       : config_(config), key_(std::move(key)), tokenized_(tokenized), failed_(failed) {}
 
   bool Apply(TransformRecord& r, TransformOutput&) override {
-    if (!tokenizer_) {
-      // Made on first use, on the thread that uses it. It fails only if
-      // OpenSSL has no HMAC: then no record passes with its value.
-      Result<HmacTokenizer> t = HmacTokenizer::Create(*key_);
-      if (!t.ok()) {
-        if (failed_ != nullptr) failed_->Inc();
-        return false;
-      }
-      tokenizer_.emplace(std::move(t).value());
-      caches_.reserve(config_.fields.size());
-      for (size_t i = 0; i < config_.fields.size(); ++i) caches_.emplace_back(config_.cache);
-    }
     for (size_t i = 0; i < config_.fields.size(); ++i) {
       const JsonPath& path = config_.fields[i];
       std::optional<JsonValue> v = r.doc.Find(path);
       if (!v || v->type == JsonType::kNull) continue;
-      // A field's own cache: fields differ in how often their values recur.
-      TokenCache& cache = caches_[i];
-      const TokenDigest* digest = cache.Find(v->text);
-      if (digest == nullptr) {
-        if (!tokenizer_->Digest(v->text, computed_)) {
-          if (failed_ != nullptr) failed_->Inc();
-          return false;
-        }
-        cache.Remember(computed_);
-        digest = &computed_;
-      }
       token_.clear();
-      token_ += '"';
-      AppendJsonEscaped(token_, config_.prefix);
-      HmacTokenizer::AppendHex(*digest, token_);
-      token_ += '"';
+      if (!AppendToken(i, v->text, token_)) {
+        if (failed_ != nullptr) failed_->Inc();
+        return false;
+      }
       r.doc.Set(path, token_);
       tokenized_.Inc();
     }
@@ -54,6 +31,35 @@ class TokenizeTransform final : public Transform {
   }
 
   void Flush() override { tokenized_.Flush(); }
+
+  FieldTokens* TopLevelTokens() override { return this; }
+  const std::vector<JsonPath>& fields() const override { return config_.fields; }
+  void Tokenized(uint64_t n) override { tokenized_.Inc(n); }
+
+  bool AppendToken(size_t field, std::string_view value, std::string& out) override {
+    if (!tokenizer_) {
+      // Made on first use, on the thread that uses it. It fails only if
+      // OpenSSL has no HMAC: then no record passes with its value.
+      Result<HmacTokenizer> t = HmacTokenizer::Create(*key_);
+      if (!t.ok()) return false;
+      tokenizer_.emplace(std::move(t).value());
+      caches_.reserve(config_.fields.size());
+      for (size_t i = 0; i < config_.fields.size(); ++i) caches_.emplace_back(config_.cache);
+    }
+    // A field's own cache: fields differ in how often their values recur.
+    TokenCache& cache = caches_[field];
+    const TokenDigest* digest = cache.Find(value);
+    if (digest == nullptr) {
+      if (!tokenizer_->Digest(value, computed_)) return false;
+      cache.Remember(computed_);
+      digest = &computed_;
+    }
+    out += '"';
+    AppendJsonEscaped(out, config_.prefix);
+    HmacTokenizer::AppendHex(*digest, out);
+    out += '"';
+    return true;
+  }
 
  private:
   const TokenizeConfig config_;

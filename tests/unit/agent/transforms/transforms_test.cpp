@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "agent/agent_config.h"
 #include "agent/record/json_record.h"
@@ -47,7 +48,9 @@ inputs = )" + inputs + "\n";
 class Pipeline {
  public:
   // workers: the StreamWriter's transform threads (0: as many as it picks for this machine's cores).
-  Pipeline(const std::string& transforms, const std::string& inputs, const std::string& source = "app", int workers = 0)
+  // fuse: tailed JSON lines may take the fused path (TransformTopology::fuse_json_lines).
+  Pipeline(const std::string& transforms, const std::string& inputs, const std::string& source = "app", int workers = 0,
+           bool fuse = true)
       : config_(TransformsConfig(transforms, inputs, source)) {
     std::set<std::string, std::less<>> stored;
     for (const SinkSpec& s : config_.sinks) stored.insert(s.inputs.begin(), s.inputs.end());
@@ -56,6 +59,7 @@ class Pipeline {
     REQUIRE(t.ok());
     topology_ = std::make_unique<TransformTopology>(std::move(t).value());
     topology_->workers = workers;
+    topology_->fuse_json_lines = fuse;
     writer_ = std::make_unique<StreamWriter>(source, topology_.get(), test::QuietLogger());
   }
 
@@ -76,6 +80,17 @@ class Pipeline {
     f.qos = 1;
     encoder_.AppendMqttMessage(rec, ts, "sensors", "edge-1", f);
     writer_->Add(ts, rec);
+  }
+
+  // stream -> its records as stored.
+  std::map<std::string, std::vector<std::string>> FinishLines() {
+    Result<std::vector<StreamBatch>> batches = writer_->Finish();
+    REQUIRE(batches.ok());
+    std::map<std::string, std::vector<std::string>> out;
+    for (const StreamBatch& b : batches.value()) {
+      for (std::string& line : test::DecodeLines(b.batch.zstd)) out[b.stream].push_back(std::move(line));
+    }
+    return out;
   }
 
   // stream -> its records, parsed.
@@ -308,6 +323,141 @@ key_file = ")" + (dir / "key").string() + "\"\n",
       CHECK(t[i]["fields"]["n"] == n);
     }
     CHECK(p.Counter("sluice_transform_tokenized_fields_total", {{"transform", "tokens"}}) == 1200);
+  }
+}
+
+namespace {
+
+// A JSON line as partners' applications write them, and as they should not:
+// members of every type under keys the tokenize transform names (repeated,
+// escaped), spaces and tabs anywhere JSON allows them, and now and then a
+// line that is not a JSON object at all.
+std::string RandomLogLine(std::mt19937& rng) {
+  const auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  const auto ws = [&] {
+    static const char* const kSpaces[] = {"", "", "", " ", "  ", "\t", " \t "};
+    return std::string(kSpaces[pick(7)]);
+  };
+  static const char* const kKeys[] = {"user", "ip", "n", "level", "msg", "\"us\\u0065r\"", "ip ", "User", "fields"};
+  static const char* const kValues[] = {
+      R"("user-17@example.com")", R"("10.1.2.3")",   R"("")",         "42",         "-0.5e3",     "1.0",
+      "true",                     "false",           "null",          R"({"a":1})", "[1, \"x\"]", R"("caf\u00e9 \"q\"")",
+      "\"caf\xc3\xa9\"",          R"("tab\there")", R"("a\/b\\c")", "{}",         "[]",         R"("line\nbreak")"};
+  switch (pick(40)) {
+    case 0: return "";
+    case 1: return "{}";
+    case 2: return R"([{"user":"a"}])";
+    case 3: return R"("just a string")";
+    case 4: return "17";
+    case 5: return R"({"user":"cut)";               // not JSON
+    case 6: return "{\"user\":\"bad \xff byte\"}";  // not UTF-8
+    case 7: return "{\"user\":\"x\",\r\"ip\":\"y\"}";  // a carriage return between members
+    case 8: return "plain text, not JSON";
+    default: break;
+  }
+  std::string line = ws() + "{" + ws();
+  const size_t members = pick(7);
+  for (size_t m = 0; m < members; ++m) {
+    if (m > 0) line += ws() + "," + ws();
+    const std::string key = kKeys[pick(9)];
+    line += (key.front() == '"' ? key : "\"" + key + "\"") + ws() + ":" + ws();
+    line += pick(12) == 0 ? "\"" + std::string(300 + pick(200), 'v') + "\"" : std::string(kValues[pick(18)]);
+  }
+  return line + ws() + "}" + ws();
+}
+
+}  // namespace
+
+// The fused path (fused_json_line.h) must write, for every line, the bytes
+// the general path writes, count what it counts, and leave it the lines it
+// declines; both pipelines get the same random lines.
+TEST_CASE("transforms: the fused path for tailed JSON lines writes what the general path writes",
+          "[unit][transforms]") {
+  test::TempDir dir;
+  { std::ofstream(dir / "key") << "0123456789abcdef0123456789abcdef\n"; }
+  for (const std::string fields : {R"(["fields.user", "fields.ip", "fields.n"])", R"(["fields.ip"])"}) {
+    INFO("fields = " << fields);
+    const std::string transforms = R"(
+[transforms.parsed]
+type = "parse"
+inputs = ["app"]
+format = "json"
+[transforms.tokens]
+type = "tokenize"
+inputs = ["parsed"]
+prefix = "tok_"
+cache = 4
+fields = )" + fields + R"(
+key_file = ")" + (dir / "key").string() + "\"\n";
+    Pipeline fused(transforms, R"(["tokens"])", "app", 2, /*fuse=*/true);
+    Pipeline general(transforms, R"(["tokens"])", "app", 2, /*fuse=*/false);
+    std::mt19937 rng(20261124);
+    std::vector<std::string> lines;
+    for (int i = 0; i < 4000; ++i) lines.push_back(RandomLogLine(rng));
+    for (size_t i = 0; i < lines.size(); ++i) {
+      // Two files: the envelope's path changes now and then.
+      const std::string path = i % 500 < 250 ? "/var/log/app.log" : "/var/log/\"other\".log";
+      fused.Line(lines[i], kTs + static_cast<int64_t>(i / 3), path);
+      general.Line(lines[i], kTs + static_cast<int64_t>(i / 3), path);
+    }
+    auto a = fused.FinishLines();
+    auto b = general.FinishLines();
+    REQUIRE(a["tokens"].size() == lines.size());
+    REQUIRE(b["tokens"].size() == lines.size());
+    for (size_t i = 0; i < lines.size(); ++i) {
+      INFO("line " << i << ": " << lines[i]);
+      REQUIRE(a["tokens"][i] == b["tokens"][i]);
+    }
+    // Most lines took the fused path, not all; none did with it turned off.
+    CHECK(fused.writer().fused_records() > lines.size() / 2);
+    CHECK(fused.writer().fused_records() < lines.size());
+    CHECK(general.writer().fused_records() == 0);
+    for (const char* counter : {"sluice_transform_records_in_total", "sluice_transform_records_out_total"}) {
+      for (const char* t : {"parsed", "tokens"}) {
+        INFO(counter << " " << t);
+        CHECK(fused.Counter(counter, {{"transform", t}}) == general.Counter(counter, {{"transform", t}}));
+        CHECK(fused.Counter(counter, {{"transform", t}}) == static_cast<double>(lines.size()));
+      }
+    }
+    CHECK(fused.Counter("sluice_transform_tokenized_fields_total", {{"transform", "tokens"}}) ==
+          general.Counter("sluice_transform_tokenized_fields_total", {{"transform", "tokens"}}));
+    CHECK(fused.Counter("sluice_transform_parse_failures_total", {{"transform", "parsed"}}) ==
+          general.Counter("sluice_transform_parse_failures_total", {{"transform", "parsed"}}));
+    CHECK(general.Counter("sluice_transform_parse_failures_total", {{"transform", "parsed"}}) > 0);
+  }
+}
+
+// Chains the fused path does not fit take the general path, whole.
+TEST_CASE("transforms: the fused path is taken only by the chain it fits", "[unit][transforms]") {
+  test::TempDir dir;
+  { std::ofstream(dir / "key") << "0123456789abcdef0123456789abcdef\n"; }
+  const std::string key = "key_file = \"" + (dir / "key").string() + "\"\n";
+  const std::string parse = "[transforms.parsed]\ntype = \"parse\"\ninputs = [\"app\"]\n";
+  const std::string tokenize = "[transforms.tokens]\ntype = \"tokenize\"\ninputs = [\"parsed\"]\n" + key;
+  struct Case {
+    std::string transforms, inputs;
+    bool fused;
+  };
+  for (const Case& c : std::vector<Case>{
+           {parse + tokenize + "fields = [\"fields.user\"]\n", R"(["tokens"])", true},
+           {parse + "target = \"doc\"\n" + tokenize + "fields = [\"doc.user\"]\n", R"(["tokens"])", true},
+           // A member of a member, a key twice, a field outside the parsed object.
+           {parse + tokenize + "fields = [\"fields.user.name\"]\n", R"(["tokens"])", false},
+           {parse + tokenize + "fields = [\"fields.user\", \"fields.user\"]\n", R"(["tokens"])", false},
+           {parse + tokenize + "fields = [\"fields.user\", \"path\"]\n", R"(["tokens"])", false},
+           // The parsed stream stored too; the original kept; another format; the line's own key.
+           {parse + tokenize + "fields = [\"fields.user\"]\n", R"(["parsed", "tokens"])", false},
+           {parse + "keep_original = true\n" + tokenize + "fields = [\"fields.user\"]\n", R"(["tokens"])", false},
+           {parse + "format = \"logfmt\"\n" + tokenize + "fields = [\"fields.user\"]\n", R"(["tokens"])", false},
+           {parse + "target = \"msg\"\n" + tokenize + "fields = [\"msg.user\"]\n", R"(["tokens"])", false},
+       }) {
+    INFO(c.transforms << "inputs = " << c.inputs);
+    Pipeline p(c.transforms, c.inputs, "app", 1);
+    p.Line(R"({"user":"ann","n":1})");
+    p.Line(R"({"user":"bob","n":2})");
+    auto out = p.FinishLines();
+    CHECK(out["tokens"].size() == 2);
+    CHECK(p.writer().fused_records() == (c.fused ? 2U : 0U));
   }
 }
 
