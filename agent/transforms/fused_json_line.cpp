@@ -33,6 +33,9 @@ bool FusedJsonLine::Write(std::string_view ts_json, std::string_view envelope_re
   // breaks between tokens would become spaces where JsonDoc copies text.
   const std::string_view text = TrimJson(line);
   if (HasLineBreaks(text)) return false;
+  // As JsonParsers::Reset does: a rare huge line's index does not keep its
+  // memory for the rest of the run.
+  if (nodes_.capacity() > kMaxKeptNodes) std::vector<JsonNode>().swap(nodes_);
   padded_.assign(text);
   padded_.append(JsonIndexer::kPadding, '\0');
   std::string_view error;

@@ -32,8 +32,10 @@ namespace sluice {
 
 class FusedJsonLine {
  public:
-  // At most this many tokenized fields (JsonDoc writes a few edit keys from the stack as well).
+  // At most this many tokenized fields (their scratch is on the stack).
   static constexpr size_t kMaxFields = 8;
+  // An index of more nodes than this is given back before the next line (as JsonParsers does).
+  static constexpr size_t kMaxKeptNodes = 1 << 16;
 
   // The chain's shape, checked: `target` is parse's key, `tokens` the
   // tokenize transform's. False when the fields are not members of `target`

@@ -394,6 +394,10 @@ key_file = ")" + (dir / "key").string() + "\"\n";
     std::mt19937 rng(20261124);
     std::vector<std::string> lines;
     for (int i = 0; i < 4000; ++i) lines.push_back(RandomLogLine(rng));
+    // A line of 70,000 members, whose index is given back before the next line.
+    std::string huge = R"({"user":"u")";
+    for (int k = 0; k < 70'000; ++k) huge += ",\"k" + std::to_string(k) + "\":" + std::to_string(k);
+    lines[100] = huge + R"(,"ip":"10.0.0.1"})";
     for (size_t i = 0; i < lines.size(); ++i) {
       // Two files: the envelope's path changes now and then.
       const std::string path = i % 500 < 250 ? "/var/log/app.log" : "/var/log/\"other\".log";
