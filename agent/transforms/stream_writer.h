@@ -107,6 +107,8 @@ class StreamWriter {
   // a document of the line's envelope with the line as its msg, so neither
   // the source's thread escapes a line that the transforms would read back
   // (and parse usually drops), nor a worker parses the envelope around it.
+  // For parse(json) -> tokenize, the worker writes the record from the line
+  // itself (fused_json_line.h).
   // The record's host is the topology's (without transforms, direct(), the
   // source encodes its records into staging() itself).
   void AddLogLine(int64_t ts_ms, std::string_view path, std::string_view line);
